@@ -1,0 +1,1 @@
+"""Plotly figure builders, one module per stage. They take numpy arrays and return ``go.Figure``."""

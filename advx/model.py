@@ -1,0 +1,96 @@
+"""The seed's fully-connected network as a Flax module, plus pure forward functions.
+
+Params are the inner Flax dict ``{"Layer_1": {"kernel": (784, h1), "bias": (h1,)}, ...,
+"output": {"kernel": (h_last, 10), "bias": (10,)}}``. Inputs are ``(n, 784)`` float32
+pixels in [0, 1]; no normalisation happens inside, so effective weights live in pixel space.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+N_PIXELS = 784
+N_CLASSES = 10
+
+
+def layer_names(n_hidden: int) -> list[str]:
+    """The seed's layer names: Layer_1 ... Layer_n, then output."""
+    return [f"Layer_{i}" for i in range(1, n_hidden + 1)] + ["output"]
+
+
+class MLP(nn.Module):
+    """784 -> hidden... -> 10 with ReLU between layers; logits out."""
+
+    hidden: Sequence[int] = (64, 64)
+
+    @nn.compact
+    def __call__(self, x):
+        for name, width in zip(layer_names(len(self.hidden)), self.hidden):
+            x = nn.relu(nn.Dense(width, name=name)(x))
+        return nn.Dense(N_CLASSES, name="output")(x)
+
+
+def init_params(hidden: Sequence[int], key: jax.Array) -> dict:
+    """Fresh parameters (Flax's default LeCun-normal kernels, zero biases)."""
+    return MLP(tuple(hidden)).init(key, jnp.zeros((1, N_PIXELS), jnp.float32))["params"]
+
+
+def param_layer_names(params: dict) -> list[str]:
+    """Layer names of ``params`` in forward order."""
+    hidden = sorted((k for k in params if k.startswith("Layer_")), key=lambda k: int(k.split("_")[1]))
+    return hidden + ["output"]
+
+
+@jax.jit
+def forward(params: dict, x: jax.Array) -> jax.Array:
+    """Logits ``(n, 10)`` for pixels ``(n, 784)`` in [0, 1]."""
+    names = param_layer_names(params)
+    h = x
+    for name in names[:-1]:
+        h = jax.nn.relu(h @ params[name]["kernel"] + params[name]["bias"])
+    return h @ params["output"]["kernel"] + params["output"]["bias"]
+
+
+@jax.jit
+def forward_with_activations(params: dict, x: jax.Array) -> tuple[jax.Array, dict]:
+    """Logits and every layer's activations.
+
+    Returns ``(logits, acts)`` where ``acts[name] = {"pre": (n, width), "post": (n, width)}``
+    for every layer; for ``output`` ``post`` is the softmax probabilities.
+    """
+    acts = {}
+    h = x
+    names = param_layer_names(params)
+    for name in names:
+        pre = h @ params[name]["kernel"] + params[name]["bias"]
+        post = jax.nn.softmax(pre) if name == "output" else jax.nn.relu(pre)
+        acts[name] = {"pre": pre, "post": post}
+        h = post
+    return acts["output"]["pre"], acts
+
+
+def summary(params: dict) -> list[dict]:
+    """The Keras-style model summary as rows.
+
+    Each row: ``{"layer": name, "type": "Dense", "output_shape": "(None, 64)", "params": 50240}``,
+    then a final ``{"layer": "Total", ... "params": total}`` row.
+    """
+    rows = []
+    total = 0
+    for name in param_layer_names(params):
+        kernel, bias = params[name]["kernel"], params[name]["bias"]
+        count = int(kernel.size + bias.size)
+        total += count
+        rows.append({"layer": name, "type": "Dense", "output_shape": f"(None, {kernel.shape[1]})", "params": count})
+    rows.append({"layer": "Total", "type": "", "output_shape": "", "params": total})
+    return rows
+
+
+def flax_forward(params: dict, x: jax.Array) -> jax.Array:
+    """Logits from Flax's own ``MLP.apply``: an independent route for tests."""
+    hidden = tuple(params[n]["kernel"].shape[1] for n in param_layer_names(params)[:-1])
+    return MLP(hidden).apply({"params": params}, x)
