@@ -25,6 +25,10 @@ class TrainConfig:
 
     The defaults are the seed's network: 784 -> 64 -> 64 -> 10, ReLU, trained with
     Adam (learning rate 1e-3) in batches of 128.
+
+    ``weight_decay`` is decoupled (AdamW, or SGD with decay added to the gradient) and
+    ``input_noise`` is the standard deviation of Gaussian pixel noise added to each training batch:
+    both are the "street-smart" variants that also train directions the data does not occupy.
     """
 
     hidden: tuple[int, ...] = (64, 64)
@@ -34,6 +38,7 @@ class TrainConfig:
     optimizer: str = "adam"
     momentum: float = 0.9
     weight_decay: float = 0.0
+    input_noise: float = 0.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -63,6 +68,8 @@ class TrainConfig:
             out.append(f"momentum must be in [0, 1), got {self.momentum!r}")
         if not 0 <= self.weight_decay <= 1:
             out.append(f"weight decay must be in [0, 1], got {self.weight_decay!r}")
+        if not 0 <= self.input_noise <= 2:
+            out.append(f"input noise must be in [0, 2], got {self.input_noise!r}")
         if not (isinstance(self.seed, int) and 0 <= self.seed < 2**31):
             out.append(f"seed must be a whole number from 0 to 2**31-1, got {self.seed!r}")
         return out
