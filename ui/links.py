@@ -1,0 +1,174 @@
+"""A page's view in the URL's query parameters.
+
+Each ``url_*`` reader returns a valid value. An invalid parameter is corrected to the nearest valid
+value (or the default when there is none) and a note is recorded; ``show_notes()`` displays them.
+After its widgets, a page calls ``sync(...)`` so that the address bar always holds the current view.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Sequence
+
+import streamlit as st
+
+_NOTES = "_advx_link_notes"
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    value = st.query_params.get(name)
+    return None if value is None else str(value).strip()
+
+
+def _note(message: str) -> None:
+    notes = st.session_state.setdefault(_NOTES, [])
+    if message not in notes:
+        notes.append(message)
+
+
+def _parse_number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
+
+
+def url_int(name: str, default: int, lo: int, hi: int) -> int:
+    """Integer parameter ``name`` in ``[lo, hi]``."""
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    number = _parse_number(raw)
+    if number is None:
+        _note(f"`{name}={raw}` is not a number; using {default}.")
+        return default
+    value = int(round(number))
+    clamped = min(max(value, lo), hi)
+    if clamped != value or value != number:
+        _note(f"`{name}={raw}` is outside {lo}–{hi} or not whole; using {clamped}.")
+    return clamped
+
+
+def url_float(name: str, default: float, lo: float, hi: float) -> float:
+    """Float parameter ``name`` in ``[lo, hi]``."""
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    number = _parse_number(raw)
+    if number is None:
+        _note(f"`{name}={raw}` is not a number; using {default}.")
+        return default
+    clamped = min(max(number, lo), hi)
+    if clamped != number:
+        _note(f"`{name}={raw}` is outside {lo}–{hi}; using {clamped}.")
+    return clamped
+
+
+def url_choice(name: str, default: str, choices: Sequence[str]) -> str:
+    """One of ``choices`` (matched without regard to case)."""
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    for choice in choices:
+        if raw.lower() == str(choice).lower():
+            return choice
+    _note(f"`{name}={raw}` is not one of {', '.join(map(str, choices))}; using {default}.")
+    return default
+
+
+def url_bool(name: str, default: bool) -> bool:
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    _note(f"`{name}={raw}` is not true or false; using {str(default).lower()}.")
+    return default
+
+
+def _bounded_list(name: str, raw: str, values: list, default: list, min_len: int, max_len: int) -> list:
+    unique = list(dict.fromkeys(values))
+    if len(unique) > max_len:
+        _note(f"`{name}` lists more than {max_len} items; keeping the first {max_len}.")
+        unique = unique[:max_len]
+    if len(unique) < min_len:
+        _note(f"`{name}={raw}` needs at least {min_len} valid items; using the default.")
+        return list(default)
+    return unique
+
+
+def url_int_list(name: str, default: Iterable[int], lo: int, hi: int, min_len: int = 1,
+                 max_len: int = 8) -> list[int]:
+    """A comma-separated list of integers in ``[lo, hi]``; bad items are dropped or clamped."""
+    default = list(default)
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    values = []
+    for item in raw.split(","):
+        number = _parse_number(item.strip())
+        if number is None:
+            _note(f"`{name}`: `{item}` is not a number; dropped.")
+            continue
+        value = min(max(int(round(number)), lo), hi)
+        if value != number:
+            _note(f"`{name}`: `{item}` is outside {lo}–{hi} or not whole; using {value}.")
+        values.append(value)
+    return _bounded_list(name, raw, values, default, min_len, max_len)
+
+
+def url_str_list(name: str, default: Iterable[str], choices: Sequence[str], min_len: int = 1,
+                 max_len: int = 8) -> list[str]:
+    """A comma-separated list of items from ``choices``; unknown items are dropped with a note."""
+    default = list(default)
+    raw = _raw(name)
+    if raw is None or raw == "":
+        return default
+    lookup = {str(c).lower(): c for c in choices}
+    values = []
+    for item in raw.split(","):
+        match = lookup.get(item.strip().lower())
+        if match is None:
+            _note(f"`{name}`: `{item}` is not a valid choice; dropped.")
+        else:
+            values.append(match)
+    return _bounded_list(name, raw, values, default, min_len, max_len)
+
+
+def show_notes() -> None:
+    """Show (then forget) the corrections made while reading this run's URL."""
+    for message in st.session_state.pop(_NOTES, []):
+        st.warning(f"Link corrected: {message}", icon="🔗")
+
+
+def seed(key: str, value) -> None:
+    """Give widget ``key`` its first value (from the URL) unless the session already holds one."""
+    if key not in st.session_state:
+        st.session_state[key] = value
+
+
+def _encode(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ",".join(_encode(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def sync(**values) -> None:
+    """Write the current view into the URL (``None`` removes a parameter)."""
+    for name, value in values.items():
+        if value is None:
+            if name in st.query_params:
+                del st.query_params[name]
+            continue
+        text = _encode(value)
+        if st.query_params.get(name) != text:
+            st.query_params[name] = text

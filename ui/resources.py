@@ -1,0 +1,126 @@
+"""Data and trained runs, shared by every browser session of this server process.
+
+The first fetch or training of a run shows a progress bar; it happens outside the cache, writes
+the verified file to disk, and the ``st.cache_resource`` loaders then read that file. So the
+progress is visible and every session asking for the same configuration shares one object.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import streamlit as st
+
+from advx import store
+from advx.config import ConfigError, TrainConfig
+from advx.data import MNIST, DataUnavailableError, load_mnist
+from advx.paths import CacheDirError
+from advx.train import Run, TrainingDivergedError, train
+
+CONFIG_KEY = "advx_config"
+_ready_runs: set[str] = set()
+_memory_runs: dict[str, Run] = {}  # runs trained while the cache folder is unusable
+_lock = threading.Lock()
+_data_ready = False
+
+
+@st.cache_resource(show_spinner=False)
+def _cached_data() -> MNIST:
+    return load_mnist()
+
+
+def data() -> MNIST:
+    """The verified MNIST arrays; the first call in a process may fetch them with a progress bar."""
+    global _data_ready
+    if not _data_ready:
+        bar = st.progress(0.0, text="Loading MNIST…")
+
+        def report(fraction, message):
+            bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=message)
+
+        try:
+            load_mnist(progress=report)
+        except DataUnavailableError as exc:
+            bar.empty()
+            st.error(f"MNIST could not be loaded.\n\n{exc}")
+            st.stop()
+        bar.empty()
+        _data_ready = True
+    return _cached_data()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _cached_run(config: TrainConfig, data_sha: str, _data: MNIST) -> Run:
+    return store.get_or_train(config, _data)
+
+
+def _train_with_bar(config: TrainConfig, mnist: MNIST, save: bool) -> Run:
+    bar = st.progress(0.0, text=f"Training {config.epochs} epochs…")
+
+    def report(done, total, metrics):
+        text = f"Epoch {done}/{total}"
+        if metrics:
+            text += f" · test accuracy {metrics['test_acc']:.2%}"
+        bar.progress(done / total, text=text)
+
+    try:
+        return store.get_or_train(config, mnist, progress=report) if save else train(config, mnist, report)
+    finally:
+        bar.empty()
+
+
+def run_for(config: TrainConfig) -> Run:
+    """The run for ``config``: from memory, from the store, or trained now with a progress bar."""
+    mnist = data()
+    key = store.run_id(config, mnist.sha)
+    if key in _memory_runs:
+        return _memory_runs[key]
+    try:
+        if key not in _ready_runs:
+            if store.load(config, mnist.sha) is None:
+                _train_with_bar(config, mnist, save=True)
+            with _lock:
+                _ready_runs.add(key)
+        return _cached_run(config, mnist.sha, mnist)
+    except CacheDirError as exc:
+        st.warning(f"Runs cannot be saved ({exc}). This run is kept in memory until the server restarts.")
+        run = _train_with_bar(config, mnist, save=False)
+        _memory_runs[key] = run
+        return run
+    except TrainingDivergedError as exc:
+        st.error(f"Training failed: {exc}")
+        st.stop()
+
+
+def current_config() -> TrainConfig:
+    """The configuration chosen on the Train page in this session, else one named by ``?run=``, else the default."""
+    config = st.session_state.get(CONFIG_KEY)
+    if isinstance(config, TrainConfig):
+        return config
+    wanted = st.query_params.get("run")
+    if wanted:
+        try:
+            for entry in store.list_runs():
+                if entry["run_id"] == wanted:
+                    config = TrainConfig.from_dict(entry["config"])
+                    st.session_state[CONFIG_KEY] = config
+                    return config
+        except (CacheDirError, ConfigError):
+            pass
+        st.warning(f"The run {wanted!r} named in the link is not stored on this server; showing the default run.")
+    return TrainConfig()
+
+
+def set_current_config(config: TrainConfig) -> None:
+    st.session_state[CONFIG_KEY] = config
+
+
+def current_run() -> Run:
+    """The run every page shows: the session's chosen configuration, trained if needed."""
+    config = current_config()
+    run = run_for(config)
+    if config != TrainConfig():
+        st.query_params["run"] = run.run_id
+    elif "run" in st.query_params:
+        del st.query_params["run"]
+    return run
