@@ -1,0 +1,270 @@
+"""The data subspace: projections, energies, blank pixels, what optimisers change, the counterfactual.
+
+Unit tests run on small hand-made image sets and are cross-checked against numpy.linalg; the
+integration tests at the end use real MNIST and the trained runs from the store.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+import pytest
+
+from advx import subspace as S
+from advx.config import TrainConfig
+from advx.model import forward, init_params
+
+# --------------------------------------------------------------------------------------------
+# Hand-made data
+
+
+def _low_rank_images(n=60, rank=5, seed=0, blank_rows=(0, 1, 26, 27)):
+    """``(n, 784)`` float32 images that are non-negative mixes of ``rank`` patterns, with some rows blank."""
+    rng = np.random.default_rng(seed)
+    patterns = rng.random((rank, 28, 28)).astype(np.float32)
+    patterns[:, list(blank_rows), :] = 0.0
+    mix = rng.random((n, rank)).astype(np.float32)
+    return (mix @ patterns.reshape(rank, -1)) / rank, patterns.reshape(rank, -1)
+
+
+def _full_images(n=900, seed=1):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 784)).astype(np.float32) ** 3
+    x[:, :30] = 0.0  # blank
+    return x
+
+
+@functools.lru_cache(maxsize=2)
+def _svd_of_full_images(centred: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Singular values and right singular vectors of ``_full_images()`` by numpy: an independent route."""
+    x = _full_images().astype(np.float64)
+    if centred:
+        x = x - x.mean(0)
+    _, s, vt = np.linalg.svd(x, full_matrices=False)
+    return s, vt
+
+
+def _projector_numpy(k: int, centred: bool) -> np.ndarray:
+    """The top-k principal projector of ``_full_images()`` by numpy's SVD."""
+    vt = _svd_of_full_images(centred)[1]
+    return vt[:k].T @ vt[:k]
+
+
+# --------------------------------------------------------------------------------------------
+# Blank pixels
+
+
+def test_blank_mask_on_hand_made_uint8_images():
+    images = np.zeros((3, 28, 28), np.uint8)
+    images[0, 5, 5] = 1
+    images[1, 5, 6] = 255
+    images[2, 27, 27] = 7
+    blank = S.blank_pixels(images)
+    assert blank.shape == (784,) and blank.dtype == bool
+    assert set(np.flatnonzero(~blank)) == {5 * 28 + 5, 5 * 28 + 6, 27 * 28 + 27}
+    # the same on float (n, 784) input; a tiny negative value is not blank
+    flat = images.reshape(3, -1).astype(np.float32) / 255
+    flat[0, 0] = -1e-9
+    assert set(np.flatnonzero(~S.blank_pixels(flat))) == {0, 5 * 28 + 5, 5 * 28 + 6, 27 * 28 + 27}
+
+
+def test_blank_mask_rejects_bad_shapes():
+    with pytest.raises(S.SubspaceError, match="784 pixels"):
+        S.blank_pixels(np.zeros((2, 10, 10)))
+    with pytest.raises(S.SubspaceError, match="non-empty"):
+        S.blank_pixels(np.zeros((0, 784)))
+
+
+# --------------------------------------------------------------------------------------------
+# The subspace
+
+
+@pytest.mark.parametrize("centred", [False, True])
+def test_subspace_matches_numpy_svd(centred):
+    x = _full_images()
+    sub = S.fit_subspace(x, centred=centred)
+    basis = sub.basis.astype(np.float64)
+    np.testing.assert_allclose(basis.T @ basis, np.eye(784), atol=1e-5)
+    # energies are the squared singular values / n, in decreasing order
+    s = _svd_of_full_images(centred)[0]
+    np.testing.assert_allclose(sub.energies[:20], s[:20] ** 2 / len(x), rtol=1e-4)
+    np.testing.assert_allclose(sub.explained[-1], 1.0)
+    np.testing.assert_allclose(sub.explained[9], (s[:10] ** 2).sum() / (s**2).sum(), rtol=1e-5)
+    for k in (1, 10, 200):
+        np.testing.assert_allclose(basis[:, :k] @ basis[:, :k].T, _projector_numpy(k, centred), atol=2e-4)
+
+
+def test_blank_pixels_sit_at_the_end_of_the_basis():
+    x = _full_images()
+    sub = S.fit_subspace(x)
+    assert sub.blank[:30].all() and not sub.blank[30:].any()
+    assert sub.n_nonblank == 754
+    assert np.all(sub.basis[:30, :754] == 0.0)  # exactly zero, for every k up to n_nonblank
+    np.testing.assert_array_equal(sub.energies[754:], 0.0)
+    np.testing.assert_array_equal(np.abs(sub.basis[:30, 754:]), np.eye(30))
+
+
+def test_k_for_variance_levels():
+    x, _ = _low_rank_images(rank=5)
+    sub = S.fit_subspace(x)
+    assert sub.rank() == 5  # five patterns carry all of the energy
+    assert sub.k_for(0.9999) <= 5
+    ks = [sub.k_for(level) for level in S.VARIANCE_LEVELS]
+    assert ks == sorted(ks)
+    for level, k in zip(S.VARIANCE_LEVELS, ks):
+        assert sub.explained[k - 1] >= level - 1e-9
+        assert k == 1 or sub.explained[k - 2] < level
+    with pytest.raises(S.SubspaceError):
+        sub.k_for(0.0)
+    for bad in (0, 785, 2.5, "3"):
+        with pytest.raises(S.SubspaceError, match="k must be"):
+            sub.top(bad)
+
+
+# --------------------------------------------------------------------------------------------
+# Projections and energies
+
+
+@pytest.fixture(scope="module")
+def random_sub():
+    return S.fit_subspace(_full_images())
+
+
+@pytest.mark.parametrize("k", [1, 37, 400, 784])
+def test_projection_is_idempotent_orthogonal_and_complete(random_sub, k):
+    rng = np.random.default_rng(k)
+    v = rng.normal(size=(784, 6)).astype(np.float32)
+    inside, outside = S.split(random_sub, v, k)
+    np.testing.assert_allclose(inside + outside, v, atol=1e-5)
+    np.testing.assert_allclose(S.project(random_sub, inside, k), inside, atol=1e-5)  # idempotent
+    np.testing.assert_allclose(S.project(random_sub, outside, k), 0, atol=1e-5)
+    np.testing.assert_allclose(S.project_out(random_sub, outside, k), outside, atol=1e-5)
+    np.testing.assert_allclose((inside * outside).sum(0), 0, atol=1e-4)  # orthogonal
+    # independent route: numpy's projector
+    proj = _projector_numpy(k, centred=False)
+    np.testing.assert_allclose(inside, proj @ v, atol=2e-4)
+    # energies: the two shares sum to 1 and match the squared norms of the parts
+    e = S.energy(random_sub, v, k)
+    np.testing.assert_allclose(e.inside + e.outside, (v**2).sum(0), rtol=1e-5)
+    np.testing.assert_allclose(e.inside, (inside**2).sum(0), rtol=1e-4, atol=1e-6)
+    frac = S.energy_fraction(random_sub, v, k)
+    assert frac.shape == (6,) and np.all((frac >= 0) & (frac <= 1 + 1e-6))
+    np.testing.assert_allclose(frac + e.outside / (v**2).sum(0), 1.0, rtol=1e-6)
+
+
+def test_single_vectors_and_zero_columns(random_sub):
+    v = random_sub.basis[:, 3].copy()  # a principal direction: all inside for k > 3, all outside for k <= 3
+    assert S.energy_fraction(random_sub, v, 4) == pytest.approx(1.0, abs=1e-6)
+    assert S.energy_fraction(random_sub, v, 3) == pytest.approx(0.0, abs=1e-6)
+    assert S.project(random_sub, v, 4).shape == (784,)
+    assert np.isnan(S.energy_fraction(random_sub, np.zeros((784, 2)), 10)).all()
+    with pytest.raises(S.SubspaceError, match="784 rows"):
+        S.energy(random_sub, np.zeros((10, 2)), 3)
+
+
+def test_pixel_maps_add_up(random_sub):
+    rng = np.random.default_rng(3)
+    m = rng.normal(size=(784, 8)).astype(np.float32)
+    maps = S.pixel_maps(random_sub, m, 50)
+    e = S.energy(random_sub, m, 50)
+    assert maps.inside.sum() == pytest.approx(e.inside.sum(), rel=1e-4)
+    assert maps.outside.sum() == pytest.approx(e.outside.sum(), rel=1e-4)
+    np.testing.assert_allclose(maps.total, (m**2).sum(1), rtol=1e-5)
+    assert np.all((maps.share_inside >= 0) & (maps.share_inside <= 1))
+
+
+# --------------------------------------------------------------------------------------------
+# What the optimiser does: a small synthetic problem through the project's own optimisers
+
+
+def _train_small(config: TrainConfig, x: np.ndarray, y: np.ndarray, steps: int = 60) -> tuple[dict, dict]:
+    """``steps`` full-batch steps of the configured optimiser on a 784-16-16-10 MLP; returns (init, trained)."""
+    from advx.train import cross_entropy, make_optimizer
+
+    params = init_params((16, 16), jax.random.key(config.seed))
+    opt = make_optimizer(config, steps)
+    state = opt.init(params)
+
+    @jax.jit
+    def step(p, s):
+        g = jax.grad(cross_entropy)(p, jnp.asarray(x), jnp.asarray(y))
+        u, s = opt.update(g, s, p)
+        return optax.apply_updates(p, u), s
+
+    trained = params
+    for _ in range(steps):
+        trained, state = step(trained, state)
+    return params, trained
+
+
+def _span_residual(delta: np.ndarray, images: np.ndarray) -> float:
+    """‖ΔW − X⁺-fit‖ / ‖ΔW‖ by least squares on the raw images: an independent route to 'in the span'."""
+    coef, *_ = np.linalg.lstsq(images.T.astype(np.float64), delta.astype(np.float64), rcond=None)
+    return float(np.linalg.norm(delta - images.T @ coef) / np.linalg.norm(delta))
+
+
+@pytest.fixture(scope="module")
+def synthetic():
+    x, _ = _low_rank_images(n=80, rank=6, seed=2)
+    y = (np.arange(80) % 10).astype(np.int32)
+    return x, y, S.fit_subspace(x)
+
+
+def test_sgd_change_lies_in_the_span_of_the_images(synthetic):
+    x, y, sub = synthetic
+    assert sub.rank() == 6  # six patterns
+    init, trained = _train_small(TrainConfig(optimizer="sgd", learning_rate=0.05, momentum=0.9, schedule="constant"), x, y)
+    change = S.first_layer_change(sub, 6, init, trained)
+    delta = np.asarray(trained["Layer_1"]["kernel"]) - np.asarray(init["Layer_1"]["kernel"])
+    assert np.abs(delta).max() > 1e-3  # training did move W1
+    assert change.fraction_inside > 1 - 1e-6
+    assert change.change_norm_outside < 1e-4 * change.change_norm_inside
+    assert _span_residual(delta, x) < 1e-4
+    assert change.max_abs_on_blank == 0.0
+    # the outside part of W1 is exactly where it started, up to float rounding
+    assert change.change_norm_outside / change.norm_outside_init < 1e-5
+
+
+def test_adam_leaves_the_span_but_not_the_blank_pixels(synthetic):
+    x, y, sub = synthetic
+    init, trained = _train_small(TrainConfig(optimizer="adam", learning_rate=1e-2, schedule="constant"), x, y)
+    change = S.first_layer_change(sub, 6, init, trained)
+    delta = np.asarray(trained["Layer_1"]["kernel"]) - np.asarray(init["Layer_1"]["kernel"])
+    assert change.fraction_inside < 0.95  # (measured 0.86) per-coordinate scaling takes the update out of the span
+    assert _span_residual(delta, x) > 0.1
+    assert change.max_abs_on_blank == 0.0  # zero gradient there, so Adam's update is exactly zero too
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_weight_decay_reaches_the_blank_pixels(synthetic, optimizer):
+    x, y, sub = synthetic
+    config = TrainConfig(optimizer=optimizer, learning_rate=1e-2, weight_decay=0.1, schedule="constant")
+    init, trained = _train_small(config, x, y)
+    change = S.first_layer_change(sub, 6, init, trained)
+    assert change.max_abs_on_blank > 1e-5
+    w0 = np.asarray(init["Layer_1"]["kernel"])[sub.blank]
+    w1 = np.asarray(trained["Layer_1"]["kernel"])[sub.blank]
+    assert np.abs(w1).sum() < np.abs(w0).sum()  # decay shrinks them towards 0
+
+
+# --------------------------------------------------------------------------------------------
+# The projected network
+
+
+def test_projected_network_agrees_inside_the_subspace(synthetic):
+    x, _, sub = synthetic
+    params = init_params((16, 16), jax.random.key(4))
+    projected = S.project_first_layer(params, sub, 6)
+    np.testing.assert_allclose(projected["Layer_1"]["kernel"], S.project(sub, np.asarray(params["Layer_1"]["kernel"]), 6))
+    assert projected["Layer_2"]["kernel"] is params["Layer_2"]["kernel"]
+    np.testing.assert_allclose(forward(projected, x), forward(params, x), atol=1e-4)  # x lies in the span
+    rng = np.random.default_rng(0)
+    off = S.project_out(sub, rng.normal(size=(784, 5)).astype(np.float32), 6).T
+    # the projected first layer is blind to off-subspace inputs: only the biases get through
+    h = np.asarray(off @ projected["Layer_1"]["kernel"])
+    np.testing.assert_allclose(h, 0, atol=1e-4)
+    assert np.asarray(init_params((16, 16), jax.random.key(4))["Layer_1"]["kernel"]).std() > 0
