@@ -1,0 +1,38 @@
+"""Home: the experiment's story in a few lines, and a link to each stage."""
+
+import streamlit as st
+
+st.title("advx: why adversarial examples exist")
+st.markdown(
+    """
+A small fully-connected network (784 → 64 → 64 → 10, ReLU) learns to read handwritten digits with
+about 98% accuracy. Yet adding a faint, noise-like pattern to a clearly written **7** makes it answer
+**0** with near certainty. This lab retraces, step by step and with numbers you can check, the simple
+experiment in Justin Skycak's post *"Intuiting Adversarial Examples in Neural Networks via a Simple
+Computational Experiment"*, and pushes it further.
+
+1. **Train** the network on MNIST (a few seconds on a laptop CPU).
+2. **Activations**: each digit lights up only a handful of hidden neurons.
+3. **Effective weights**: the image each neuron responds to most, read off its weights, looks like noise.
+4. **Dataset averages**: the images that actually make a neuron fire, averaged, look like digits.
+5. **Why it happens**: training only tunes the neuron inside the thin slice of pixel space where
+   digits live; everywhere else it keeps the opinions of its random start.
+6. **Adversarial overlay**: push a 7 along one of those untrained directions and watch the answer flip.
+"""
+)
+
+for path, label in [
+    ("pages/train.py", "Train the network"),
+    ("pages/activations.py", "Sparse activations"),
+    ("pages/effective_weights.py", "Effective weights"),
+    ("pages/dataset_averages.py", "Dataset averages"),
+    ("pages/compare.py", "Compare neurons side by side"),
+    ("pages/overlay.py", "The adversarial overlay"),
+    ("pages/why.py", "Why it happens"),
+]:
+    try:
+        st.page_link(path, label=label, icon="➡️")
+    except Exception:  # a page not registered in this build is simply not linked
+        pass
+
+st.caption("Every view keeps its settings in the address bar: copy the link to share exactly what you see.")

@@ -1,0 +1,69 @@
+"""Train: choose a configuration, train it (or load it from the run store), see curves and the summary."""
+
+import pandas as pd
+import streamlit as st
+
+from advx import store
+from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
+from advx.figures.train import learning_curves
+from advx.model import summary
+from ui import resources
+
+st.title("Train the network")
+current = resources.current_config()
+
+with st.form("train_form"):
+    c1, c2, c3, c4 = st.columns(4)
+    hidden = c1.text_input("Hidden layer sizes", value=",".join(map(str, current.hidden)), key="train_hidden",
+                           help="Comma-separated, e.g. 64,64 (the seed's network)")
+    epochs = c2.number_input("Epochs", value=current.epochs, step=1, key="train_epochs")
+    batch_size = c3.number_input("Batch size", value=current.batch_size, step=1, key="train_batch")
+    seed = c4.number_input("Seed", value=current.seed, step=1, key="train_seed")
+    c5, c6, c7, c8 = st.columns(4)
+    optimizer = c5.selectbox("Optimizer", OPTIMIZERS, index=OPTIMIZERS.index(current.optimizer), key="train_optimizer")
+    learning_rate = c6.number_input("Learning rate", value=current.learning_rate, format="%.5f", key="train_lr")
+    schedule = c7.selectbox("Schedule", SCHEDULES, index=SCHEDULES.index(current.schedule), key="train_schedule")
+    momentum = c8.number_input("Momentum (SGD)", value=current.momentum, key="train_momentum")
+    c9, c10 = st.columns(2)
+    weight_decay = c9.number_input("Weight decay", value=current.weight_decay, format="%.5f", key="train_wd")
+    input_noise = c10.number_input("Input noise σ (augmentation)", value=current.input_noise, key="train_noise")
+    submitted = st.form_submit_button("Train", type="primary", key="train_submit")
+
+if submitted:
+    try:
+        sizes = tuple(int(h) for h in str(hidden).replace(" ", "").split(",") if h)
+        config = TrainConfig(hidden=sizes, epochs=int(epochs), batch_size=int(batch_size), seed=int(seed),
+                             optimizer=optimizer, learning_rate=float(learning_rate), schedule=schedule,
+                             momentum=float(momentum), weight_decay=float(weight_decay),
+                             input_noise=float(input_noise))
+    except (ConfigError, ValueError) as exc:
+        st.error(f"These settings cannot be trained: {exc}. The previous run stays selected.")
+    else:
+        resources.set_current_config(config)
+
+run = resources.current_run()
+config = run.config
+
+st.subheader("Result")
+m1, m2, m3 = st.columns(3)
+m1.metric("Test accuracy", f"{run.test_accuracy:.2%}")
+m2.metric("Epochs", run.n_epochs)
+m3.metric("Median epoch time", f"{pd.Series(run.history['epoch_seconds']).median():.2f} s")
+st.plotly_chart(learning_curves(run.history), key="train_curves")
+
+st.subheader("Model summary")
+st.dataframe(pd.DataFrame(summary(run.final_params)).rename(columns={
+    "layer": "Layer", "type": "Type", "output_shape": "Output shape", "params": "Param #"}),
+    hide_index=True, key="train_summary")
+st.caption(f"Run `{run.run_id}` · {config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), "
+           f"batch {config.batch_size}, seed {config.seed}. Stored runs are shared by every visitor asking for "
+           "the same configuration and survive restarts.")
+
+with st.expander("Stored runs"):
+    runs = store.list_runs()
+    if runs:
+        st.dataframe(pd.DataFrame([{"run": r["run_id"], "hidden": r["config"]["hidden"], "epochs": r["config"]["epochs"],
+                                    "optimizer": r["config"]["optimizer"], "test accuracy": r["test_acc"]}
+                                   for r in runs]), hide_index=True, key="train_runs")
+    else:
+        st.write("None yet.")
