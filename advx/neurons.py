@@ -212,16 +212,18 @@ def layer_activation(params: dict, x: jax.Array, layer: str, output: str = DEFAU
 
 @jax.jit
 def _neuron_stats(params: dict, x: jax.Array) -> dict[str, tuple[jax.Array, jax.Array]]:
-    acts = activations(params, x)
-    return {name: (a.max(axis=0), (a > 0).mean(axis=0)) for name, a in acts.items()}
+    layers = _all_layers(params, x, "relu_logit")
+    return {name: (post.max(axis=0), (post > 0).mean(axis=0)) for name, (_, post) in layers.items()}
 
 
 @dataclass(frozen=True)
 class NeuronStats:
-    """Per-neuron facts for one hidden layer, measured on a reference set (the training set).
+    """Per-neuron facts for one layer, measured on a reference set (the training set).
 
     ``neuron_max``: ``(width,)`` largest activation; ``firing_rate``: ``(width,)`` share of images
     on which the neuron is active (activation > 0); ``dead``: ``(width,)`` bool, never active.
+    For the output layer "active" means a positive logit, and ``neuron_max`` is the largest logit
+    (0 if none is positive).
     """
 
     layer: str
@@ -239,7 +241,7 @@ class NeuronStats:
 
 
 def neuron_stats(params: dict, reference_images) -> dict[str, NeuronStats]:
-    """``{hidden layer: NeuronStats}`` over ``reference_images (n, 784)`` (float32 in [0, 1] or uint8)."""
+    """``{layer: NeuronStats}`` for every layer over ``reference_images (n, 784)`` (float32 in [0, 1] or uint8)."""
     stats = _neuron_stats(params, jnp.asarray(reference_images))
     return {name: NeuronStats(name, np.asarray(mx), np.asarray(rate), int(reference_images.shape[0]))
             for name, (mx, rate) in stats.items()}

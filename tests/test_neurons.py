@@ -158,6 +158,10 @@ def test_sparsity_and_neuron_stats_match_numpy():
     ref_train = _numpy_layers(params, train)
     ref_test = _numpy_layers(params, test)
     sp = N.sparsity(params, test, stats, definition="neuron_max", high=0.5, mild=0.1)
+    assert set(sp) == {"Layer_1", "Layer_2"}
+    logits = ref_train["output"][0]
+    np.testing.assert_allclose(stats["output"].firing_rate, (logits > 0).mean(axis=0), atol=1e-6)
+    np.testing.assert_allclose(stats["output"].neuron_max, np.maximum(logits, 0).max(axis=0), rtol=1e-4, atol=1e-6)
     for name in ("Layer_1", "Layer_2"):
         a_train = ref_train[name][1]
         np.testing.assert_allclose(stats[name].neuron_max, a_train.max(axis=0), rtol=1e-4, atol=1e-6)

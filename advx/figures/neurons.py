@@ -1,0 +1,199 @@
+"""Figures for the neuron stages: activations, effective weights, dataset averages, comparisons.
+
+All builders take numpy arrays and return ``go.Figure``. Pixel maps come as ``(784, m)`` columns
+(the layout of ``advx.neurons``); facets are titled by neuron name, never by position.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+SIDE = 28
+SIGNED_SCALE = "RdBu_r"
+PIXEL_SCALE = "Greys"  # 0 white, 1 black: strokes read as ink on paper
+LEVEL_COLOURS = {"high": "#c0392b", "mild": "#f39c12", "inactive": "#bdc3c7"}
+LEVEL_ORDER = ("high", "mild", "inactive")
+_LEVEL_CODES = {"inactive": 0, "mild": 1, "high": 2}  # as in advx.neurons
+
+
+def _empty(message: str) -> go.Figure:
+    fig = go.Figure()
+    fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(height=120, margin=dict(l=10, r=10, t=10, b=10))
+    return fig
+
+
+def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, ncols: int = 3,
+             notes: Sequence[str] | None = None, dead: Sequence[bool] | None = None,
+             colorbar_title: str = "", tile_px: int = 190, title: str | None = None) -> go.Figure:
+    """A grid of 28 x 28 maps with one shared colour scale.
+
+    ``maps``: ``(784, m)``, one map per column. ``titles``: ``m`` facet names (e.g. ``"Layer_2 #5"``).
+    ``signed``: a diverging scale centred at 0, symmetric about the largest magnitude in the grid;
+    otherwise a grey pixel scale from 0 to 1. ``notes``: an extra line under each title (measures).
+    ``dead``: maps to draw blank with a "dead: never fires" marker instead of an image.
+    """
+    maps = np.asarray(maps, np.float64)
+    m = maps.shape[1] if maps.ndim == 2 else 0
+    if m == 0:
+        return _empty("No neurons selected.")
+    if len(titles) != m:
+        raise ValueError(f"{m} maps but {len(titles)} titles")
+    dead = np.zeros(m, bool) if dead is None else np.asarray(dead, bool)
+    ncols = max(1, min(ncols, m))
+    nrows = -(-m // ncols)
+    labels = []
+    for k in range(m):
+        text = f"{titles[k]} (dead)" if dead[k] else str(titles[k])
+        if notes is not None and notes[k]:
+            text += f"<br><span style='font-size:11px'>{notes[k]}</span>"
+        labels.append(text)
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=labels,
+                        horizontal_spacing=0.02, vertical_spacing=0.14 / max(nrows, 1) + 0.04)
+    alive = maps[:, ~dead]
+    if signed:
+        bound = float(np.nanmax(np.abs(alive))) if alive.size else 1.0
+        bound = bound if bound > 0 else 1.0
+        coloraxis = dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0)
+    else:
+        coloraxis = dict(colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0)
+    coloraxis["colorbar"] = dict(title=dict(text=colorbar_title), thickness=12, len=min(1.0, 0.3 + 0.25 * nrows))
+    for k in range(m):
+        row, col = k // ncols + 1, k % ncols + 1
+        z = np.zeros((SIDE, SIDE)) if dead[k] else maps[:, k].reshape(SIDE, SIDE)
+        fig.add_trace(go.Heatmap(z=z, coloraxis="coloraxis", name=titles[k],
+                                 hovertemplate=f"{titles[k]}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"),
+                      row=row, col=col)
+        if dead[k]:
+            fig.add_annotation(text="dead:<br>never fires", showarrow=False, x=13.5, y=13.5,
+                               font=dict(size=13, color="#7f8c8d"), row=row, col=col)
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
+    for k in range(1, m):  # square pixels in every facet
+        fig.update_yaxes(scaleanchor=f"x{k + 1}", row=k // ncols + 1, col=k % ncols + 1)
+    fig.update_layout(coloraxis=coloraxis, height=nrows * tile_px + 70 + (40 if title else 0),
+                      margin=dict(l=10, r=10, t=60 if title else 45, b=10),
+                      title=dict(text=title) if title else None)
+    return fig
+
+
+def image(pixels: np.ndarray, title: str) -> go.Figure:
+    """One input image: ``pixels`` ``(784,)`` in [0, 1]."""
+    return map_grid(np.asarray(pixels).reshape(784, 1), [title], signed=False, ncols=1, tile_px=230)
+
+
+def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: str | None = None) -> go.Figure:
+    """One image's activations in ``layer``, sorted largest first, coloured high / mild / inactive.
+
+    ``acts``: ``(width,)`` >= 0; ``levels``: ``(width,)`` codes 0 inactive, 1 mild, 2 high.
+    """
+    acts = np.asarray(acts, np.float64)
+    levels = np.asarray(levels)
+    order = np.argsort(-acts, kind="stable")
+    names = [f"#{i}" for i in order]
+    fig = go.Figure()
+    for level in LEVEL_ORDER:
+        code = _LEVEL_CODES[level]
+        pick = [k for k, i in enumerate(order) if levels[i] == code]
+        count = len(pick)
+        fig.add_trace(go.Bar(x=[names[k] for k in pick], y=acts[order][pick], name=f"{level} ({count})",
+                             marker_color=LEVEL_COLOURS[level],
+                             hovertemplate=f"{layer} %{{x}}: %{{y:.3g}} ({level})<extra></extra>"))
+    fig.update_xaxes(categoryorder="array", categoryarray=names, title_text=f"{layer} neurons, sorted",
+                     showticklabels=len(names) <= 32)
+    fig.update_yaxes(title_text="activation")
+    fig.update_layout(title=dict(text=title or layer), height=300, bargap=0.1,
+                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+    return fig
+
+
+def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go.Figure:
+    """How many neurons are high (left) and mild (right) per image, one bar series per layer.
+
+    ``counts``: ``{layer: (n, 3)}`` columns inactive, mild, high (``advx.neurons.level_counts``);
+    ``width``: ``{layer: neurons in the layer}``. Bars are the share of images.
+    """
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("highly activated neurons per image",
+                                                        "mildly activated neurons per image"))
+    palette = ["#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#e377c2", "#17becf"]
+    for li, (layer, c) in enumerate(counts.items()):
+        for col, column in ((1, 2), (2, 1)):
+            share = np.bincount(c[:, column], minlength=width[layer] + 1) / len(c)
+            last = int(np.flatnonzero(share).max()) + 1 if share.any() else 1
+            fig.add_trace(go.Bar(x=np.arange(last), y=share[:last], name=layer, legendgroup=layer,
+                                 showlegend=col == 1, marker_color=palette[li % len(palette)],
+                                 hovertemplate=f"{layer}: %{{x}} neurons in %{{y:.1%}} of images<extra></extra>"),
+                          row=1, col=col)
+    fig.update_xaxes(title_text="neurons")
+    fig.update_yaxes(tickformat=".0%", title_text="share of images", col=1)
+    fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def firing_rates(rates: dict[str, np.ndarray]) -> go.Figure:
+    """Each neuron's firing rate (share of training images with activation > 0), sorted, per layer.
+
+    ``rates``: ``{layer: (width,)}``. Dead neurons (rate 0) are marked in red.
+    """
+    fig = make_subplots(rows=1, cols=len(rates), subplot_titles=list(rates), shared_yaxes=True)
+    for col, (layer, r) in enumerate(rates.items(), start=1):
+        r = np.asarray(r, np.float64)
+        order = np.argsort(-r, kind="stable")
+        fig.add_trace(go.Bar(x=[f"#{i}" for i in order], y=r[order], showlegend=False,
+                             marker_color=["#c0392b" if r[i] == 0 else "#1f77b4" for i in order],
+                             hovertemplate=f"{layer} %{{x}}: fires on %{{y:.1%}}<extra></extra>"), row=1, col=col)
+        fig.update_xaxes(showticklabels=False, title_text="neurons, sorted", row=1, col=col)
+    fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="firing rate", col=1)
+    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def activation_histogram(values: np.ndarray, title: str, *, bins: int = 30, dead: bool = False,
+                         value_name: str = "activation") -> go.Figure:
+    """Histogram of one neuron's activations ``(n,)`` over a set of images; zeros get their own bar."""
+    values = np.asarray(values, np.float64)
+    if dead or not np.any(values > 0):
+        return _empty(f"{title}: dead, activation 0 on every image")
+    zero_share = float(np.mean(values <= 0))
+    positive = values[values > 0]
+    counts, edges = np.histogram(positive, bins=bins)
+    fig = go.Figure()
+    fig.add_trace(go.Bar(x=[0.0], y=[zero_share], width=[(edges[1] - edges[0])], name="exactly 0",
+                         marker_color=LEVEL_COLOURS["inactive"],
+                         hovertemplate="exactly 0 on %{y:.1%} of images<extra></extra>"))
+    fig.add_trace(go.Bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / len(values), width=np.diff(edges),
+                         name="> 0", marker_color="#1f77b4",
+                         hovertemplate="%{x:.3g}: %{y:.1%} of images<extra></extra>"))
+    fig.update_xaxes(title_text=value_name)
+    fig.update_yaxes(tickformat=".0%")
+    fig.update_layout(title=dict(text=title, font=dict(size=13)), height=220, showlegend=False,
+                      margin=dict(l=10, r=10, t=40, b=10), bargap=0)
+    return fig
+
+
+def measure_bars(names: Sequence[str], series: dict[str, np.ndarray], *, reference: float | None = None,
+                 reference_label: str = "", title: str = "", y_title: str = "") -> go.Figure:
+    """Grouped bars of one measure for several neurons: ``series`` maps a label to ``(len(names),)``.
+
+    NaN values (dead neurons) are left out. ``reference`` draws a dashed line (e.g. the value for noise).
+    """
+    fig = go.Figure()
+    for label, values in series.items():
+        values = np.asarray(values, np.float64)
+        fig.add_trace(go.Bar(x=list(names), y=np.where(np.isfinite(values), values, None), name=label,
+                             hovertemplate=f"{label} %{{x}}: %{{y:.3f}}<extra></extra>"))
+    if reference is not None:
+        fig.add_hline(y=reference, line_dash="dash", line_color="#7f8c8d",
+                      annotation_text=reference_label, annotation_position="top left")
+    fig.update_xaxes(type="category")
+    fig.update_yaxes(title_text=y_title)
+    fig.update_layout(barmode="group", title=dict(text=title), height=300,
+                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
+    return fig
