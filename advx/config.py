@@ -25,7 +25,7 @@ class TrainConfig:
     """How to train the MLP.
 
     The defaults are the seed's network: 784 -> 64 -> 64 -> 10, ReLU, trained with
-    Adam (learning rate 1e-3, decayed to 0 along a cosine over the run) in batches of 128.
+    Adam (learning rate 2e-3, decayed to 0 along a cosine over the run) in batches of 128.
 
     ``weight_decay`` is decoupled (AdamW, or SGD with decay added to the gradient) and
     ``input_noise`` is the standard deviation of Gaussian pixel noise added to each training batch:
@@ -35,7 +35,7 @@ class TrainConfig:
     hidden: tuple[int, ...] = (64, 64)
     epochs: int = 15
     batch_size: int = 128
-    learning_rate: float = 1e-3
+    learning_rate: float = 2e-3
     schedule: str = "cosine"
     optimizer: str = "adam"
     momentum: float = 0.9
