@@ -1,0 +1,65 @@
+"""Activations: each test image lights up only a few hidden neurons."""
+
+import pandas as pd
+import streamlit as st
+
+from advx import neurons
+from advx.figures import neurons as figs
+from ui import links, resources
+from ui import neuron_widgets as nw
+
+st.title("Sparse activations")
+notes = st.container()
+st.markdown(
+    f"The first observation in {nw.SEED_CREDIT} is that a trained network answers each digit with only a "
+    "handful of strongly active hidden neurons. Here it is measured. Whether a neuron counts as highly active "
+    "depends on what its activation is compared with, so two definitions are offered."
+)
+
+run = resources.current_run()
+mnist = resources.data()
+epoch = run.n_epochs
+index, image_url = nw.image_picker(mnist.test_labels, "act_image")
+definition, high, mild = nw.threshold_picker("act_thresholds")
+with notes:
+    links.show_notes()
+
+_, test = nw.pixels()
+acts = nw.test_activations(run, epoch)
+sparse = nw.sparsity(run, epoch, definition, high, mild)
+probs = acts["output"][index]
+left, right = st.columns([1, 3])
+left.plotly_chart(figs.image(test[index], f"test image #{index}"), key="act_image_fig")
+left.markdown(f"Label **{mnist.test_labels[index]}**; the network says **{probs.argmax()}** "
+              f"({probs.max():.1%}).")
+for layer, s in sparse.items():
+    c = neurons.level_counts(s.levels[index : index + 1])[0]
+    right.plotly_chart(figs.activation_bars(acts[layer][index], s.levels[index], layer,
+                       title=f"{layer}: {c[neurons.HIGH]} high, {c[neurons.MILD]} mild, {c[neurons.INACTIVE]} inactive"),
+                       key=f"act_bars_{layer}")
+
+st.subheader("Over all 10,000 test images")
+st.plotly_chart(figs.count_histograms({k: s.counts for k, s in sparse.items()},
+                                      {k: s.width for k, s in sparse.items()}), key="act_hist")
+st.markdown("  \n".join(nw.sparsity_sentence(s) for s in sparse.values()))
+st.markdown(f"Compared with the seed: {nw.seed_verdict(sparse)}")
+
+other = [d for d in neurons.DEFINITIONS if d != definition][0]
+both = {definition: sparse, other: nw.sparsity(run, epoch, other, high, mild)}
+st.dataframe(pd.DataFrame([
+    {"“high” relative to": neurons.DEFINITION_TITLES[d], "layer": layer, "mean high": s.mean(neurons.HIGH),
+     "mean mild": s.mean(neurons.MILD), "median high": s.median(neurons.HIGH), "median mild": s.median(neurons.MILD)}
+    for d, layers in both.items() for layer, s in layers.items()]).round(2), hide_index=True, key="act_both")
+st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high from {high:.0%}); an activation of "
+           "exactly 0 is always inactive.")
+
+st.subheader("Firing rates")
+stats = nw.stats(run, epoch)
+hidden = {k: v.firing_rate for k, v in stats.items() if k != "output"}
+st.plotly_chart(figs.firing_rates(hidden), key="act_rates")
+dead = {k: stats[k].dead_neurons for k in hidden}
+st.markdown("Share of the 60,000 training images on which each neuron is active (activation above 0). "
+            + (" ".join(f"**Dead in {k}** (never fire): {', '.join(f'#{i}' for i in v)}." for k, v in dead.items() if v)
+               or "No neuron is dead: every one fires on some training image."))
+
+links.sync(**image_url, **{"def": definition, "high": high, "mild": mild})

@@ -1,0 +1,51 @@
+"""Compare neurons: two to eight neurons from any layers, side by side."""
+
+import streamlit as st
+
+from advx import neurons
+from advx.figures import neurons as figs
+from ui import links, resources
+from ui import neuron_widgets as nw
+
+st.title("Compare neurons")
+notes = st.container()
+st.markdown(
+    "Each column is one neuron: its effective weights (what it responds to among all pixel grids), its dataset "
+    "average (what it responds to among training digits), the nine test images that drive it hardest, and how "
+    "its activation is spread over the 10,000 test images."
+)
+
+run = resources.current_run()
+mnist = resources.data()
+widths = neurons.layer_widths(run.final_params)
+epoch = nw.epoch_slider(run, "cmp_epoch")
+default = [c for c in ("L1:0", "L2:0", "output:0", "output:7") if c in neurons.all_neuron_codes(widths)]
+codes = nw.neuron_picker(widths, default or nw.default_neurons(widths, 1), "cmp_neurons", min_len=2, max_len=8)
+with notes:
+    links.show_notes()
+
+_, test = nw.pixels()
+now, stats, acts = nw.maps(run, epoch), nw.stats(run, epoch), nw.test_activations(run, epoch)
+for col, code in zip(st.columns(len(codes)), codes):
+    layer, k = neurons.parse_neuron(code, widths)
+    label, m, s = neurons.neuron_label(layer, k), now[layer], stats[layer]
+    col.markdown(f"#### {label}")
+    what = "has a positive logit" if layer == "output" else "fires"
+    col.markdown("**dead**: never fires on a training image" if s.dead[k]
+                 else f"{what} on **{s.firing_rate[k]:.1%}** of training images")
+    col.plotly_chart(figs.map_grid(m["effective"][:, [k]], ["effective weights"], ncols=1, tile_px=170,
+                                   notes=[nw.measure_note(m, k, "effective")]), key=f"cmp_ew_{code}")
+    col.plotly_chart(figs.map_grid(m["average"][:, [k]], ["dataset average"], signed=False, ncols=1, tile_px=170,
+                                   dead=m["dead"][[k]], notes=[nw.measure_note(m, k, "average")]),
+                     key=f"cmp_avg_{code}")
+    top, values = nw.top_images(run, epoch, layer, k, 9)
+    col.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
+                                   ncols=3, tile_px=80, title="top 9 test images"), key=f"cmp_top_{code}")
+    col.plotly_chart(figs.activation_histogram(acts[layer][:, k], "activation on test images", dead=bool(s.dead[k]),
+                                               value_name="probability" if layer == "output" else "activation"),
+                     key=f"cmp_hist_{code}")
+st.caption(f"{nw.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
+           "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
+           "Image titles give the test index and the label.")
+
+links.sync(epoch=epoch, neurons=st.session_state["cmp_neurons"])

@@ -1,0 +1,58 @@
+"""Effective weights: the pixel pattern each neuron responds to most, read off the weights."""
+
+import streamlit as st
+
+from advx import neurons
+from advx.figures import neurons as figs
+from ui import links, resources
+from ui import neuron_widgets as nw
+
+st.title("Effective weights")
+notes = st.container()
+st.markdown(
+    "Chain the weight matrices from the pixels up to a neuron, ignoring the ReLUs and biases, and you get one "
+    "number per pixel: the neuron's **effective weights** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
+    "Without the ReLUs, the pixel grid that drives a neuron hardest, among all grids of the same Euclidean size, "
+    f"is shaped like its effective weights: the neuron's “maximally activating image” in {nw.SEED_CREDIT}. "
+    "Red pixels push the neuron up, blue pixels push it down."
+)
+
+run = resources.current_run()
+mnist = resources.data()
+widths = neurons.layer_widths(run.final_params)
+epoch = nw.epoch_slider(run, "ew_epoch")
+codes = nw.neuron_picker(widths, nw.default_neurons(widths), "ew_neurons")
+links.seed("ew_view", links.url_choice("view", "linear", ["linear", "jacobian"]))
+view = st.radio("View", ["linear", "jacobian"], key="ew_view", horizontal=True,
+                format_func={"linear": "effective weights (linear, ReLU-free)",
+                             "jacobian": "local Jacobian at one image (ReLU masks included)"}.get)
+image_url = dict(pick=None, image=None, digit=None, draw=None)
+if view == "jacobian":
+    index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
+    jac = nw.jacobians(run, epoch, index)
+    st.caption(f"The exact gradient of each neuron's pre-activation with respect to the pixels at test image "
+               f"#{index} (label {mnist.test_labels[index]}): only the paths through neurons that are active on "
+               "this image count. **r** is its correlation with the linear effective weights.")
+with notes:
+    links.show_notes()
+
+now, init = nw.maps(run, epoch), nw.maps(run, 0)
+for layer, idx in nw.by_layer(codes, widths).items():
+    labels = [neurons.neuron_label(layer, k) for k in idx]
+    if view == "linear":
+        grid = now[layer]["effective"][:, idx]
+        notes_ = [nw.measure_note(now[layer], k, "effective") for k in idx]
+    else:
+        grid = jac[layer][:, idx]
+        hf = neurons.high_frequency_share(grid)
+        r = neurons.pixel_correlation(grid, now[layer]["effective"][:, idx])
+        notes_ = [f"HF {nw.fmt(h, 3)} · r {nw.fmt(c)}" for h, c in zip(hf, r)]
+    st.plotly_chart(figs.map_grid(grid, labels, notes=notes_, ncols=min(len(idx), 5), title=f"{layer} (epoch {epoch})",
+                                  colorbar_title="weight" if view == "linear" else "gradient"),
+                    key=f"ew_grid_{layer}")
+
+st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
+st.caption(nw.MEASURES_HELP)
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
+
+links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)

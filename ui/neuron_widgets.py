@@ -1,0 +1,342 @@
+"""Cached results and widgets shared by the neuron pages (Activations, Effective weights, Dataset
+averages, Compare neurons).
+
+Neurons in links are written ``L1:5`` (Layer_1 neuron 5), ``L2:5`` and ``output:3``, comma-separated,
+e.g. ``?neurons=L1:0,L2:5,output:3``. A bad entry is corrected to the nearest valid neuron (an
+out-of-range index is clamped into its layer; an unknown layer falls back to the default) with a note.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import streamlit as st
+
+from advx import neurons
+from advx.data import to_float
+from ui import links, resources
+
+SEED_HIGH, SEED_MILD = 3, 10
+SEED_CREDIT = ("Justin Skycak, *“Intuiting Adversarial Examples in Neural Networks via a Simple "
+               "Computational Experiment”*")
+OUTPUT_WEIGHTING_TITLES = {
+    "softmax": "softmax probability of the class",
+    "relu_logit": "ReLU of the class logit",
+}
+
+
+def note(message: str) -> None:
+    """Record a link correction so that ``links.show_notes()`` displays it."""
+    record = getattr(links, "note", None) or getattr(links, "_note")
+    record(message)
+
+
+def fmt(value: float, digits: int = 2) -> str:
+    """A number for the page, or "n/a" for NaN (a dead neuron has no dataset average)."""
+    return "n/a" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
+
+
+# --------------------------------------------------------------------------------------------
+# Cached data and results: keyed by run id and epoch, arrays passed as "_" arguments.
+
+
+@st.cache_resource(show_spinner=False)
+def _pixels(sha: str, _mnist) -> tuple[np.ndarray, np.ndarray]:
+    train, test = to_float(_mnist.train_images), to_float(_mnist.test_images)
+    train.flags.writeable = False  # shared by every session
+    test.flags.writeable = False
+    return train, test
+
+
+def pixels() -> tuple[np.ndarray, np.ndarray]:
+    """``(train (60000, 784), test (10000, 784))`` float32 in [0, 1], shared by every session."""
+    mnist = resources.data()
+    return _pixels(mnist.sha, mnist)
+
+
+@st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=64)
+def _maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
+    effective = neurons.all_effective_weights(_params)
+    averages = neurons.all_dataset_averages(_params, _train, output)
+    out = {}
+    for layer in effective:
+        measures = neurons.noise_digit_measures(effective[layer], averages[layer])
+        out[layer] = dict(effective=np.asarray(effective[layer]), average=np.asarray(averages[layer].images),
+                          dead=np.asarray(averages[layer].dead), **measures._asdict())
+    return out
+
+
+def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:
+    """``{layer: {"effective", "average" (784, n); "dead" (n,); and every NoiseDigitMeasures field (n,)}}``."""
+    train, _ = pixels()
+    return _maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), train)
+
+
+@st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=64)
+def _stats(run_id: str, epoch: int, _params, _train) -> dict:
+    return neurons.neuron_stats(_params, _train)
+
+
+def stats(run, epoch: int) -> dict[str, neurons.NeuronStats]:
+    """``{layer: NeuronStats}`` over the 60,000 training images."""
+    train, _ = pixels()
+    return _stats(run.run_id, int(epoch), run.params_at(int(epoch)), train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _test_activations(run_id: str, epoch: int, output: str, _params, _test) -> dict:
+    return {layer: np.asarray(neurons.layer_activation(_params, _test, layer, output))
+            for layer in neurons.layer_widths(_params)}
+
+
+def test_activations(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict[str, np.ndarray]:
+    """``{layer: (10000, width)}`` activations on the test set (output: per ``output``)."""
+    _, test = pixels()
+    return _test_activations(run.run_id, int(epoch), output, run.params_at(int(epoch)), test)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _sparsity(run_id: str, epoch: int, definition: str, high: float, mild: float, _params, _test, _stats) -> dict:
+    return neurons.sparsity(_params, _test, _stats, definition=definition, high=high, mild=mild)
+
+
+def sparsity(run, epoch: int, definition: str, high: float, mild: float) -> dict[str, neurons.LayerSparsity]:
+    """``{hidden layer: LayerSparsity}`` over the 10,000 test images."""
+    _, test = pixels()
+    return _sparsity(run.run_id, int(epoch), definition, float(high), float(mild), run.params_at(int(epoch)),
+                     test, stats(run, epoch))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def _jacobians(run_id: str, epoch: int, index: int, _params, _x) -> dict:
+    return {layer: np.asarray(neurons.local_jacobian(_params, _x, layer)) for layer in neurons.layer_widths(_params)}
+
+
+def jacobians(run, epoch: int, index: int) -> dict[str, np.ndarray]:
+    """``{layer: (784, width)}`` local Jacobians at test image ``index``."""
+    _, test = pixels()
+    return _jacobians(run.run_id, int(epoch), int(index), run.params_at(int(epoch)), test[int(index)])
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _top(run_id: str, epoch: int, layer: str, neuron: int, k: int, _params, _test):
+    return neurons.top_activating(_params, _test, layer, neuron, k)
+
+
+def top_images(run, epoch: int, layer: str, neuron: int, k: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into the test set of the ``k`` images that drive the neuron hardest, and their pre-activations."""
+    _, test = pixels()
+    return _top(run.run_id, int(epoch), layer, int(neuron), int(k), run.params_at(int(epoch)), test)
+
+
+# --------------------------------------------------------------------------------------------
+# Widgets. Each reads its first value from the URL; pages call ``links.sync`` after them.
+
+
+def epoch_slider(run, key: str) -> int:
+    """The training scrubber: 0 is the random initialisation, ``run.n_epochs`` the end (default)."""
+    links.seed(key, links.url_int("epoch", run.n_epochs, 0, run.n_epochs))
+    st.session_state[key] = min(max(int(st.session_state[key]), 0), run.n_epochs)  # another run may be shorter
+    return st.slider("Training epoch (0 = random initialisation)", 0, run.n_epochs, key=key,
+                     help="Scrub through the parameters stored after every epoch of training.")
+
+
+def default_neurons(widths: dict[str, int], per_layer: int = 3) -> list[str]:
+    """The seed's view: the first ``per_layer`` neurons of every layer."""
+    return [neurons.neuron_code(layer, i) for layer, w in widths.items() for i in range(min(per_layer, w))]
+
+
+def url_neurons(name: str, default: list[str], widths: dict[str, int], min_len: int, max_len: int) -> list[str]:
+    """Neuron codes from the URL parameter ``name``, each corrected to the nearest valid neuron."""
+    raw = st.query_params.get(name)
+    if raw is None or not str(raw).strip():
+        return list(default)
+    codes: list[str] = []
+    for item in str(raw).split(","):
+        code, message = neurons.nearest_neuron(item.strip(), widths, default[0])
+        if message:
+            note(f"`{name}`: {message}.")
+        if code not in codes:
+            codes.append(code)
+    if len(codes) > max_len:
+        note(f"`{name}` lists {len(codes)} neurons; keeping the first {max_len}.")
+        codes = codes[:max_len]
+    if len(codes) < min_len:
+        note(f"`{name}` needs at least {min_len} different neurons; adding defaults.")
+        codes += [c for c in default if c not in codes][: min_len - len(codes)]
+    return codes
+
+
+def _set_state(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def neuron_picker(widths: dict[str, int], default: list[str], key: str, *, min_len: int = 1,
+                  max_len: int = 30, name: str = "neurons") -> list[str]:
+    """A multiselect over every neuron (``L2:5`` codes shown as ``Layer_2 #5``), plus presets."""
+    options = neurons.all_neuron_codes(widths)
+    links.seed(key, url_neurons(name, default, widths, min_len, max_len))
+    valid = set(options)
+    st.session_state[key] = [c for c in st.session_state[key] if c in valid][:max_len] or list(default)
+    st.multiselect(f"Neurons ({min_len}–{max_len}, from any layer)", options, key=key, max_selections=max_len,
+                   format_func=lambda c: neurons.neuron_label(*neurons.parse_neuron(c, widths)),
+                   help="Type a name such as “Layer_2 #5”. In the link, neurons are written L1:5, L2:5, output:3.")
+    b1, b2, b3 = st.columns(3)
+    n_out = widths["output"]
+    if n_out <= max_len:
+        b1.button(f"All {n_out} output neurons", key=f"{key}_all_output", on_click=_set_state,
+                  args=(key, [neurons.neuron_code("output", i) for i in range(n_out)]))
+    b2.button("First 3 of every layer", key=f"{key}_seed_view", on_click=_set_state,
+              args=(key, default_neurons(widths)[:max_len]))
+    selected = list(st.session_state[key])
+    if len(selected) < min_len:
+        st.info(f"Pick at least {min_len} neurons; showing the default ones meanwhile.")
+        selected = list(default)
+    return selected
+
+
+def by_layer(codes: list[str], widths: dict[str, int]) -> dict[str, list[int]]:
+    """``["L1:0", "output:3", "L1:2"]`` -> ``{"Layer_1": [0, 2], "output": [3]}`` in forward order."""
+    grouped: dict[str, list[int]] = {layer: [] for layer in widths}
+    for code in codes:
+        layer, index = neurons.parse_neuron(code, widths)
+        grouped[layer].append(index)
+    return {layer: idx for layer, idx in grouped.items() if idx}
+
+
+def example_of_digit(labels: np.ndarray, digit: int, draw: int) -> int:
+    """A random test image of ``digit``; ``draw`` seeds the choice so a link reopens the same one."""
+    return int(np.random.default_rng(draw).choice(np.flatnonzero(np.asarray(labels) == digit)))
+
+
+def image_picker(labels: np.ndarray, key: str) -> tuple[int, dict]:
+    """Pick a test image by index, or a random example of a digit. Returns ``(index, url values)``."""
+    n = len(labels)
+    links.seed(f"{key}_mode", links.url_choice("pick", "index", ["index", "digit"]))
+    links.seed(f"{key}_index", links.url_int("image", 0, 0, n - 1))
+    links.seed(f"{key}_digit", links.url_int("digit", 7, 0, 9))
+    links.seed(f"{key}_draw", links.url_int("draw", 0, 0, 10**6))
+    c1, c2, c3 = st.columns([1, 1, 1])
+    mode = c1.radio("Pick a test image", ["index", "digit"], key=f"{key}_mode", horizontal=True,
+                    format_func={"index": "by index", "digit": "by digit"}.get)
+    if mode == "index":
+        index = int(c2.number_input(f"Test image (0–{n - 1})", 0, n - 1, step=1, key=f"{key}_index"))
+        return index, dict(pick="index", image=index, digit=None, draw=None)
+    digit = int(c2.selectbox("Digit", list(range(10)), key=f"{key}_digit"))
+    c3.button("Another example", key=f"{key}_another", on_click=_set_state,
+              args=(f"{key}_draw", int(st.session_state[f"{key}_draw"]) + 1))
+    index = example_of_digit(labels, digit, int(st.session_state[f"{key}_draw"]))
+    return index, dict(pick="digit", image=None, digit=digit, draw=int(st.session_state[f"{key}_draw"]))
+
+
+def threshold_picker(key: str) -> tuple[str, float, float]:
+    """The definition of "highly activated" and the two thresholds. Returns ``(definition, high, mild)``."""
+    definition = links.url_choice("def", "neuron_max", list(neurons.DEFINITIONS))
+    high = links.url_float("high", neurons.DEFAULT_HIGH, 0.01, 1.0)
+    mild = links.url_float("mild", neurons.DEFAULT_MILD, 0.0, 0.99)
+    if not mild < high:
+        note(f"`mild={mild:g}` must be below `high={high:g}`; using {neurons.DEFAULT_MILD:g} and "
+             f"{neurons.DEFAULT_HIGH:g}.")
+        high, mild = neurons.DEFAULT_HIGH, neurons.DEFAULT_MILD
+    links.seed(f"{key}_def", definition)
+    links.seed(f"{key}_range", (round(mild, 2), round(high, 2)))
+    c1, c2 = st.columns([3, 2])
+    definition = c1.radio("“Highly activated” means a high…", list(neurons.DEFINITIONS), key=f"{key}_def",
+                          format_func=neurons.DEFINITION_TITLES.get)
+    mild, high = c2.slider("Mild from … high from (share)", 0.0, 1.0, step=0.01, key=f"{key}_range",
+                           help="Inactive below the first value (or exactly 0), mild up to the second, high above.")
+    if not mild < high:
+        high = max(high, 0.01)
+        mild = round(high - 0.01, 2)
+        st.warning(f"The mild threshold must be below the high one; using mild from {mild:.2f}.")
+    return definition, float(high), float(mild)
+
+
+# --------------------------------------------------------------------------------------------
+# Words that depend on the numbers shown
+
+
+def sparsity_sentence(s: neurons.LayerSparsity) -> str:
+    return (f"**{s.layer}**: on average {s.mean(neurons.HIGH):.1f} high and {s.mean(neurons.MILD):.1f} mild "
+            f"of {s.width} (medians {s.median(neurons.HIGH):g} and {s.median(neurons.MILD):g}); "
+            f"{s.mean(neurons.INACTIVE):.1f} inactive.")
+
+
+def _near(value: float, target: float) -> bool:
+    return target / 2 <= value <= target * 1.5
+
+
+def seed_verdict(layers: dict[str, neurons.LayerSparsity]) -> str:
+    """Which of the seed's figures (about 3 high, about 10 mild per image) the shown numbers reproduce."""
+    parts = []
+    for s in layers.values():
+        high, mild = s.mean(neurons.HIGH), s.mean(neurons.MILD)
+        said_high = "reproduces" if _near(high, SEED_HIGH) else "does not reproduce"
+        said_mild = "reproduces" if _near(mild, SEED_MILD) else "does not reproduce"
+        parts.append(f"{s.layer} {said_high} the ~{SEED_HIGH} highly activated neurons ({high:.1f}) and "
+                     f"{said_mild} the ~{SEED_MILD} mildly activated ones ({mild:.1f})")
+    return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the seed's value "
+            "either way, e.g. 1.5–4.5 for “about 3”.)")
+
+
+def measure_note(m: dict, k: int, which: str) -> str:
+    """Short measure line under a facet: ``which`` is "effective" or "average"."""
+    hf, rough = m[f"{which}_high_frequency"][k], m[f"{which}_roughness"][k]
+    text = f"HF {fmt(hf, 3)} · rough {fmt(rough)}"
+    if which == "average":
+        text += f" · r {fmt(m['correlation'][k])}"
+    return text
+
+
+def measures_table(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int):
+    """One row per neuron: the noise-versus-digit measures now and at initialisation (a DataFrame)."""
+    import pandas as pd
+
+    rows = []
+    for code in codes:
+        layer, k = neurons.parse_neuron(code, widths)
+        m, m0 = now[layer], init[layer]
+        rows.append({
+            "neuron": neurons.neuron_label(layer, k),
+            f"effective weights HF (epoch {epoch})": m["effective_high_frequency"][k],
+            "effective weights HF (epoch 0)": m0["effective_high_frequency"][k],
+            f"dataset average HF (epoch {epoch})": m["average_high_frequency"][k],
+            f"effective weights roughness (epoch {epoch})": m["effective_roughness"][k],
+            "effective weights roughness (epoch 0)": m0["effective_roughness"][k],
+            f"dataset average roughness (epoch {epoch})": m["average_roughness"][k],
+            f"r(effective, average) (epoch {epoch})": m["correlation"][k],
+            "r(effective, average) (epoch 0)": m0["correlation"][k],
+        })
+    return pd.DataFrame(rows).round(3)
+
+
+def _median(now: dict, codes: list[str], widths: dict[str, int], field: str) -> float:
+    values = [now[layer][field][k] for layer, k in (neurons.parse_neuron(c, widths) for c in codes)]
+    values = [v for v in values if math.isfinite(float(v))]
+    return float(np.median(values)) if values else float("nan")
+
+
+def noise_summary(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int) -> str:
+    """The measured claim in words, for the neurons shown."""
+    med = lambda maps, field: fmt(_median(maps, codes, widths, field), 3 if "frequency" in field else 2)  # noqa: E731
+    return (
+        f"Median over the {len(codes)} neurons shown, at epoch {epoch}: the effective weights put "
+        f"**{med(now, 'effective_high_frequency')}** of their energy at high spatial frequencies "
+        f"(roughness {med(now, 'effective_roughness')}), the dataset averages "
+        f"**{med(now, 'average_high_frequency')}** (roughness {med(now, 'average_roughness')}). "
+        f"At initialisation the effective weights gave {med(init, 'effective_high_frequency')} "
+        f"(roughness {med(init, 'effective_roughness')}); pure pixel noise gives about "
+        f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f} (roughness {neurons.NOISE_ROUGHNESS:.2f}). "
+        f"The effective weights correlate with their neuron's dataset average at a median "
+        f"r = {med(now, 'correlation')} (epoch 0: {med(init, 'correlation')})."
+    )
+
+
+MEASURES_HELP = (
+    "**HF**: share of a picture's energy (mean removed) above {cutoff} cycles per pixel; pixel noise gives "
+    "about {noise_hf:.2f}, a digit-like picture close to 0. **rough**: size of the pixel-to-pixel differences "
+    "relative to the picture's own spread; noise gives about {noise_rough:.2f}, smooth strokes far less. "
+    "**r**: correlation over the 784 pixels between a neuron's effective weights and its dataset average."
+).format(cutoff=neurons.HIGH_FREQUENCY_CUTOFF, noise_hf=neurons.NOISE_HIGH_FREQUENCY_SHARE,
+         noise_rough=neurons.NOISE_ROUGHNESS)
