@@ -320,32 +320,127 @@ def _effective(params: dict, layer: str) -> np.ndarray:
     return np.asarray(effective_weights(params, layer))
 
 
-def _average(params: dict, pixels: np.ndarray, layer: str) -> np.ndarray:
-    from advx.neurons import dataset_average
+@dataclass(frozen=True, eq=False)
+class NeuronMaps:
+    """Every neuron's pixel maps for one run, at initialisation and trained: ``{layer: (784, n)}`` each.
 
-    return np.asarray(dataset_average(params, pixels, layer).images)
+    ``effective_*``: ``advx.neurons.effective_weights``; ``average_*``: ``advx.neurons.dataset_average``
+    (images weighted by the neuron's activation; the output layer by its softmax probability). They do
+    not depend on ``k``: compute them once per run and measure them at any ``k`` with ``measure_neurons``.
+    """
+
+    effective_init: dict
+    effective_trained: dict
+    average_init: dict
+    average_trained: dict
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.effective_trained)
+
+    @classmethod
+    def from_layer_dicts(cls, init: dict, trained: dict) -> "NeuronMaps":
+        """From two ``{layer: {"effective": (784, n), "average": (784, n), ...}}`` dicts (init, trained),
+        the layout of the neuron pages' cached maps."""
+        return cls(effective_init={n: np.asarray(v["effective"]) for n, v in init.items()},
+                   effective_trained={n: np.asarray(v["effective"]) for n, v in trained.items()},
+                   average_init={n: np.asarray(v["average"]) for n, v in init.items()},
+                   average_trained={n: np.asarray(v["average"]) for n, v in trained.items()})
 
 
-def measure_neurons(sub: DataSubspace, k: int, params_init: dict, params_trained: dict, layer: str,
-                    images) -> NeuronSubspace:
+def neuron_maps(params_init: dict, params_trained: dict, images) -> NeuronMaps:
+    """The ``NeuronMaps`` of a run; ``images`` are the set averaged over, ``(n, 784)`` uint8 or float.
+
+    uint8 pixels are passed through as they are (``advx.neurons`` scales them inside its jitted code).
+    """
+    from advx.neurons import all_dataset_averages, all_effective_weights
+
+    arr = np.asarray(images)
+    if arr.ndim != 2 and not (arr.ndim == 3 and arr.shape[1:] == (28, 28)):
+        raise SubspaceError(f"images must be (n, 784) or (n, 28, 28), got shape {arr.shape}")
+    arr = arr.reshape(arr.shape[0], -1)
+    if arr.shape[1] != N_PIXELS or arr.shape[0] == 0:
+        raise SubspaceError(f"images must be a non-empty (n, 784) stack, got shape {arr.shape}")
+    names = param_layer_names(params_trained)
+    if param_layer_names(params_init) != names:
+        raise SubspaceError(f"the two parameter sets have different layers: {param_layer_names(params_init)} "
+                            f"and {names}")
+
+    def numpy(tree: dict, attr: str | None = None) -> dict:
+        return {n: np.asarray(getattr(tree[n], attr) if attr else tree[n]) for n in names}
+
+    return NeuronMaps(
+        effective_init=numpy(all_effective_weights(params_init)),
+        effective_trained=numpy(all_effective_weights(params_trained)),
+        average_init=numpy(all_dataset_averages(params_init, arr), "images"),
+        average_trained=numpy(all_dataset_averages(params_trained, arr), "images"),
+    )
+
+
+def measure_neurons(sub: DataSubspace, k: int, maps: NeuronMaps, layer: str) -> NeuronSubspace:
     """Every measurement of one layer's neurons in the top-``k`` subspace (see ``NeuronSubspace``).
 
-    ``images``: the set the dataset averages are taken over, ``(n, 784)`` or ``(n, 28, 28)``.
-    Raises ``SubspaceError`` if ``layer`` is not a layer of both parameter sets.
+    Raises ``SubspaceError`` if ``layer`` is not one of ``maps.layers``.
     """
-    for params in (params_init, params_trained):
-        if layer not in param_layer_names(params):
-            raise SubspaceError(f"unknown layer {layer!r}; layers are {param_layer_names(params)}")
+    if layer not in maps.layers:
+        raise SubspaceError(f"unknown layer {layer!r}; layers are {maps.layers}")
     k = sub.check_k(k)
-    pixels = as_pixels(images)
-    w0, w1 = _effective(params_init, layer), _effective(params_trained, layer)
+    w0, w1 = maps.effective_init[layer], maps.effective_trained[layer]
     return NeuronSubspace(
         layer=layer, k=k,
         effective_init=energy(sub, w0, k), effective_trained=energy(sub, w1, k),
-        average_init=energy(sub, _average(params_init, pixels, layer), k),
-        average_trained=energy(sub, _average(params_trained, pixels, layer), k),
+        average_init=energy(sub, maps.average_init[layer], k),
+        average_trained=energy(sub, maps.average_trained[layer], k),
         change=energy(sub, w1 - w0, k),
     )
+
+
+def layer_summary(sub: DataSubspace, k: int, maps: NeuronMaps) -> list[dict]:
+    """One row per layer, energies pooled over its neurons: the shares inside the top-``k`` subspace of
+    the effective weights (init, trained), of the dataset averages (trained; the smallest single neuron
+    too) and of the change, and the outside norm of the effective weights at init and trained."""
+    rows = []
+    for layer in maps.layers:
+        m = measure_neurons(sub, k, maps, layer)
+        rows.append({
+            "layer": layer,
+            "effective weights inside, init": pooled_fraction(m.effective_init),
+            "effective weights inside, trained": pooled_fraction(m.effective_trained),
+            "dataset averages inside, trained": pooled_fraction(m.average_trained),
+            "lowest neuron's dataset average inside": float(np.nanmin(m.average_trained.fraction_inside)),
+            "change inside": pooled_fraction(m.change),
+            "outside norm, init": float(np.sqrt(m.effective_init.outside.sum())),
+            "outside norm, trained": float(np.sqrt(m.effective_trained.outside.sum())),
+        })
+    return rows
+
+
+def chosen_energies(measured: dict[str, NeuronSubspace], chosen: dict[str, list[int]]) -> tuple[np.ndarray, ...]:
+    """``(inside_init, outside_init, inside_trained, outside_trained)`` of the effective weights of the
+    chosen neurons, each ``(m,)``, in the order of ``chosen`` (``{layer: [neuron index, ...]}``)."""
+    out = []
+    for stage in ("effective_init", "effective_trained"):
+        for part in ("inside", "outside"):
+            out.append(np.array([getattr(getattr(measured[layer], stage), part)[i]
+                                 for layer, idx in chosen.items() for i in idx], np.float64))
+    return tuple(out)
+
+
+def neuron_parts(sub: DataSubspace, k: int, maps: NeuronMaps, layer: str, index: int) -> dict[str, np.ndarray]:
+    """One neuron's effective weights split into their inside and outside parts, at init and trained.
+
+    Returns ``{"init, inside": (784,), "init, outside", "trained, inside", "trained, outside"}``.
+    """
+    if layer not in maps.layers:
+        raise SubspaceError(f"unknown layer {layer!r}; layers are {maps.layers}")
+    width = maps.effective_trained[layer].shape[1]
+    if not 0 <= index < width:
+        raise SubspaceError(f"{layer} has neurons 0 to {width - 1}, got {index}")
+    out = {}
+    for stage, source in (("init", maps.effective_init), ("trained", maps.effective_trained)):
+        inside, outside = split(sub, source[layer][:, index], k)
+        out[f"{stage}, inside"], out[f"{stage}, outside"] = inside, outside
+    return out
 
 
 class FirstLayerChange(NamedTuple):
@@ -433,3 +528,331 @@ def project_first_layer(params: dict, sub: DataSubspace, k: int) -> dict:
     out = {name: dict(layer) for name, layer in params.items()}
     out[first]["kernel"] = project(sub, np.asarray(params[first]["kernel"]), k)
     return out
+
+
+@jax.jit
+def _direction_energy(basis: jax.Array, m: jax.Array) -> jax.Array:
+    return ((basis.T @ m) ** 2).sum(1)
+
+
+def energy_curve(sub: DataSubspace, matrix) -> np.ndarray:
+    """``(784,)`` float64: the share of ``matrix``'s total energy inside the top-``k`` subspace, at ``k-1``.
+
+    ``matrix``: ``(784,)`` or ``(784, h)``; the columns' energies are pooled. For the images themselves
+    this curve is ``sub.explained``; a random matrix gives about ``k / 784``.
+    """
+    arr, _ = _columns(matrix)
+    per_direction = np.asarray(_direction_energy(sub.basis, arr), np.float64)
+    total = per_direction.sum()
+    return np.cumsum(per_direction) / (total if total > 0 else 1.0)
+
+
+RUN_LABELS = {"adam": "Adam", "sgd": "SGD", "noise": "Adam + input noise", "decay": "AdamW (weight decay)"}
+
+
+class FirstLayerStudy(NamedTuple):
+    """Everything the page shows about one run's first layer.
+
+    ``change``: ``first_layer_change``; ``maps``: ``pixel_maps`` of ΔW1; ``change_curve`` and
+    ``init_curve``: ``energy_curve`` of ΔW1 and of W1 at initialisation, ``(784,)`` each.
+    """
+
+    change: FirstLayerChange
+    maps: PixelMaps
+    change_curve: np.ndarray
+    init_curve: np.ndarray
+
+
+def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_trained: dict) -> FirstLayerStudy:
+    """``first_layer_change``, the ΔW1 pixel maps and the energy curves of one run, at ``k``."""
+    first = param_layer_names(params_init)[0]
+    w0 = np.asarray(params_init[first]["kernel"], np.float32)
+    delta = np.asarray(params_trained[first]["kernel"], np.float32) - w0
+    return FirstLayerStudy(first_layer_change(sub, k, params_init, params_trained), pixel_maps(sub, delta, k),
+                           energy_curve(sub, delta), energy_curve(sub, w0))
+
+
+def first_layer_rows(studies: dict[str, FirstLayerStudy], accuracies: dict[str, float]) -> list[dict]:
+    """The optimiser comparison as rows, one per run (``studies`` keyed as ``RUN_LABELS``)."""
+    rows = []
+    for name, st in studies.items():
+        c = st.change
+        rows.append({"run": RUN_LABELS.get(name, name), "test accuracy": f"{accuracies[name]:.2%}",
+                     "ΔW1 energy inside": f"{c.fraction_inside:.1%}",
+                     "largest |ΔW1| on a blank pixel": f"{c.max_abs_on_blank:.3g}",
+                     "W1 outside norm, init → trained": f"{c.norm_outside_init:.2f} → {c.norm_outside_trained:.2f}",
+                     "W1 inside norm, init → trained": f"{c.norm_inside_init:.2f} → {c.norm_inside_trained:.2f}",
+                     "outside moved (‖QΔW1‖ / ‖QW1 init‖)": f"{c.moved_outside:.2f}"})
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The counterfactual: clean accuracy and attack success of a set of networks
+
+COUNTERFACTUAL_TARGET = 0  # the seed's overlay turns a correctly classified digit into a 0
+# L-inf budgets per attack, from advx.attacks.COMPARISON_BUDGETS. PGD is the costly one and succeeds
+# on every network at 0.3 already, so it is not run at 0.5.
+ATTACK_BUDGETS = {"overlay": (0.1, 0.3, 0.5), "fgsm": (0.1, 0.3, 0.5), "pgd": (0.1, 0.3)}
+ATTACK_LABELS = {"overlay": "Overlay", "fgsm": "FGSM", "pgd": "PGD"}
+ATTACK_IMAGES = 1000  # the first this many test images are attacked
+PGD_STEPS = 40
+
+# The comparison runs: plain SGD (its change of W1 lies in the span of the images) and two
+# "street-smart" variants that also train directions the data does not occupy.
+SGD_LEARNING_RATE = 0.05
+STREET_SMART_NOISE = 0.3
+STREET_SMART_DECAY = 1.0
+
+
+class AttackRates(NamedTuple):
+    """One network's column of the counterfactual table.
+
+    ``clean_accuracy``: on every test image given. ``success[(attack, budget)]``: the share of the
+    attacked images (correctly classified, label other than ``target``) that the attack turns into
+    ``target`` at that L-inf budget. Attacks: ``overlay`` (the network's own output-neuron effective
+    weights, as in the seed), ``fgsm`` and ``pgd`` (targeted; PGD from one random start).
+    ``n_attacked``: how many images the shares are over.
+    """
+
+    clean_accuracy: float
+    success: dict
+    n_attacked: int
+
+
+def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, target: int = COUNTERFACTUAL_TARGET,
+                 budgets: dict | None = None, n_attack: int = ATTACK_IMAGES,
+                 pgd_steps: int = PGD_STEPS) -> AttackRates:
+    """Clean accuracy on all of ``test_images`` and targeted attack success on the first ``n_attack``.
+
+    ``test_images``: ``(n, 784)`` float32 in [0, 1] or ``(n, 28, 28)`` uint8; ``test_labels``: ``(n,)``.
+    ``budgets``: ``{attack: (L-inf budget, ...)}``, default ``ATTACK_BUDGETS``. The attacks run on the
+    whole fixed-size sample, so every network reuses one compiled attack, and the success rate is
+    counted over the eligible images only, as ``advx.attacks.success_rates`` does.
+    """
+    from advx import attacks
+
+    budgets = ATTACK_BUDGETS if budgets is None else budgets
+    unknown = set(budgets) - set(ATTACK_LABELS)
+    if unknown:
+        raise SubspaceError(f"unknown attacks {sorted(unknown)}; the attacks are {list(ATTACK_LABELS)}")
+    pixels = jnp.asarray(as_pixels(test_images))
+    labels = np.asarray(test_labels).astype(np.int32)
+    if labels.shape != (pixels.shape[0],):
+        raise SubspaceError(f"need one label per image: {pixels.shape[0]} images, labels of shape {labels.shape}")
+    attacks.check_class(target)
+    clean = np.asarray(attacks.predictions(params, pixels))
+    x, y = pixels[:n_attack], labels[:n_attack]
+    eligible = (clean[:n_attack] == y) & (y != target)
+    n = int(eligible.sum())
+    if n == 0:
+        raise SubspaceError(f"no correctly classified image with a label other than {target} to attack")
+    targets = jnp.full((x.shape[0],), target, jnp.int32)
+    pattern = jnp.asarray(_effective(params, "output")[:, target])
+
+    def rate(adversarial) -> float:
+        return float((np.asarray(attacks.predictions(params, adversarial)) == target)[eligible].mean())
+
+    success = {}
+    for attack, values in budgets.items():
+        for i, budget in enumerate(values):
+            b = jnp.float32(budget)
+            if attack == "overlay":
+                adversarial = attacks.overlay(x, pattern, b)
+            elif attack == "fgsm":
+                adversarial = attacks.fgsm(params, x, targets, b, targeted=True)
+            else:
+                adversarial = attacks.pgd(params, x, targets, b, jax.random.fold_in(key, i), targeted=True,
+                                          steps=pgd_steps)
+            success[(attack, float(budget))] = rate(adversarial)
+    return AttackRates(float((clean == labels).mean()), success, n)
+
+
+COLUMN_KINDS = ("trained", "projected", "noise", "decay")
+
+
+def column_labels(k: int, configs: dict) -> dict[str, str]:
+    """Column titles of the counterfactual table: ``{kind: title}`` for ``COLUMN_KINDS``.
+
+    ``configs``: ``{"trained", "noise", "decay"} -> TrainConfig``.
+    """
+    return {"trained": f"Trained ({configs['trained'].optimizer})",
+            "projected": f"Projected, k = {k}",
+            "noise": f"Input noise σ = {configs['noise'].input_noise:g}",
+            "decay": f"Weight decay {configs['decay'].weight_decay:g}"}
+
+
+def counterfactual_rows(columns: dict[str, AttackRates], labels: dict[str, str] | None = None,
+                        target: int = COUNTERFACTUAL_TARGET) -> list[dict]:
+    """The counterfactual table as rows ``{"measure": str, <column title>: float}``, ready for a data frame.
+
+    ``columns``: ``{kind: AttackRates}``, all with the same attacks and budgets; ``labels`` titles the
+    columns (default: the kinds themselves).
+    """
+    labels = labels or {}
+    title = {kind: labels.get(kind, kind) for kind in columns}
+    first = next(iter(columns.values()))
+    rows = [{"measure": "Clean test accuracy", **{title[c]: r.clean_accuracy for c, r in columns.items()}}]
+    for attack, budget in first.success:
+        rows.append({"measure": f"{ATTACK_LABELS[attack]} → {target} success, L∞ {budget:g}",
+                     **{title[c]: r.success[(attack, budget)] for c, r in columns.items()}})
+    return rows
+
+
+def counterfactual_caption(rates: AttackRates, n_test: int = 10_000, target: int = COUNTERFACTUAL_TARGET) -> str:
+    """How the counterfactual table was measured, in one paragraph."""
+    return (f"Clean accuracy on all {n_test:,} test images. Attacks on the first {ATTACK_IMAGES:,} test images, "
+            f"counting only those the network classifies correctly and whose label is not {target} "
+            f"({rates.n_attacked} for the first column); success means the network then answers {target}. "
+            f"Overlay: the network's own output-neuron-{target} effective weights, scaled to the L∞ budget and added "
+            f"to the digit (the seed's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of budget/30 "
+            "from one random start (Madry et al. 2018). All attacks are targeted and white-box: each network is "
+            "attacked through its own gradients.")
+
+
+def comparison_configs(base):
+    """The runs this page compares, all with ``base``'s network, epochs, batch size and seed.
+
+    Returns ``{"adam", "sgd", "noise", "decay"}`` -> ``TrainConfig``: plain Adam and plain SGD
+    (momentum as in ``base``; each keeps ``base``'s learning rate if ``base`` already uses that
+    optimiser, else takes the default Adam rate or ``SGD_LEARNING_RATE``), and the two street-smart variants of the Adam run: Gaussian input noise of standard
+    deviation ``STREET_SMART_NOISE``, and decoupled weight decay ``STREET_SMART_DECAY``.
+    """
+    import dataclasses
+
+    from advx.config import TrainConfig
+
+    plain = dict(weight_decay=0.0, input_noise=0.0)
+    adam_rate = base.learning_rate if base.optimizer == "adam" else TrainConfig().learning_rate
+    adam = dataclasses.replace(base, optimizer="adam", learning_rate=adam_rate, **plain)
+    sgd = dataclasses.replace(base, optimizer="sgd", **plain,
+                              learning_rate=base.learning_rate if base.optimizer == "sgd" else SGD_LEARNING_RATE)
+    return {"adam": adam, "sgd": sgd,
+            "noise": dataclasses.replace(adam, input_noise=STREET_SMART_NOISE),
+            "decay": dataclasses.replace(adam, weight_decay=STREET_SMART_DECAY)}
+
+
+# --------------------------------------------------------------------------------------------
+# Words that follow the numbers
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%" if abs(x) < 0.995 or x >= 1 else f"{100 * x:.2f}%"
+
+
+def _amount(share: float) -> str:
+    """A word for a share, so that the sentence cannot claim more than the number says."""
+    if share >= 0.9:
+        return "almost all"
+    if share >= 0.6:
+        return "most"
+    if share >= 0.4:
+        return "about half"
+    if share >= 0.1:
+        return "a minority"
+    return "almost none"
+
+
+def explain(*, k: int, kept: float, n_blank: int, layer: str, effective_inside_init: float,
+            effective_inside_trained: float, average_inside_trained: float, adam: FirstLayerChange,
+            sgd: FirstLayerChange, columns: dict[str, AttackRates] | None = None,
+            trained: str = "", projected: str = "", street_smart: tuple[str, ...] = ()) -> list[str]:
+    """Sentences that follow the seed's argument with the measured numbers, so they cannot contradict them.
+
+    Shares are in [0, 1] and pooled over the neurons of ``layer``. ``adam`` and ``sgd`` are the
+    ``FirstLayerChange`` of the two plain runs. ``columns`` is the counterfactual table by column name;
+    ``trained``, ``projected`` and ``street_smart`` name its columns.
+    """
+    out = [
+        f"The top {k} of 784 directions hold {_pct(kept)} of the training images' energy, and {n_blank} pixels "
+        "are blank in every training image: this is the data subspace.",
+        f"At initialisation the {layer} effective weights put {_pct(effective_inside_init)} of their energy inside "
+        f"it, close to the {_pct(k / 784)} a random direction would (k / 784). After training, "
+        f"{_amount(1 - effective_inside_trained)} of it ({_pct(1 - effective_inside_trained)}) is still outside: "
+        "the noise-like look of the effective weights comes from there.",
+        f"The dataset averages put {_pct(average_inside_trained)} of their energy inside. An average of images can "
+        "only point where the images point, which is why it looks like a digit.",
+    ]
+    sgd_sentence = (f"With plain SGD, {_pct(sgd.fraction_inside)} of the change ΔW1 lies inside the subspace "
+                    f"(the images themselves: {_pct(kept)}), and the outside part of W1 went from "
+                    f"{sgd.norm_outside_init:.1f} to {sgd.norm_outside_trained:.1f} in norm.")
+    if adam.fraction_inside < sgd.fraction_inside - 0.05:
+        sgd_sentence += (f" With Adam only {_pct(adam.fraction_inside)} of ΔW1 is inside, and the outside part went "
+                         f"from {adam.norm_outside_init:.1f} to {adam.norm_outside_trained:.1f}: Adam divides each "
+                         "weight's step by that weight's own gradient size, so directions the images barely touch "
+                         "get full-size steps. The seed's \"training refines only inside the subspace\" is nearly "
+                         "exact for SGD and only partly true for Adam.")
+    else:
+        sgd_sentence += f" With Adam, {_pct(adam.fraction_inside)} of ΔW1 is inside: much the same."
+    out.append(sgd_sentence)
+    blank_words = ("exactly 0 under both optimisers: no image ever sends a gradient there"
+                   if adam.max_abs_on_blank == 0 and sgd.max_abs_on_blank == 0
+                   else f"at most {max(adam.max_abs_on_blank, sgd.max_abs_on_blank):.3g}")
+    out.append(f"On the blank pixels ΔW1 is {blank_words}; a weight there keeps its random initial value for good.")
+    if columns and trained in columns and projected in columns:
+        t, p = columns[trained], columns[projected]
+        out.append(_counterfactual_sentence(t, p, projected))
+        for name in street_smart:
+            if name in columns:
+                out.append(_street_smart_sentence(t, columns[name], _PHRASES.get(name, name)))
+    return out
+
+
+_PHRASES = {"noise": "noise-trained", "decay": "weight-decayed"}
+
+
+def _pgd_budgets(rates: AttackRates) -> list[float]:
+    return sorted(b for a, b in rates.success if a == "pgd")
+
+
+def _counterfactual_sentence(t: AttackRates, p: AttackRates, name: str) -> str:
+    change = 100 * (p.clean_accuracy - t.clean_accuracy)
+    words = [f"The {name} network (W1 with its off-data part removed) keeps {_pct(p.clean_accuracy)} clean accuracy "
+             f"({change:+.2f} points)."]
+    budgets = _pgd_budgets(t)
+    if budgets:
+        small, large = budgets[0], budgets[-1]
+        ts, ps = t.success[("pgd", small)], p.success[("pgd", small)]
+        tl, pl = t.success[("pgd", large)], p.success[("pgd", large)]
+        if ps < ts - 0.1:
+            words.append(f"At L∞ {small:g}, PGD turns {_pct(ps)} of the images into a {COUNTERFACTUAL_TARGET} against "
+                         f"it, against {_pct(ts)} for the trained network: much of the small-budget weakness lived in "
+                         "the directions training never visited.")
+        else:
+            words.append(f"At L∞ {small:g}, PGD still succeeds on {_pct(ps)} of the images (trained: {_pct(ts)}): "
+                         "removing the off-data part did not help much at this budget.")
+        if pl >= 0.5:
+            words.append(f"At L∞ {large:g}, PGD succeeds on {_pct(pl)} (trained: {_pct(tl)}). So the argument is not "
+                         "the whole story: the projected network sees only the in-subspace part of a perturbation, "
+                         "and a budget this large is enough to move an image inside the data subspace across the "
+                         "network's boundary. The untouched directions make adversarial examples cheap; they are not "
+                         "the only way to make one.")
+        else:
+            words.append(f"At L∞ {large:g}, PGD succeeds on {_pct(pl)} (trained: {_pct(tl)}).")
+    return " ".join(words)
+
+
+def _street_smart_sentence(t: AttackRates, s: AttackRates, name: str) -> str:
+    parts = [f"The {name} network: clean accuracy {_pct(s.clean_accuracy)}"]
+    for attack, budget in (("overlay", max(b for a, b in t.success if a == "overlay")),
+                           ("pgd", min(_pgd_budgets(t), default=None))):
+        if budget is None:
+            continue
+        before, after = t.success[(attack, budget)], s.success[(attack, budget)]
+        verb = "down from" if after < before else "against"
+        parts.append(f"{ATTACK_LABELS[attack]} at L∞ {budget:g} succeeds on {_pct(after)}, {verb} {_pct(before)}")
+    return "; ".join(parts) + "."
+
+
+def explain_page(sub: DataSubspace, k: int, maps: NeuronMaps, studies: dict[str, FirstLayerStudy],
+                 columns: dict[str, AttackRates] | None, layer: str = "output") -> list[str]:
+    """``explain`` with every number taken from the page's measurements.
+
+    ``studies`` needs ``"adam"`` and ``"sgd"``; ``columns`` is keyed by ``COLUMN_KINDS``.
+    """
+    m = measure_neurons(sub, k, maps, layer)
+    return explain(k=k, kept=float(sub.explained[k - 1]), n_blank=int(sub.blank.sum()), layer=layer,
+                   effective_inside_init=pooled_fraction(m.effective_init),
+                   effective_inside_trained=pooled_fraction(m.effective_trained),
+                   average_inside_trained=pooled_fraction(m.average_trained),
+                   adam=studies["adam"].change, sgd=studies["sgd"].change, columns=columns,
+                   trained="trained", projected="projected", street_smart=("noise", "decay"))

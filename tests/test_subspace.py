@@ -268,3 +268,81 @@ def test_projected_network_agrees_inside_the_subspace(synthetic):
     h = np.asarray(off @ projected["Layer_1"]["kernel"])
     np.testing.assert_allclose(h, 0, atol=1e-4)
     assert np.asarray(init_params((16, 16), jax.random.key(4))["Layer_1"]["kernel"]).std() > 0
+
+
+# --------------------------------------------------------------------------------------------
+# Integration: real MNIST and real trained runs
+
+
+@pytest.fixture(scope="module")
+def mnist_sub(mnist):
+    return S.fit_subspace(mnist.train_images)
+
+
+@pytest.fixture(scope="module")
+def trained_maps(trained_run, mnist):
+    return S.neuron_maps(trained_run.params_at(0), trained_run.final_params, mnist.train_images.reshape(60000, -1))
+
+
+def test_mnist_subspace_by_independent_routes(mnist, mnist_sub):
+    sub = mnist_sub
+    # blank pixels: straight from the uint8 array
+    assert int(sub.blank.sum()) == int((mnist.train_images.max(axis=0) == 0).sum()) == 67
+    # the measured ks of the variance levels (the data is pinned by its hash)
+    assert [sub.k_for(level) for level in S.VARIANCE_LEVELS] == [53, 103, 281]
+    # the kept share by projecting every image: sum ||P x||^2 / sum ||x||^2
+    x = mnist.train_images.reshape(60000, -1).astype(np.float32) / 255
+    for k in (53, 281):
+        coords = x @ sub.top(k)
+        assert float((coords.astype(np.float64) ** 2).sum() / (x.astype(np.float64) ** 2).sum()) == pytest.approx(
+            sub.explained[k - 1], abs=1e-4)
+
+
+def test_trained_effective_weights_keep_a_large_off_subspace_share(mnist_sub, trained_maps):
+    k = mnist_sub.k_for(0.95)
+    rows = {r["layer"]: r for r in S.layer_summary(mnist_sub, k, trained_maps)}
+    for layer, row in rows.items():
+        # at initialisation a column is a random direction: its expected share inside is k / 784
+        # (the blank pixels make the real share k / 784 give or take a few points)
+        assert row["effective weights inside, init"] == pytest.approx(k / 784, abs=0.03), layer
+        # after training, more is inside, but a large share stays outside (measured 0.56-0.73 outside)
+        assert row["effective weights inside, trained"] > row["effective weights inside, init"] + 0.1, layer
+        assert 1 - row["effective weights inside, trained"] > 0.45, layer
+        # dataset averages: almost all inside (measured >= 99.99% pooled)
+        assert row["dataset averages inside, trained"] > 0.999, layer
+        assert row["lowest neuron's dataset average inside"] > 0.95, layer
+
+
+def test_projected_network_keeps_its_clean_accuracy(mnist, mnist_sub, trained_run):
+    from advx.train import evaluate
+
+    x = jnp.asarray(mnist.test_images.reshape(10000, -1), jnp.float32) / 255
+    y = jnp.asarray(mnist.test_labels, jnp.int32)
+    base = float(evaluate(trained_run.final_params, x, y)[1])
+    for level, tolerance in ((0.95, 0.01), (0.99, 0.003)):
+        projected = S.project_first_layer(trained_run.final_params, mnist_sub, mnist_sub.k_for(level))
+        accuracy = float(evaluate(projected, x, y)[1])
+        assert accuracy > base - tolerance, (level, base, accuracy)
+    # ...and attack_rates' clean accuracy agrees with the training code's own evaluation
+    rates = S.attack_rates(trained_run.final_params, mnist.test_images, mnist.test_labels, jax.random.key(0),
+                           budgets={"pgd": (0.3,)}, n_attack=200)
+    assert rates.clean_accuracy == pytest.approx(base, abs=1e-6)
+    assert rates.success[("pgd", 0.3)] > 0.9  # measured 1.0: PGD at L-inf 0.3 beats the plain network
+
+
+def test_sgd_keeps_w1_changes_in_the_data_subspace_more_than_adam(mnist, mnist_sub):
+    """Short real runs (3 epochs, from the store after the first time) with the same initialisation."""
+    from advx import store
+
+    base = TrainConfig(epochs=3)
+    configs = S.comparison_configs(base)
+    k = mnist_sub.k_for(0.95)
+    changes = {}
+    for name in ("adam", "sgd", "noise"):
+        run = store.get_or_train(configs[name], mnist)
+        changes[name] = S.first_layer_change(mnist_sub, k, run.params_at(0), run.final_params)
+    assert changes["sgd"].fraction_inside > changes["adam"].fraction_inside + 0.15
+    # a blank pixel never sees a gradient: exactly zero change under both optimisers...
+    assert changes["adam"].max_abs_on_blank == 0.0 and changes["sgd"].max_abs_on_blank == 0.0
+    # ...until noise reaches it
+    assert changes["noise"].max_abs_on_blank > 1e-3
