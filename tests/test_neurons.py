@@ -377,3 +377,55 @@ def test_median_test_image_has_few_highly_active_neurons(trained_run, mnist):
         # Dead neurons are few, and they are inactive on every test image.
         assert len(stats[layer].dead_neurons) <= 0.1 * s.width
         assert np.all(s.levels[:, stats[layer].dead] == N.INACTIVE)
+
+
+# ------------------------------------------------------------------ figures
+
+
+def test_map_grid_shares_one_centred_scale_and_names_facets():
+    from plotly.colors import get_colorscale
+
+    from advx.figures import neurons as F
+
+    maps = np.random.default_rng(0).standard_normal((784, 5))
+    maps[:, 2] *= 7  # the largest magnitude sets the shared bound
+    names = ["Layer_2 #5", "Layer_2 #9", "output #0", "output #3", "Layer_1 #1"]
+    fig = F.map_grid(maps, names, notes=[f"HF {k}" for k in range(5)], dead=[False, True, False, False, False], ncols=2)
+    heatmaps = [t for t in fig.data if t.type == "heatmap"]
+    assert len(heatmaps) == 5 and {t.coloraxis for t in heatmaps} == {"coloraxis"}
+    axis = fig.layout.coloraxis
+    bound = np.abs(maps[:, [0, 2, 3, 4]]).max()  # the dead map does not set the scale
+    assert axis.cmid == 0 and axis.cmin == pytest.approx(-bound) and axis.cmax == pytest.approx(bound)
+    assert [c[1] for c in axis.colorscale] == [c[1] for c in get_colorscale("RdBu_r")]
+    titles = [a.text.split("<br>")[0] for a in fig.layout.annotations if "never fires" not in a.text]
+    assert titles == ["Layer_2 #5", "Layer_2 #9 (dead)", "output #0", "output #3", "Layer_1 #1"]
+    assert sum("never fires" in a.text for a in fig.layout.annotations) == 1
+    np.testing.assert_array_equal(np.asarray(heatmaps[1].z), 0.0)
+    np.testing.assert_allclose(np.asarray(heatmaps[0].z), maps[:, 0].reshape(28, 28))
+    grey = F.map_grid(np.clip(maps, 0, 1), names, signed=False)
+    assert (grey.layout.coloraxis.cmin, grey.layout.coloraxis.cmax) == (0, 1)
+    with pytest.raises(ValueError, match="5 maps but 2 titles"):
+        F.map_grid(maps, names[:2])
+
+
+def test_activation_bars_are_sorted_and_coloured_by_level():
+    from advx.figures import neurons as F
+
+    acts = np.array([0.0, 3.0, 0.5, 1.0, 0.2])
+    levels = np.array([N.INACTIVE, N.HIGH, N.MILD, N.HIGH, N.INACTIVE])
+    fig = F.activation_bars(acts, levels, "Layer_1")
+    assert list(fig.layout.xaxis.categoryarray) == ["#1", "#3", "#2", "#4", "#0"]
+    by_name = {t.name.split(" ")[0]: t for t in fig.data}
+    assert list(by_name["high"].x) == ["#1", "#3"] and list(by_name["high"].y) == [3.0, 1.0]
+    assert list(by_name["mild"].x) == ["#2"] and list(by_name["inactive"].x) == ["#4", "#0"]
+    assert by_name["high"].name == "high (2)"
+
+
+def test_count_histograms_are_shares_of_images():
+    from advx.figures import neurons as F
+
+    counts = {"Layer_1": np.array([[60, 1, 3], [61, 0, 3], [58, 4, 2]])}
+    fig = F.count_histograms(counts, {"Layer_1": 64})
+    high, mild = fig.data
+    assert list(high.x) == [0, 1, 2, 3] and np.allclose(high.y, [0, 0, 1 / 3, 2 / 3])
+    assert np.isclose(sum(mild.y), 1.0) and np.isclose(mild.y[4], 1 / 3)
