@@ -1,5 +1,6 @@
 """Train: choose a configuration, train it (or load it from the run store), see curves and the summary."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +8,16 @@ from advx import store
 from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
-from ui import resources
+from advx.paths import CacheDirError
+from ui import downloads, resources
+
+
+def hidden_sizes(text: str) -> tuple[int, ...]:
+    try:
+        return tuple(int(h) for h in str(text).replace(" ", "").split(",") if h)
+    except ValueError:
+        raise ConfigError(f"hidden layer sizes are whole numbers separated by commas, got {text!r}") from None
+
 
 st.title("Train the network")
 current = resources.current_config()
@@ -31,14 +41,16 @@ with st.form("train_form"):
 
 if submitted:
     try:
-        sizes = tuple(int(h) for h in str(hidden).replace(" ", "").split(",") if h)
-        config = TrainConfig(hidden=sizes, epochs=int(epochs), batch_size=int(batch_size), seed=int(seed),
-                             optimizer=optimizer, learning_rate=float(learning_rate), schedule=schedule,
+        config = TrainConfig(hidden=hidden_sizes(hidden), epochs=int(epochs), batch_size=int(batch_size),
+                             seed=int(seed), optimizer=optimizer, learning_rate=float(learning_rate), schedule=schedule,
                              momentum=float(momentum), weight_decay=float(weight_decay),
                              input_noise=float(input_noise))
     except (ConfigError, ValueError) as exc:
         st.error(f"These settings cannot be trained: {exc}. The previous run stays selected.")
     else:
+        # Train (or load) first, then select: if training fails, the page says why and the last good run
+        # stays selected on every page.
+        resources.run_for(config)
         resources.set_current_config(config)
 
 run = resources.current_run()
@@ -49,7 +61,16 @@ m1, m2, m3 = st.columns(3)
 m1.metric("Test accuracy", f"{run.test_accuracy:.2%}")
 m2.metric("Epochs", run.n_epochs)
 m3.metric("Median epoch time", f"{pd.Series(run.history['epoch_seconds']).median():.2f} s")
-st.plotly_chart(learning_curves(run.history), key="train_curves")
+curves = learning_curves(run.history)
+st.plotly_chart(curves, key="train_curves")
+d1, d2, d3 = st.columns(3)
+with d1:
+    downloads.run_bundle_download(run, key="train_bundle_download")
+with d2:
+    downloads.figure_download(curves, f"learning-curves-{run.run_id}.html", key="train_curves_download")
+with d3:
+    downloads.arrays_download({"epoch": np.arange(1, run.n_epochs + 1), **run.history}, f"history-{run.run_id}.csv",
+                              key="train_history_download", label="Download the history (CSV)")
 
 st.subheader("Model summary")
 st.dataframe(pd.DataFrame(summary(run.final_params)).rename(columns={
@@ -60,10 +81,14 @@ st.caption(f"Run `{run.run_id}` · {config.optimizer}, learning rate {config.lea
            "the same configuration and survive restarts.")
 
 with st.expander("Stored runs"):
-    runs = store.list_runs()
+    try:
+        runs = store.list_runs()
+    except CacheDirError as exc:
+        runs = None
+        st.warning(f"The run store cannot be read: {exc}")
     if runs:
         st.dataframe(pd.DataFrame([{"run": r["run_id"], "hidden": r["config"]["hidden"], "epochs": r["config"]["epochs"],
                                     "optimizer": r["config"]["optimizer"], "test accuracy": r["test_acc"]}
                                    for r in runs]), hide_index=True, key="train_runs")
-    else:
+    elif runs is not None:
         st.write("None yet.")

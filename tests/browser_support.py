@@ -1,0 +1,380 @@
+"""Real-browser test support: the app served by ``streamlit run``, Debian's chromium driven by Playwright.
+
+- ``app_server`` (session fixture): one ``streamlit run streamlit_app.py`` per test process on a free
+  localhost port, with the normal cache (the data and the default run are warmed first, so the server
+  never trains them), stopped with its whole process group at the end.
+- ``browser`` (session fixture): headless ``/usr/bin/chromium`` with the flags a sandboxed root needs;
+  each test opens its own contexts (fresh profile, cookies and Streamlit session).
+- ``registered_pages()``: the pages ``streamlit_app.py`` registers (read from its ``PAGES`` table, keeping
+  the files that exist), with the URL path ``st.Page`` gives each one.
+- Helpers to wait until a script run has finished, change a page's main widget, look for errors, and
+  save screenshots under ``tests/artifacts/``.
+
+Import the fixtures into a test module with ``from browser_support import app_server, browser``.
+"""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "tests" / "artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run", "--disable-quic"]
+SERVER_START_TIMEOUT_S = 120
+PAGE_TIMEOUT_S = 420  # a page's first visit may compute a lot (2 shared CPU cores); later visits are cached
+RERUN_TIMEOUT_S = 240
+
+ERROR_SELECTORS = ("[data-testid='stException']", "[data-testid='stAlertContentError']")
+CHART_SELECTOR = "[data-testid='stPlotlyChart']"
+
+
+# ----------------------------------------------------------------------------------------------
+# Pages
+
+
+@dataclass(frozen=True)
+class AppPage:
+    """A page registered in ``streamlit_app.py``: its script, title, and URL path (``""`` for the default page)."""
+
+    path: str
+    title: str
+    url_path: str
+
+    @property
+    def name(self) -> str:
+        return Path(self.path).stem
+
+
+def registered_pages() -> list[AppPage]:
+    """The pages of ``streamlit_app.py``'s ``PAGES`` table whose files exist, in navigation order.
+
+    ``st.Page("pages/x.py")`` takes its URL path from the file name (``/x``); the page marked
+    ``default`` (``pages/home.py``) is served at ``/``.
+    """
+    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
+                 if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets))
+    pages = []
+    for entries in table.values():
+        for path, title, _icon in entries:
+            if (ROOT / path).exists():
+                pages.append(AppPage(path, title, "" if path == "pages/home.py" else Path(path).stem))
+    return pages
+
+
+# ----------------------------------------------------------------------------------------------
+# The server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StreamlitServer:
+    """``streamlit run streamlit_app.py`` in its own process group, logging to ``tests/artifacts/``."""
+
+    def __init__(self, env: dict[str, str] | None = None, log_name: str = "streamlit-server.log"):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.log_path = ARTIFACTS / log_name
+        self._log = open(self.log_path, "w")
+        command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+                   "--server.headless", "true", "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+                   "--server.runOnSave", "false"]
+        self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=self._log,
+                                        stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True)
+        atexit.register(self.stop)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def wait_healthy(self, timeout_s: float = SERVER_START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with status {self.process.returncode} before answering "
+                                   f"/_stcore/health. Its log ({self.log_path}):\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200 and response.read().strip() == b"ok":
+                        return
+            except OSError:
+                pass
+            time.sleep(0.25)
+        self.stop()
+        raise RuntimeError(f"streamlit did not answer {self.url}/_stcore/health within {timeout_s} s. "
+                           f"Its log:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        """Stop the server and everything it started (its process group)."""
+        if self.process.poll() is None:
+            for sig, wait_s in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(wait_s)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        if not self._log.closed:
+            self._log.close()
+
+
+_shared_server: StreamlitServer | None = None
+
+
+@pytest.fixture(scope="session")
+def app_server(trained_run) -> StreamlitServer:
+    """The app on a free localhost port, with the normal cache; shared by every test in this process.
+
+    ``trained_run`` (tests/conftest.py) puts the verified data and the default run in the cache first,
+    so no page waits for them. The server is stopped when the test process ends.
+    """
+    global _shared_server
+    if _shared_server is None or _shared_server.process.poll() is not None:
+        _shared_server = StreamlitServer()
+        _shared_server.wait_healthy()
+    return _shared_server
+
+
+# ----------------------------------------------------------------------------------------------
+# The browser
+
+
+def require_chromium() -> None:
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: the browser tests drive Debian's chromium. Install it with "
+                    "`apt-get update && apt-get install -y chromium` (.ci/run does this), then run the tests again.",
+                    pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless chromium (Playwright); every context it opens starts from a fresh profile."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(browser, width: int = 1400, height: int = 1000):
+    """A page in a new browser context (its own cookies, storage and Streamlit session)."""
+    context = browser.new_context(viewport={"width": width, "height": height}, accept_downloads=True)
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+# ----------------------------------------------------------------------------------------------
+# Waiting for Streamlit
+
+_APP = "[data-testid='stApp']"
+_WATCH_RUNS = """() => {
+  const app = document.querySelector("[data-testid='stApp']");
+  window.__advxRuns = 0;
+  if (window.__advxObserver) window.__advxObserver.disconnect();
+  window.__advxObserver = new MutationObserver(() => {
+    const state = app.getAttribute('data-test-script-state');
+    if (state === 'running' || state === 'rerunRequested') window.__advxRuns += 1;
+  });
+  window.__advxObserver.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+}"""
+
+
+def script_state(page) -> str | None:
+    return page.get_attribute(_APP, "data-test-script-state")
+
+
+def wait_until_idle(page, timeout_s: float = PAGE_TIMEOUT_S, settle_s: float = 0.75) -> None:
+    """Wait until the script has finished and stayed finished for ``settle_s``, with no status widget shown."""
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        idle = (script_state(page) == "notRunning"
+                and page.locator("[data-testid='stStatusWidget']").count() == 0
+                and page.locator("[data-testid='stMain']").count() > 0)
+        if idle:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(150)
+    raise AssertionError(f"{page.url} was still running after {timeout_s:g} s (script state {script_state(page)!r})")
+
+
+def open_app(page, url: str, timeout_s: float = PAGE_TIMEOUT_S) -> None:
+    """Load ``url`` and wait until its first script run has finished."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.wait_for_selector(_APP, state="attached")
+    wait_until_idle(page, timeout_s)
+
+
+def act_and_wait(page, action, timeout_s: float = RERUN_TIMEOUT_S, start_within_s: float = 5.0) -> bool:
+    """Do ``action()`` (a click, a key press...) and wait for the rerun it causes to finish.
+
+    Returns whether a rerun was seen (an action inside a form, for example, causes none).
+    """
+    page.evaluate(_WATCH_RUNS)
+    action()
+    deadline = time.monotonic() + start_within_s
+    while time.monotonic() < deadline and page.evaluate("window.__advxRuns") == 0 and script_state(page) == "notRunning":
+        page.wait_for_timeout(100)
+    started = page.evaluate("window.__advxRuns") > 0 or script_state(page) != "notRunning"
+    wait_until_idle(page, timeout_s)
+    return started
+
+
+# ----------------------------------------------------------------------------------------------
+# Looking at a page
+
+
+def query(page) -> dict[str, str]:
+    """The current URL's query parameters."""
+    return dict(parse_qsl(urlsplit(page.url).query, keep_blank_values=True))
+
+
+def errors_shown(page) -> list[str]:
+    """Texts of the exceptions and error boxes on the page (empty when there are none)."""
+    found = []
+    for selector in ERROR_SELECTORS:
+        found += [text.strip()[:600] for text in page.locator(selector).all_inner_texts()]
+    return found
+
+
+def assert_no_errors(page) -> None:
+    errors = errors_shown(page)
+    assert not errors, f"{page.url} shows errors:\n" + "\n---\n".join(errors)
+
+
+def main_text(page) -> str:
+    return page.locator("[data-testid='stMain']").inner_text()
+
+
+def chart_count(page) -> int:
+    """Rendered Plotly charts: the Streamlit element with a drawn ``.js-plotly-plot`` inside."""
+    return page.locator(f"{CHART_SELECTOR} .js-plotly-plot").count()
+
+
+def wait_for_charts(page, expected: int, timeout_s: float = 60) -> int:
+    """Wait until at least ``expected`` Plotly charts are drawn; return how many are."""
+    deadline = time.monotonic() + timeout_s
+    while chart_count(page) < expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+    return chart_count(page)
+
+
+def screenshot(page, name: str) -> Path:
+    """A full-page screenshot at ``tests/artifacts/<name>.png``."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# ----------------------------------------------------------------------------------------------
+# Changing a page's main widget, whatever the page
+
+
+@dataclass
+class WidgetChange:
+    kind: str        # "slider", "number_input", "selectbox" or "radio"
+    label: str
+    before: str
+    after: str
+    testid: str
+    index: int       # position among the main area's widgets of this kind
+
+    def locator(self, page):
+        return page.locator(f"[data-testid='stMain'] [data-testid='{self.testid}']").nth(self.index)
+
+
+def _label(widget) -> str:
+    label = widget.locator("[data-testid='stWidgetLabel']")
+    return label.first.inner_text().strip() if label.count() else ""
+
+
+def widget_value(page, change: WidgetChange) -> str:
+    """The value a widget shows now, read the same way as when it was changed."""
+    widget = change.locator(page)
+    if change.kind == "slider":
+        return widget.locator("[role='slider']").first.get_attribute("aria-valuenow") or ""
+    if change.kind == "number_input":
+        return widget.locator("input").first.input_value()
+    if change.kind == "selectbox":
+        return widget.locator("input").first.get_attribute("aria-label") or widget.inner_text()
+    return widget.locator("input:checked").first.evaluate("e => e.closest('label').innerText")
+
+
+def change_main_widget(page) -> WidgetChange | None:
+    """Change the first usable slider, number input, selectbox or radio in the main area and wait for the rerun.
+
+    Returns what was changed (``before`` / ``after`` as shown), or ``None`` when the page has no such widget.
+    Widgets inside a form are skipped: changing them runs nothing until the form is submitted.
+    """
+    main = "[data-testid='stMain']"
+    for kind, testid in (("slider", "stSlider"), ("number_input", "stNumberInput"),
+                         ("selectbox", "stSelectbox"), ("radio", "stRadio")):
+        widgets = page.locator(f"{main} [data-testid='{testid}']")
+        for i in range(widgets.count()):
+            widget = widgets.nth(i)
+            if widget.locator("xpath=ancestor::*[@data-testid='stForm']").count() or not widget.is_visible():
+                continue
+            change = WidgetChange(kind, _label(widget), "", "", testid, i)
+            change.before = widget_value(page, change)
+            if kind == "slider":
+                thumb = widget.locator("[role='slider']").first
+                at_max = thumb.get_attribute("aria-valuenow") == thumb.get_attribute("aria-valuemax")
+                thumb.focus()
+                act_and_wait(page, lambda: thumb.press("ArrowLeft" if at_max else "ArrowRight"))
+            elif kind == "number_input":
+                up = widget.locator("[data-testid='stNumberInputStepUp']")
+                down = widget.locator("[data-testid='stNumberInputStepDown']")
+                button = up if up.is_enabled() else down
+                act_and_wait(page, lambda: button.click())
+            elif kind == "selectbox":
+                widget.locator("input").first.click()
+                options = page.locator("[role='option']")
+                options.first.wait_for()
+                choices = [o for o in options.all() if o.get_attribute("aria-selected") != "true"]
+                if not choices:
+                    page.keyboard.press("Escape")
+                    continue
+                act_and_wait(page, lambda: choices[0].click())
+            else:
+                options = widget.locator("label:has(input[type='radio']:not(:checked))")
+                if options.count() == 0:
+                    continue
+                act_and_wait(page, lambda: options.first.click())
+            change.after = widget_value(page, change)
+            return change
+    return None

@@ -1,0 +1,156 @@
+"""The app in a real browser: every registered page renders, reacts, shares its view by link, and corrects bad links.
+
+One ``streamlit run`` server and one headless chromium serve the whole module (see ``browser_support``).
+Full-page screenshots land in ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+from browser_support import (AppPage, act_and_wait, app_server, assert_no_errors, browser, change_main_widget,  # noqa: F401
+                             chart_count, new_page, open_app, query, registered_pages, screenshot, wait_for_charts,
+                             widget_value)
+
+pytestmark = pytest.mark.browser
+
+PAGES = registered_pages()
+GARBLED = "%%not-valid%%"
+
+
+def _page_url(server, page: AppPage, params: dict | None = None) -> str:
+    url = f"{server.url}/{page.url_path}"
+    return f"{url}?{urlencode(params)}" if params else url
+
+
+def _expects_charts(page: AppPage) -> bool:
+    return "plotly_chart" in (Path(__file__).resolve().parents[1] / page.path).read_text()
+
+
+def _assert_charts_drawn(tab, page: AppPage) -> int:
+    """Every Plotly element Streamlit sent is drawn, and a page that plots shows at least one chart."""
+    elements = tab.locator("[data-testid='stPlotlyChart']").count()
+    drawn = wait_for_charts(tab, max(elements, 1 if _expects_charts(page) else 0))
+    assert drawn >= elements, f"{page.path}: {elements} Plotly elements, only {drawn} drawn"
+    if _expects_charts(page):
+        assert drawn >= 1, f"{page.path} calls st.plotly_chart but no chart is drawn"
+    return drawn
+
+
+def test_every_registered_page_is_covered():
+    assert [p.path for p in PAGES][:2] == ["pages/home.py", "pages/train.py"]
+    assert PAGES[0].url_path == "" and PAGES[1].url_path == "train"
+    on_disk = {f"pages/{p.name}" for p in (Path(__file__).resolve().parents[1] / "pages").glob("*.py")}
+    assert {p.path for p in PAGES} == on_disk, "a page file is not registered in streamlit_app.py, or vice versa"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page):  # noqa: F811
+    tab = new_page(browser)
+    try:
+        open_app(tab, _page_url(app_server, page))
+        assert_no_errors(tab)
+        assert tab.locator("[data-testid='stMain'] h1").count() >= 1, f"{page.path} shows no title"
+        _assert_charts_drawn(tab, page)
+
+        change = change_main_widget(tab)
+        assert_no_errors(tab)
+        charts = _assert_charts_drawn(tab, page)
+        shot = screenshot(tab, f"page-{page.name}")
+        print(f"{page.path}: {charts} charts; changed {change.kind + ' ' + repr(change.label) if change else 'nothing'}"
+              f"{f' {change.before!r} -> {change.after!r}' if change else ''}; screenshot {shot}")
+        if change is None:
+            return
+        assert change.after != change.before, f"{page.path}: {change.kind} {change.label!r} did not change"
+
+        view = {k: v for k, v in query(tab).items() if k != "run"}
+        if not view:
+            return
+        # The link restores the view in a new session...
+        shared = new_page(browser)
+        try:
+            open_app(shared, tab.url)
+            assert_no_errors(shared)
+            assert query(shared) == query(tab), "opening a shared link changed its parameters"
+            assert widget_value(shared, change) == change.after
+            _assert_charts_drawn(shared, page)
+        finally:
+            shared.context.close()
+        # ...and a link with every view parameter garbled is corrected, visibly, without an exception.
+        broken = new_page(browser)
+        try:
+            open_app(broken, _page_url(app_server, page, {k: GARBLED for k in view}))
+            assert_no_errors(broken)
+            notes = broken.locator("[data-testid='stAlertContentWarning']").all_inner_texts()
+            assert any("Link corrected" in n for n in notes), f"{page.path}: no correction note, only {notes}"
+            assert all(v != GARBLED for v in query(broken).values()), "the corrected view is not written back"
+            screenshot(broken, f"link-corrected-{page.name}")
+        finally:
+            broken.context.close()
+    finally:
+        tab.context.close()
+
+
+def _download(tab, name: str) -> tuple[str, bytes]:
+    button = tab.locator(f".st-key-{name} button:visible").first
+    with tab.expect_download(timeout=120_000) as info:
+        button.click()
+    download = info.value
+    return download.suggested_filename, Path(download.path()).read_bytes()
+
+
+def test_train_page_downloads_bundle_figure_and_history(app_server, browser, trained_run):  # noqa: F811
+    from advx.export import read_bundle
+
+    tab = new_page(browser)
+    try:
+        open_app(tab, f"{app_server.url}/train")
+        name, blob = _download(tab, "train_bundle_download")
+        assert name == f"advx-run-{trained_run.run_id}.zip"
+        bundle = read_bundle(blob)
+        assert bundle.config == trained_run.config and bundle.n_epochs == trained_run.n_epochs
+        assert abs(bundle.test_accuracy - trained_run.test_accuracy) < 1e-12
+
+        name, blob = _download(tab, "train_curves_download")
+        html = blob.decode()
+        assert name.endswith(".html") and "<html>" in html and "Accuracy" in html and "Plotly.newPlot" in html
+
+        name, blob = _download(tab, "train_history_download")
+        rows = list(csv.DictReader(io.StringIO(blob.decode())))
+        assert len(rows) == trained_run.n_epochs
+        assert float(rows[-1]["test_acc"]) == pytest.approx(trained_run.test_accuracy, abs=0)
+        assert_no_errors(tab)  # downloading does not disturb the page
+    finally:
+        tab.context.close()
+
+
+def test_train_page_link_names_a_stored_run_and_corrects_an_unknown_one(app_server, browser, mnist):  # noqa: F811
+    from advx import store
+    from advx.config import TrainConfig
+
+    small = TrainConfig(hidden=(32,), epochs=1, batch_size=256, seed=11)
+    run = store.get_or_train(small, mnist)
+    tab = new_page(browser)
+    try:
+        open_app(tab, f"{app_server.url}/train?run={run.run_id}")
+        assert_no_errors(tab)
+        assert tab.locator(".st-key-train_hidden input").input_value() == "32"
+        assert f"Run {run.run_id}" in tab.locator("[data-testid='stMain']").inner_text()
+        assert query(tab).get("run") == run.run_id
+
+        open_app(tab, f"{app_server.url}/train?run=no-such-run")
+        assert_no_errors(tab)
+        warnings = tab.locator("[data-testid='stAlertContentWarning']").all_inner_texts()
+        assert any("not stored on this server" in w for w in warnings), warnings
+        assert "run" not in query(tab)  # the default run is shown, and the link says so
+        assert re.search(r"Run [0-9a-f]{16}-", tab.locator("[data-testid='stMain']").inner_text())
+        screenshot(tab, "link-corrected-train")
+    finally:
+        tab.context.close()
