@@ -25,7 +25,7 @@ codes = nw.neuron_picker(widths, nw.default_neurons(widths), "ew_neurons")
 links.seed("ew_view", links.url_choice("view", "linear", ["linear", "jacobian"]))
 view = st.radio("View", ["linear", "jacobian"], key="ew_view", horizontal=True,
                 format_func={"linear": "effective weights (linear, ReLU-free)",
-                             "jacobian": "local Jacobian at one image (ReLU masks included)"}.get)
+                             "jacobian": "beside the local Jacobian at one image (ReLU masks included)"}.get)
 image_url = dict(pick=None, image=None, digit=None, draw=None)
 if view == "jacobian":
     index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
@@ -39,17 +39,20 @@ with notes:
 now, init = nw.maps(run, epoch), nw.maps(run, 0)
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, k) for k in idx]
+    linear = figs.map_grid(now[layer]["effective"][:, idx], labels, ncols=min(len(idx), 5 if view == "linear" else 3),
+                           notes=[nw.measure_note(now[layer], k, "effective") for k in idx],
+                           title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     if view == "linear":
-        grid = now[layer]["effective"][:, idx]
-        notes_ = [nw.measure_note(now[layer], k, "effective") for k in idx]
-    else:
-        grid = jac[layer][:, idx]
-        hf = neurons.high_frequency_share(grid)
-        r = neurons.pixel_correlation(grid, now[layer]["effective"][:, idx])
-        notes_ = [f"HF {nw.fmt(h, 3)} · r {nw.fmt(c)}" for h, c in zip(hf, r)]
-    st.plotly_chart(figs.map_grid(grid, labels, notes=notes_, ncols=min(len(idx), 5), title=f"{layer} (epoch {epoch})",
-                                  colorbar_title="weight" if view == "linear" else "gradient"),
-                    key=f"ew_grid_{layer}")
+        st.plotly_chart(linear, key=f"ew_grid_{layer}")
+        continue
+    grid = jac[layer][:, idx]
+    hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, now[layer]["effective"][:, idx])
+    left, right = st.columns(2)
+    left.plotly_chart(linear, key=f"ew_grid_{layer}")
+    right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
+                                     notes=[f"HF {nw.fmt(h, 3)} · r {nw.fmt(c)}" for h, c in zip(hf, r)],
+                                     title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
+                       key=f"ew_jac_{layer}")
 
 st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
 st.caption(nw.MEASURES_HELP)

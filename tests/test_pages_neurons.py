@@ -135,8 +135,11 @@ def test_effective_weights_default_is_the_seed_view_and_widgets():
 
     at.radio(key="ew_view").set_value("jacobian").run()
     _ok(at)
-    assert _query(at)["view"] == "jacobian"
-    assert all(" · r " in a["text"] for a in _grid(at, "output")["layout"]["annotations"])
+    assert _query(at)["view"] == "jacobian" and len(_specs(at)) == 2  # linear beside local Jacobian
+    jac = _grid(at, "output: local Jacobian")
+    assert _titles(jac) == [f"output #{i}" for i in range(10)]
+    assert all(" · r " in a["text"] for a in jac["layout"]["annotations"])
+    assert jac["layout"]["coloraxis"]["cmid"] == 0
 
     at.slider(key="ew_epoch").set_value(0).run()
     _ok(at)
@@ -151,6 +154,7 @@ def test_effective_weights_link_reopens_view():
     assert at.radio(key="ew_view").value == "jacobian" and at.slider(key="ew_epoch").value == 3
     assert at.number_input(key="ew_image_index").value == 12
     assert _titles(_grid(at, "Layer_2")) == ["Layer_2 #5"] and _titles(_grid(at, "output")) == ["output #7"]
+    assert _grid(at, "Layer_2: local Jacobian")["layout"]["title"]["text"] == "Layer_2: local Jacobian at #12 (epoch 3)"
     assert _query(at)["neurons"] == "L2:5,output:7" and _query(at)["image"] == "12"
 
 
