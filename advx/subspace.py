@@ -464,12 +464,12 @@ class FirstLayerChange(NamedTuple):
     @property
     def moved_inside(self) -> float:
         """‖P ΔW1‖ / ‖P W1_init‖: how far training moved the inside part, relative to where it started."""
-        return self.change_norm_inside / self.norm_inside_init
+        return self.change_norm_inside / self.norm_inside_init if self.norm_inside_init > 0 else float("nan")
 
     @property
     def moved_outside(self) -> float:
-        """‖Q ΔW1‖ / ‖Q W1_init‖: the same for the outside part."""
-        return self.change_norm_outside / self.norm_outside_init
+        """‖Q ΔW1‖ / ‖Q W1_init‖: the same for the outside part (NaN when there is no outside, k = 784)."""
+        return self.change_norm_outside / self.norm_outside_init if self.norm_outside_init > 0 else float("nan")
 
 
 def first_layer_change(sub: DataSubspace, k: int, params_init: dict, params_trained: dict) -> FirstLayerChange:

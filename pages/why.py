@@ -1,0 +1,100 @@
+"""Why it happens: the data subspace, what training changes in it, and a counterfactual."""
+
+import jax
+import pandas as pd
+import streamlit as st
+
+from advx import neurons
+from advx import subspace as S
+from advx.figures import subspace as F
+from ui import links, resources
+from ui import neuron_widgets as nw
+
+st.title("Why it happens")
+notes = st.container()
+st.markdown(
+    f"The argument of {nw.SEED_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
+    "training images occupy, so the neuron's opinion about every other direction stays what its random "
+    "initialisation gave it. This page measures that sentence, then tests it by deleting the part of each "
+    "first-layer neuron that lies outside the data.")
+
+
+@st.cache_resource(show_spinner="Finding the data subspace (PCA of the 60,000 training images)…")
+def subspace(sha: str, _train) -> S.DataSubspace:
+    return S.fit_subspace(_train)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def first_layer(run_id: str, k: int, _sub, _run) -> tuple:
+    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params)
+
+
+@st.cache_data(show_spinner="Attacking each network…", max_entries=64)
+def attack_rates(run_id: str, k: int, _sub, _params, _test, _labels) -> S.AttackRates:
+    params = S.project_first_layer(_params, _sub, k) if k else _params
+    return S.attack_rates(params, _test, _labels, jax.random.key(0))
+
+
+mnist, run = resources.data(), resources.current_run()
+train, test = nw.pixels()
+sub = subspace(mnist.sha, train)
+widths = neurons.layer_widths(run.final_params)
+runs = {name: run if config == run.config else resources.run_for(config)
+        for name, config in S.comparison_configs(run.config).items()}
+
+st.header("1 · The data subspace")
+links.seed("why_k", links.url_int("k", sub.k_for(0.95), 1, 784))
+for column, level in zip(st.columns(len(S.VARIANCE_LEVELS)), S.VARIANCE_LEVELS):
+    column.button(f"k for {level:.0%} of the energy", key=f"why_level_{round(level * 100)}",
+                  on_click=nw._set_state, args=("why_k", sub.k_for(level)))
+k = st.slider("k: how many principal directions make up the data subspace", 1, 784, key="why_k")
+st.plotly_chart(F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
+st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
+           f"plain-SGD update of W1 lies. {int(sub.blank.sum())} pixels are 0 on every image; the images have "
+           f"numerical rank {sub.rank()} (directions above 10⁻⁶ of the largest energy).")
+
+st.header("2 · Effective weights and dataset averages, inside and outside")
+codes = nw.neuron_picker(widths, nw.default_neurons(widths), "why_neurons")
+chosen = nw.by_layer(codes, widths)
+maps = S.NeuronMaps.from_layer_dicts(nw.maps(run, 0), nw.maps(run, run.n_epochs))
+measured = {layer: S.measure_neurons(sub, k, maps, layer) for layer in chosen}
+labels = [neurons.neuron_label(layer, i) for layer, idx in chosen.items() for i in idx]
+st.plotly_chart(F.neuron_energy_bars(labels, *S.chosen_energies(measured, chosen)), key="why_bars")
+layers = pd.DataFrame(S.layer_summary(sub, k, maps))
+st.dataframe(layers.style.format({c: "{:.1%}" for c in layers if "inside" in c} | {c: "{:.2f}" for c in layers
+                                                                                     if "norm" in c}),
+             hide_index=True, key="why_layers")
+links.seed("why_focus", links.url_choice("focus", codes[0], codes))
+focus = st.selectbox("Split one neuron", codes, key="why_focus", format_func=lambda c: neurons.neuron_label(
+    *neurons.parse_neuron(c, widths)))
+st.plotly_chart(F.signed_parts(S.neuron_parts(sub, k, maps, *neurons.parse_neuron(focus, widths))),
+                key="why_parts")
+
+st.header("3 · What training changed in W1, and what the optimiser has to do with it")
+studies = {name: first_layer(r.run_id, k, sub, r) for name, r in runs.items()}
+left, right = st.columns(2)
+left.plotly_chart(F.share_map(studies["adam"].maps.share_inside, "Share of ΔW1 inside, per pixel (Adam)"),
+                  key="why_share")
+right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (0 on every training image)"), key="why_blank")
+st.plotly_chart(F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
+                                 **{S.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
+                key="why_curves")
+st.dataframe(pd.DataFrame(S.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
+             hide_index=True, key="why_optimisers")
+
+st.header("4 · The counterfactual: delete what training never touched")
+columns = {"trained": attack_rates(run.run_id, 0, sub, run.final_params, test, mnist.test_labels),
+           "projected": attack_rates(run.run_id, k, sub, run.final_params, test, mnist.test_labels),
+           **{n: attack_rates(runs[n].run_id, 0, sub, runs[n].final_params, test, mnist.test_labels)
+              for n in ("noise", "decay")}}
+titles = S.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
+table = pd.DataFrame(S.counterfactual_rows(columns, titles)).set_index("measure")
+st.dataframe(table.style.format("{:.1%}"), key="why_counterfactual")
+st.caption(S.counterfactual_caption(columns["trained"], len(test)))
+
+st.header("5 · What the numbers say")
+st.markdown("\n\n".join(S.explain_page(sub, k, maps, studies, columns)))
+
+with notes:
+    links.show_notes()
+links.sync(k=k, neurons=st.session_state["why_neurons"], focus=focus)

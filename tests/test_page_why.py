@@ -1,0 +1,127 @@
+"""AppTest for "Why it happens" (pages/why.py): the default view, a changed k, level buttons, bad links.
+
+The page compares four runs. To stay fast it is shown for a 3-epoch configuration (the session's
+chosen run), whose comparison runs are the same short runs the subspace tests use, trained once and
+then read from the run store.
+"""
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from advx import subspace as S
+from advx.config import TrainConfig
+from ui.resources import CONFIG_KEY
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why.py")
+TIMEOUT = 240
+SHORT = TrainConfig(epochs=3)
+
+
+@pytest.fixture(scope="module")
+def short_runs(mnist):
+    from advx import store
+
+    return {name: store.get_or_train(config, mnist) for name, config in S.comparison_configs(SHORT).items()}
+
+
+@pytest.fixture(scope="module")
+def levels(mnist):
+    sub = S.fit_subspace(mnist.train_images)
+    return {level: sub.k_for(level) for level in S.VARIANCE_LEVELS}
+
+
+def _open(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    at.session_state[CONFIG_KEY] = SHORT
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+
+
+def _array(value) -> np.ndarray:
+    """A plotly JSON array: a plain list, or plotly's typed-array form ``{"dtype", "bdata"}``."""
+    if isinstance(value, dict) and "bdata" in value:
+        return np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+    return np.asarray(value)
+
+
+def _counterfactual(at: AppTest):
+    """The counterfactual table (data frames carry no key in AppTest: find it by its projected column)."""
+    tables = [d.value for d in at.dataframe if any(str(c).startswith("Projected") for c in d.value.columns)]
+    assert len(tables) == 1
+    return tables[0]
+
+
+def test_default_view(short_runs, levels):
+    at = _open()
+    _ok(at)
+    assert at.title[0].value == "Why it happens"
+    assert at.slider(key="why_k").value == levels[0.95]
+    keys = {chart.proto.id for chart in at.get("plotly_chart")}
+    assert len(at.get("plotly_chart")) == 6, keys
+    variance = json.loads(at.get("plotly_chart")[0].proto.spec)
+    curve = _array(variance["data"][0]["y"])
+    assert variance["data"][0]["name"] == "training images" and curve.shape == (784,)
+    assert curve[levels[0.95] - 1] >= 0.95 > curve[levels[0.95] - 2]
+    table = _counterfactual(at)
+    assert list(table.index) == [row["measure"] for row in S.counterfactual_rows(
+        {"x": S.AttackRates(0.0, {(a, float(b)): 0.0 for a, bs in S.ATTACK_BUDGETS.items() for b in bs}, 1)})]
+    assert list(table.columns) == ["Trained (adam)", f"Projected, k = {levels[0.95]}", "Input noise σ = 0.3",
+                                   "Weight decay 1"]
+    assert ((table.values >= 0) & (table.values <= 1)).all()
+    # the clean accuracy of the trained column is the run's own
+    assert table.iloc[0, 0] == pytest.approx(short_runs["adam"].test_accuracy, abs=1e-6)
+    text = " ".join(m.value for m in at.markdown)
+    assert f"The top {levels[0.95]} of 784 directions" in text and "Justin Skycak" in text
+    assert at.query_params["k"] == str(levels[0.95])
+
+
+def test_changed_k_and_level_buttons(short_runs, levels):
+    at = _open()
+    at.slider(key="why_k").set_value(40).run()
+    _ok(at)
+    assert f"Projected, k = 40" in _counterfactual(at).columns
+    assert at.query_params["k"] == "40"
+    assert "The top 40 of 784 directions" in " ".join(m.value for m in at.markdown)
+    at.button(key="why_level_99").click().run()
+    _ok(at)
+    assert at.slider(key="why_k").value == levels[0.99]
+    assert at.query_params["k"] == str(levels[0.99])
+
+
+def test_link_restores_the_view(short_runs):
+    at = _open(k="200", neurons="L1:4,output:7", focus="output:7")
+    _ok(at)
+    assert not at.warning
+    assert at.slider(key="why_k").value == 200
+    assert at.multiselect(key="why_neurons").value == ["L1:4", "output:7"]
+    assert at.selectbox(key="why_focus").value == "output:7"
+    bars = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert bars["data"][0]["x"][0] == ["Layer_1 #4", "output #7"]
+
+
+@pytest.mark.parametrize("query, k_expected, note", [
+    ({"k": "abc"}, None, "`k=abc` is not a number"),
+    ({"k": "5000"}, 784, "outside 1–784"),
+    ({"k": "-3"}, 1, "outside 1–784"),
+    ({"neurons": "L9:1,L2:999", "focus": "nope"}, None, "L2:999"),
+])
+def test_bad_links_are_corrected_with_a_note(short_runs, levels, query, k_expected, note):
+    at = _open(**query)
+    _ok(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "Link corrected" in warnings and note in warnings, warnings
+    assert at.slider(key="why_k").value == (k_expected or levels[0.95])
+    if "neurons" in query:
+        assert at.multiselect(key="why_neurons").value == ["L1:0", "L2:63"]
+        assert at.selectbox(key="why_focus").value == "L1:0"
