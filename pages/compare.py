@@ -31,17 +31,19 @@ for col, code in zip(st.columns(len(codes)), codes):
     label, m, s = neurons.neuron_label(layer, k), now[layer], stats[layer]
     col.markdown(f"#### {label}")
     what = "has a positive logit" if layer == "output" else "fires"
-    col.markdown("**dead**: never fires on a training image" if s.dead[k]
+    dead = bool(s.dead[k]) and layer != "output"  # an output neuron always has a probability
+    col.markdown("**dead**: never fires on a training image" if dead
                  else f"{what} on **{s.firing_rate[k]:.1%}** of training images")
     col.plotly_chart(figs.map_grid(m["effective"][:, [k]], ["effective weights"], ncols=1, tile_px=170,
                                    notes=[nw.measure_note(m, k, "effective")]), key=f"cmp_ew_{code}")
     col.plotly_chart(figs.map_grid(m["average"][:, [k]], ["dataset average"], signed=False, ncols=1, tile_px=170,
                                    dead=m["dead"][[k]], notes=[nw.measure_note(m, k, "average")]),
                      key=f"cmp_avg_{code}")
-    top, values = nw.top_images(run, epoch, layer, k, 9)
+    top, _ = nw.top_images(run, epoch, layer, k, 9)
     col.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
-                                   ncols=3, tile_px=80, title="top 9 test images"), key=f"cmp_top_{code}")
-    col.plotly_chart(figs.activation_histogram(acts[layer][:, k], "activation on test images", dead=bool(s.dead[k]),
+                                   ncols=3, tile_px=80, title="9 test images closest to firing" if dead
+                                   else "top 9 test images"), key=f"cmp_top_{code}")
+    col.plotly_chart(figs.activation_histogram(acts[layer][:, k], "activation on test images", dead=dead,
                                                value_name="probability" if layer == "output" else "activation"),
                      key=f"cmp_hist_{code}")
 st.caption(f"{nw.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "

@@ -254,3 +254,19 @@ def test_pages_follow_a_run_with_one_hidden_layer():
     _ok(at)
     assert at.multiselect(key="cmp_neurons").value == ["L1:0", "L1:31", "output:1"]
     assert "unknown layer" in " ".join(_notes(at))
+
+
+def test_compare_marks_a_dead_neuron(trained_run):
+    from advx import neurons
+
+    stats = neurons.neuron_stats(trained_run.final_params, _train_pixels())
+    dead = [neurons.neuron_code(layer, s.dead_neurons[0]) for layer, s in stats.items()
+            if s.dead_neurons and layer != "output"]
+    if not dead:
+        pytest.skip("the default run has no dead hidden neuron")
+    at = _open(COMPARE, neurons=f"{dead[0]},output:0")
+    _ok(at)
+    assert any(m.value.startswith("**dead**") for m in at.markdown)
+    titles = [s["layout"].get("title", {}).get("text") for s in _specs(at)]
+    assert titles.count("9 test images closest to firing") == 1 and titles.count("top 9 test images") == 1
+    assert any("dead, activation 0 on every image" in json.dumps(s) for s in _specs(at))
