@@ -1,0 +1,405 @@
+"""Attacks: overlays against numpy, the minimal strength against a closed form, FGSM/PGD against Foolbox 3,
+and, on the default trained run, the seed's 7 -> 0 trick and its random control."""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from advx import attacks as A
+from advx import model
+from advx.neurons import effective_weights, local_jacobian
+
+
+@functools.lru_cache(maxsize=None)
+def _params(hidden=(64, 64), seed=0):
+    p = model.init_params(hidden, jax.random.key(seed))
+    keys = jax.random.split(jax.random.key(seed + 100), len(p))
+    return {name: {"kernel": p[name]["kernel"], "bias": 0.1 * jax.random.normal(k, p[name]["bias"].shape)}
+            for k, name in zip(keys, p)}
+
+
+def _mnist_like(n=40, seed=1):
+    """Pixels like MNIST's: mostly exactly 0, some exactly 1, the rest grey."""
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, (n, 784)).astype(np.float32)
+    kind = rng.uniform(0, 1, (n, 784))
+    x[kind < 0.7] = 0.0
+    x[(kind >= 0.7) & (kind < 0.78)] = 1.0
+    return x
+
+
+def _linear_params(w, b):
+    """A linear classifier as an advx network: Layer_1 is the identity (ReLU is the identity on [0, 1])."""
+    return {"Layer_1": {"kernel": jnp.eye(784, dtype=jnp.float32), "bias": jnp.zeros(784, jnp.float32)},
+            "output": {"kernel": jnp.asarray(w, jnp.float32), "bias": jnp.asarray(b, jnp.float32)}}
+
+
+def _numpy_logits(params, x):
+    h = np.asarray(x, np.float64)
+    names = model.param_layer_names(params)
+    for name in names:
+        h = h @ np.asarray(params[name]["kernel"], np.float64) + np.asarray(params[name]["bias"], np.float64)
+        if name != "output":
+            h = np.maximum(h, 0)
+    return h
+
+
+def _lp(v, norm):
+    return np.abs(v).max(axis=-1) if norm == "linf" else np.sqrt((v.astype(np.float64) ** 2).sum(axis=-1))
+
+
+# ------------------------------------------------------------------ overlay and the random control
+
+
+@pytest.mark.parametrize("norm", A.NORMS)
+def test_overlay_matches_numpy_and_respects_the_budget(norm):
+    x = _mnist_like()
+    rng = np.random.default_rng(2)
+    pattern = rng.standard_normal(784).astype(np.float32)
+    strengths = rng.uniform(0, 3, len(x)).astype(np.float32)
+    adv = np.asarray(A.overlay(x, pattern, strengths, norm))
+    expected = np.clip(x + strengths[:, None] * pattern / _lp(pattern, norm), 0, 1)
+    np.testing.assert_allclose(adv, expected, atol=1e-6)
+    assert adv.min() >= 0 and adv.max() <= 1
+    assert (_lp(adv - x, norm) <= strengths * (1 + 1e-5) + 1e-7).all()
+    # Clipping really happened somewhere, so the budget check was not trivially an equality.
+    assert (_lp(adv - x, norm) < strengths * 0.99).any()
+
+
+@pytest.mark.parametrize("norm", A.NORMS)
+def test_overlay_spends_the_whole_budget_when_nothing_clips(norm):
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0.3, 0.7, (20, 784)).astype(np.float32)
+    patterns = rng.standard_normal((20, 784)).astype(np.float32)  # one pattern per image
+    adv = np.asarray(A.overlay(x, patterns, 0.25, norm))
+    np.testing.assert_allclose(_lp(adv - x, norm), 0.25, rtol=1e-4)
+
+
+def test_unit_pattern_and_zero_pattern():
+    p = np.zeros((2, 784), np.float32)
+    p[1, 5] = -3.0
+    for norm in A.NORMS:
+        u = np.asarray(A.unit_pattern(p, norm))
+        assert not u[0].any()
+        assert u[1, 5] == -1.0
+    assert np.asarray(A.overlay(np.full((1, 784), 0.5, np.float32), p[0], 0.3)).tolist() == [[0.5] * 784]
+
+
+@pytest.mark.parametrize("kind", ["gaussian", "sign"])
+@pytest.mark.parametrize("norm", A.NORMS)
+def test_random_control_has_the_norm_of_the_pattern(norm, kind):
+    rng = np.random.default_rng(4)
+    like = rng.standard_normal((6, 784)).astype(np.float32) * rng.uniform(0.1, 5, (6, 1)).astype(np.float32)
+    r = np.asarray(A.random_pattern(jax.random.key(0), like, norm, kind))
+    np.testing.assert_allclose(_lp(r, norm), _lp(like, norm), rtol=1e-5)
+    if kind == "sign":
+        assert np.allclose(np.abs(r), np.abs(r[:, :1]))  # every pixel the same size
+    else:
+        assert len(np.unique(np.abs(r[0]))) > 700
+    # A direction unrelated to the pattern: |cosine| about 1/sqrt(784).
+    cosine = (r * like).sum(1) / np.linalg.norm(r, axis=1) / np.linalg.norm(like, axis=1)
+    assert np.abs(cosine).max() < 0.2
+    other = np.asarray(A.random_pattern(jax.random.key(1), like, norm, kind))
+    assert not np.allclose(r, other)
+    # Overlaid at strength s, the control moves an interior image by exactly s.
+    x = np.full((6, 784), 0.5, np.float32)
+    np.testing.assert_allclose(_lp(np.asarray(A.overlay(x, r, 0.2, norm)) - x, norm), 0.2, rtol=1e-4)
+
+
+def test_bad_arguments_raise_typed_errors():
+    x = _mnist_like(3)
+    with pytest.raises(A.AttackError, match="norm"):
+        A.overlay(x, x[0], 0.1, "l1")
+    with pytest.raises(A.AttackError, match="pattern source"):
+        A.pattern_for(_params(), x, 0, "nope")
+    with pytest.raises(A.AttackError, match="0..9"):
+        A.pattern_for(_params(), x, 10)
+    with pytest.raises(A.AttackError, match="neurons 0..63"):
+        A.pattern_for(_params(), x, 0, layer="Layer_1", neuron=64)
+    with pytest.raises(A.AttackError, match="key"):
+        A.pattern_for(_params(), x, 0, "random")
+    with pytest.raises(A.AttackError, match="at least 0"):
+        A.overlay_sweep(_params(), x, np.ones((1, 784)), [0], [-0.1])
+    with pytest.raises(A.AttackError, match=r"\(n, 784\)"):
+        A.success_rates(_params(), x[:, :10], [0, 1, 2], 0, 0.1, key=jax.random.key(0))
+
+
+# ------------------------------------------------------------------ pattern sources
+
+
+def test_pattern_sources():
+    params = _params()
+    x = _mnist_like(5)
+    ew = np.asarray(effective_weights(params, "output"))[:, 3]
+    np.testing.assert_array_equal(np.asarray(A.pattern_for(params, x, 3)), ew)
+    np.testing.assert_array_equal(np.asarray(A.pattern_for(params, x, 3, "sign_effective_weights")), np.sign(ew))
+    jac = np.asarray(A.pattern_for(params, x, 3, "local_jacobian"))
+    assert jac.shape == (5, 784)
+    for i in range(5):  # the batched gradient is the local Jacobian's column, image by image
+        np.testing.assert_allclose(jac[i], np.asarray(local_jacobian(params, x[i], "output"))[:, 3],
+                                   rtol=1e-4, atol=1e-6)
+    hidden = np.asarray(A.pattern_for(params, x, 0, "local_jacobian", layer="Layer_2", neuron=7))
+    np.testing.assert_allclose(hidden[2], np.asarray(local_jacobian(params, x[2], "Layer_2"))[:, 7],
+                               rtol=1e-4, atol=1e-6)
+    rnd = np.asarray(A.pattern_for(params, x, 3, "random", key=jax.random.key(0), norm="l2"))
+    assert np.isclose(np.linalg.norm(rnd), np.linalg.norm(ew), rtol=1e-5)
+    patterns = np.asarray(A.output_patterns(params, "sign_effective_weights"))
+    np.testing.assert_array_equal(patterns[3], np.sign(ew))
+
+
+# ------------------------------------------------------------------ minimal flipping strength
+
+
+def _closed_form_min_strength(w, b, x, u, t):
+    """For logits W^T (x + s u) + b (no clipping): the interval of s where class t wins, lowest point."""
+    z = x @ w + b
+    lo, hi = 0.0, math.inf
+    for j in range(10):
+        if j == t:
+            continue
+        margin = z[t] - z[j]  # need margin + s * slope > 0
+        slope = (w[:, t] - w[:, j]) @ u
+        if slope > 0:
+            lo = max(lo, -margin / slope)
+        elif slope < 0:
+            hi = min(hi, -margin / slope)
+        elif margin <= 0:
+            return math.inf
+    return lo if lo < hi else math.inf
+
+
+@pytest.mark.parametrize("norm", A.NORMS)
+def test_minimal_strength_on_a_linear_model_matches_the_closed_form(norm):
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((784, 10)) * 0.05
+    b = rng.standard_normal(10) * 0.3
+    x = rng.uniform(0.3, 0.7, (200, 784))
+    params = _linear_params(w, b)
+    checked = 0
+    for t in (0, 4, 9):
+        u = w[:, t] / _lp(w[:, t], norm)  # the output neuron's effective weights, normalised
+        top = 0.29 / np.abs(u).max()  # no pixel moves by more than 0.29: nothing clips, logits are linear
+        np.testing.assert_allclose(np.asarray(effective_weights(params, "output"))[:, t], w[:, t], rtol=1e-6)
+        got = np.asarray(A.minimal_strength(params, x.astype(np.float32), w[:, t].astype(np.float32), t, top, norm))
+        for i in range(len(x)):
+            want = _closed_form_min_strength(w, b, x[i], u, t)
+            if want > top:
+                assert got[i] == np.inf
+            else:
+                assert got[i] == pytest.approx(want, abs=2e-5 * top)
+                checked += want > 0
+    assert checked >= 20  # enough images that needed a real, non-zero strength
+
+
+def test_minimal_strength_per_image_patterns_and_already_there():
+    params = _params()
+    x = _mnist_like(8)
+    pred = np.asarray(A.predictions(params, x))
+    jac = A.pattern_for(params, x, 2, "sign_local_jacobian")
+    s = np.asarray(A.minimal_strength(params, x, jac, 2, 2.0, "linf"))
+    assert (s[pred == 2] == 0).all()
+    for i in np.flatnonzero(np.isfinite(s) & (s > 0)):
+        above = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], s[i] + 1e-5, "linf")))
+        below = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], s[i] - 2e-4, "linf")))
+        assert above[0] == 2 and below[0] != 2
+
+
+# ------------------------------------------------------------------ the sweep
+
+
+@pytest.mark.parametrize("norm,top", [("linf", 1.0), ("l2", 9.0)])
+def test_sweep_fast_and_dense_equal_the_direct_overlay(norm, top):
+    params = _params()
+    x = _mnist_like(23)
+    patterns = np.asarray(A.output_patterns(params))
+    strengths = np.linspace(0.05, top, 7).astype(np.float32)
+    if norm == "l2":  # some pixels at 0 or 1 reach the far end: the fast route must handle them exactly
+        units = np.asarray(A.unit_pattern(patterns, norm))
+        assert (top * np.abs(units).max(0) > 1).any()
+    fast = A.overlay_sweep(params, x, patterns, np.arange(10), strengths, norm, method="fast", chunk=8)
+    dense = A.overlay_sweep(params, x, patterns, np.arange(10), strengths, norm, method="dense", chunk=8)
+    for k, s in enumerate(strengths):
+        for t in range(10):
+            logits = _numpy_logits(params, np.asarray(A.overlay(x, patterns[t], s, norm)))
+            probs = np.exp(logits - logits.max(1, keepdims=True))
+            probs /= probs.sum(1, keepdims=True)
+            for sweep in (fast, dense):
+                np.testing.assert_array_equal(sweep.predictions[k, t], logits.argmax(1))
+                np.testing.assert_allclose(sweep.target_probability[k, t], probs[:, t], atol=2e-5)
+
+
+def test_success_matrix_curve_and_confidence_by_hand():
+    labels = np.array([0, 1, 1, 2])
+    clean = np.array([0, 1, 2, 2])  # image 2 is misclassified: never counted
+    preds = np.tile(np.arange(4)[None, None, :] * 0, (1, 10, 1))
+    preds[0] = labels[None, :]
+    preds[0, 0] = [0, 0, 0, 2]  # target 0 reaches image 1 (class 1) but not image 3 (class 2)
+    preds[0, 2] = [2, 2, 2, 2]  # target 2 reaches images 0 and 1
+    probs = np.full((1, 10, 4), 0.5, np.float32)
+    probs[0, 2, 1] = 0.9
+    sweep = A.OverlaySweep(np.array([0.3]), np.arange(10), preds, probs)
+    m = A.success_matrix(sweep, labels, clean, 0)
+    assert m[1, 0] == 1.0 and m[2, 0] == 0.0 and m[0, 2] == 1.0 and m[1, 2] == 1.0 and m[0, 5] == 0.0
+    assert np.isnan(np.diag(m)).all()
+    assert np.isnan(m[3]).all()  # no correctly classified 3
+    # eligible pairs: 3 correct images x 9 other targets = 27; hits: (1->0), (0->2), (1->2)
+    assert A.success_curve(sweep, labels, clean).tolist() == [pytest.approx(3 / 27)]
+    assert sorted(A.success_confidence(sweep, labels, clean, 0).tolist()) == [0.5, 0.5, pytest.approx(0.9)]
+
+
+# ------------------------------------------------------------------ FGSM and PGD against Foolbox 3
+
+
+fb = pytest.importorskip("foolbox")
+ep = pytest.importorskip("eagerpy")
+
+
+def _foolbox_model(params):
+    return fb.JAXModel(lambda x: model.forward(params, x), bounds=(0, 1))
+
+
+def _agree(ours, theirs, tol=1e-5, share=0.995):
+    """Equal up to rounding; a rare pixel may flip sign where the gradient is ~0."""
+    close = np.abs(np.asarray(ours) - np.asarray(theirs)) <= tol
+    assert close.mean() >= share, f"only {close.mean():.4%} of pixels agree"
+
+
+@pytest.fixture(scope="module")
+def attack_case():
+    params = _params()
+    x = _mnist_like(48, seed=7)
+    labels = np.asarray(A.predictions(params, x))
+    targets = (labels + 3) % 10
+    return params, jnp.asarray(x), jnp.asarray(labels), jnp.asarray(targets)
+
+
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_fgsm_untargeted_matches_foolbox(attack_case, norm, eps):
+    params, x, labels, _ = attack_case
+    attack = fb.attacks.FGSM() if norm == "linf" else fb.attacks.FGM()
+    raw, _, _ = attack(_foolbox_model(params), x, labels, epsilons=eps)
+    ours = A.fgsm(params, x, labels, eps, norm=norm)
+    _agree(ours, raw)
+    assert np.abs(np.asarray(ours) - np.asarray(x)).max() > 0.5 * eps if norm == "linf" else True
+
+
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_fgsm_targeted_matches_foolbox_one_step_pgd(attack_case, norm, eps):
+    # Foolbox's FGSM classes refuse targets; one full step of its PGD without random start is the same.
+    params, x, _, targets = attack_case
+    cls = fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD
+    attack = cls(rel_stepsize=1.0, steps=1, random_start=False)
+    raw, _, _ = attack(_foolbox_model(params), x, fb.criteria.TargetedMisclassification(targets), epsilons=eps)
+    _agree(A.fgsm(params, x, targets, eps, norm=norm, targeted=True), raw)
+
+
+@pytest.mark.parametrize("targeted", [False, True])
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_pgd_matches_foolbox(attack_case, norm, eps, targeted):
+    params, x, labels, targets = attack_case
+    cls = fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD
+    attack = cls(steps=10, random_start=False)  # Foolbox's default step sizes
+    criterion = fb.criteria.TargetedMisclassification(targets) if targeted else fb.criteria.Misclassification(labels)
+    raw, _, _ = attack(_foolbox_model(params), x, criterion, epsilons=eps)
+    ours = A.pgd(params, x, targets if targeted else labels, eps, norm=norm, targeted=targeted, steps=10,
+                 random_init=False)
+    _agree(ours, raw, tol=1e-4, share=0.99)
+    np.testing.assert_array_equal(np.asarray(A.predictions(params, ours)), np.asarray(A.predictions(params, raw)))
+
+
+@pytest.mark.parametrize("norm,eps", [("linf", 0.1), ("l2", 1.5)])
+def test_pgd_with_random_start_matches_foolbox_given_the_same_start(attack_case, norm, eps, monkeypatch):
+    params, x, labels, _ = attack_case
+    key = jax.random.key(11)
+    start = A.random_start(key, x, eps, norm)
+    attack = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(steps=5)
+    monkeypatch.setattr(attack, "get_random_start", lambda x0, epsilon: ep.astensor(start))
+    raw, _, _ = attack(_foolbox_model(params), x, labels, epsilons=eps)
+    _agree(A.pgd(params, x, labels, eps, key, norm=norm, steps=5), raw, tol=1e-4, share=0.99)
+
+
+@pytest.mark.parametrize("norm", A.NORMS)
+def test_random_start_is_uniform_in_the_ball_like_foolbox(norm):
+    eps = 0.3 if norm == "linf" else 2.0
+    x = jnp.full((2000, 784), 0.5, jnp.float32)  # interior: clipping does not bend the distribution
+    delta = np.asarray(A.random_start(jax.random.key(3), x, eps, norm)) - 0.5
+    if norm == "linf":
+        assert np.abs(delta).max() <= eps + 1e-6
+        assert np.mean(np.abs(delta)) == pytest.approx(eps / 2, rel=0.01)
+        return
+    radius = np.linalg.norm(delta, axis=1)
+    assert radius.max() <= eps * (1 + 1e-5)
+    # Uniform in the 784-ball: P(r <= q * eps) = q**784; compare with Foolbox's own sampler.
+    theirs = np.linalg.norm(np.asarray(fb.attacks.gradient_descent_base.uniform_l2_n_balls(
+        ep.astensor(x), 2000, 784).raw), axis=1) * eps
+    assert np.mean(radius) == pytest.approx(eps * 784 / 785, rel=1e-3)
+    assert np.mean(radius) == pytest.approx(np.mean(theirs), rel=2e-3)
+    assert np.quantile(radius, 0.05) == pytest.approx(np.quantile(theirs, 0.05), rel=5e-3)
+
+
+def test_pgd_reaches_its_target_more_often_than_fgsm_and_stays_in_budget(attack_case):
+    params, x, _, targets = attack_case
+    for norm, eps in (("linf", 0.1), ("l2", 1.5)):
+        adv_pgd = A.pgd(params, x, targets, eps, jax.random.key(0), norm=norm, targeted=True)
+        adv_fgsm = A.fgsm(params, x, targets, eps, norm=norm, targeted=True)
+        for adv in (adv_pgd, adv_fgsm):
+            assert (_lp(np.asarray(adv) - np.asarray(x), norm) <= eps * (1 + 1e-5)).all()
+            assert 0 <= float(adv.min()) and float(adv.max()) <= 1
+        hit_pgd = np.mean(np.asarray(A.predictions(params, adv_pgd)) == np.asarray(targets))
+        hit_fgsm = np.mean(np.asarray(A.predictions(params, adv_fgsm)) == np.asarray(targets))
+        assert hit_pgd >= hit_fgsm
+
+
+# ------------------------------------------------------------------ the paper table and the words
+
+
+def test_published_numbers_are_those_of_the_references():
+    rows = {(r.model, r.attack): r for r in A.PUBLISHED}
+    assert rows[("shallow softmax classifier", "FGSM")].error_rate == 0.999
+    assert rows[("shallow softmax classifier", "FGSM")].mean_confidence == 0.793
+    assert rows[("maxout network", "FGSM")].error_rate == 0.894
+    assert rows[("maxout network", "FGSM")].mean_confidence == 0.976
+    assert rows[("naturally trained CNN", "FGSM")].accuracy == 0.064
+    assert rows[("adversarially trained CNN", "PGD")].accuracy == 0.893
+    assert all(r.source and r.setting and r.epsilon in (0.25, 0.3) for r in A.PUBLISHED)
+
+
+def test_paper_table_matches_an_independent_count(attack_case):
+    params, x, labels, _ = attack_case
+    rows = A.paper_table(params, x, labels, (0.1, 0.25), key=jax.random.key(0), pgd_steps=5)
+    assert [r["attack"] for r in rows] == ["clean", "FGSM", "FGSM", "PGD"]
+    assert rows[0]["error_rate"] == 0.0  # labels are the clean predictions here
+    adv = np.asarray(A.fgsm(params, x, labels, 0.25))
+    logits = _numpy_logits(params, adv)
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    wrong = probs.argmax(1) != np.asarray(labels)
+    assert rows[2]["error_rate"] == pytest.approx(wrong.mean())
+    assert rows[2]["mean_confidence"] == pytest.approx(probs.max(1)[wrong].mean(), rel=1e-4)
+    assert rows[2]["accuracy"] == pytest.approx(1 - wrong.mean())
+
+
+def test_story_follows_the_numbers():
+    common = dict(source_label="Effective weights", target=0, norm="linf", strength=0.5,
+                  random_untargeted=0.06, image_flipped=True, image_confidence=0.97, image_min_strength=0.31)
+    good = " ".join(A.story(overlay_rate=0.7, random_rate=0.001, **common))
+    assert "direction matters" in good and "70.0%" in good and "0.1%" in good
+    bad = " ".join(A.story(overlay_rate=0.01, random_rate=0.02, **common))
+    assert "does not fit the story" in bad and "direction matters" not in bad
+    lukewarm = " ".join(A.story(overlay_rate=0.05, random_rate=0.02, **common))
+    assert "not by the wide margin" in lukewarm
+    never = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
+                                                                    "image_min_strength": math.inf}))
+    assert "does not make the network answer 0" in never and "No strength" in never
+    cmp_ = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, budget=0.3, budget_overlay_rate=0.4,
+                            fgsm_rate=0.2, pgd_rate=0.9, **common))
+    assert "tailored to each image do better" in cmp_
+    odd = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, budget=0.3, budget_overlay_rate=0.4,
+                           fgsm_rate=0.2, pgd_rate=0.3, **common))
+    assert "Unexpectedly" in odd
