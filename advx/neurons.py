@@ -141,9 +141,7 @@ def nearest_neuron(code: str, widths: dict[str, int], default: str) -> tuple[str
     to ``default`` (a valid code).
     """
     try:
-        layer, index = parse_neuron(code, widths)
-        canonical = neuron_code(layer, index)
-        return canonical, None if canonical == code else f"neuron {code!r} is written {canonical!r}"
+        return neuron_code(*parse_neuron(code, widths)), None  # accepted spellings need no note
     except UnknownNeuronError as exc:
         try:
             short, idx = str(code).split(":")

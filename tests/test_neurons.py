@@ -305,6 +305,7 @@ def test_neuron_codes_parse_and_correct():
     assert code == "L1:0" and "unknown layer" in note
     assert N.nearest_neuron("garbage", widths, "L1:1")[0] == "L1:1"
     assert N.nearest_neuron("L1:2", widths, "L1:0") == ("L1:2", None)
+    assert N.nearest_neuron("Layer_2:7", widths, "L1:0") == ("L2:7", None)
     codes = N.all_neuron_codes(widths)
     assert len(codes) == 138 and codes[64] == "L2:0" and codes[-1] == "output:9"
 
