@@ -4,18 +4,18 @@ from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="advx: why adversarial examples exist", page_icon="🧪", layout="wide")
+st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
 HERE = Path(__file__).parent
 PAGES = {
-    "Start": [("pages/home.py", "Home", "🏠"), ("pages/train.py", "Train", "🏋️")],
+    "Start": [("pages/home.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:")],
     "The experiment": [
-        ("pages/activations.py", "Activations", "✨"),
-        ("pages/effective_weights.py", "Effective weights", "🧮"),
-        ("pages/dataset_averages.py", "Dataset averages", "🖼️"),
-        ("pages/compare.py", "Compare neurons", "🔍"),
-        ("pages/overlay.py", "Adversarial overlay", "🎯"),
-        ("pages/why.py", "Why it happens", "💡"),
+        ("pages/activations.py", "Activations", ":material/bar_chart:"),
+        ("pages/effective_weights.py", "Effective weights", ":material/grid_on:"),
+        ("pages/dataset_averages.py", "Dataset averages", ":material/image:"),
+        ("pages/compare.py", "Compare neurons", ":material/compare:"),
+        ("pages/overlay.py", "Adversarial overlay", ":material/my_location:"),
+        ("pages/why.py", "Why it happens", ":material/lightbulb:"),
     ],
 }
 

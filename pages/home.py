@@ -31,7 +31,7 @@ for path, label in [
     ("pages/why.py", "Why it happens"),
 ]:
     try:
-        st.page_link(path, label=label, icon="➡️")
+        st.page_link(path, label=label, icon=":material/arrow_forward:")
     except Exception:  # a page not registered in this build is simply not linked
         pass
 

@@ -143,7 +143,7 @@ def url_str_list(name: str, default: Iterable[str], choices: Sequence[str], min_
 def show_notes() -> None:
     """Show (then forget) the corrections made while reading this run's URL."""
     for message in st.session_state.pop(_NOTES, []):
-        st.warning(f"Link corrected: {message}", icon="🔗")
+        st.warning(f"Link corrected: {message}", icon=":material/link:")
 
 
 def seed(key: str, value) -> None:
