@@ -151,12 +151,13 @@ def fit_subspace(images, centred: bool = False) -> DataSubspace:
     n = x.shape[0]
     blank = ~np.any(x != 0, axis=0)
     live = np.flatnonzero(~blank)
-    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
-    xs = x[:, live]
+    mean = x.mean(axis=0, dtype=np.float64)
+    # One float32 product over all pixels (cheaper than copying out the live columns first; the blank
+    # rows and columns are exact zeros), then a float64 eigendecomposition of the live block.
+    gram = (x.T @ x)[np.ix_(live, live)].astype(np.float64) / n
     if centred:
-        xs = xs - mean[live]
-    # float32 product (the expensive part), float64 eigendecomposition of the small matrix.
-    gram = (xs.T @ xs).astype(np.float64) / n
+        gram -= np.outer(mean[live], mean[live])
+    mean = mean.astype(np.float32)
     values, vectors = np.linalg.eigh(gram)
     order = np.argsort(values)[::-1]
     values = np.clip(values[order], 0.0, None)

@@ -153,7 +153,7 @@ def test_projection_is_idempotent_orthogonal_and_complete(random_sub, k):
     np.testing.assert_allclose(e.inside, (inside**2).sum(0), rtol=1e-4, atol=1e-6)
     frac = S.energy_fraction(random_sub, v, k)
     assert frac.shape == (6,) and np.all((frac >= 0) & (frac <= 1 + 1e-6))
-    np.testing.assert_allclose(frac + e.outside / (v**2).sum(0), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(frac + e.outside / (v**2).sum(0), 1.0, rtol=1e-5)  # float32 sums
 
 
 def test_single_vectors_and_zero_columns(random_sub):
@@ -305,12 +305,12 @@ def test_trained_effective_weights_keep_a_large_off_subspace_share(mnist_sub, tr
         # at initialisation a column is a random direction: its expected share inside is k / 784
         # (the blank pixels make the real share k / 784 give or take a few points)
         assert row["effective weights inside, init"] == pytest.approx(k / 784, abs=0.03), layer
-        # after training, more is inside, but a large share stays outside (measured 0.56-0.73 outside)
+        # after training, more is inside, but a large share stays outside (measured 0.59-0.74 outside)
         assert row["effective weights inside, trained"] > row["effective weights inside, init"] + 0.1, layer
         assert 1 - row["effective weights inside, trained"] > 0.45, layer
-        # dataset averages: almost all inside (measured >= 99.99% pooled)
+        # dataset averages: almost all inside (measured >= 99.99% pooled, 99.96% for the lowest neuron)
         assert row["dataset averages inside, trained"] > 0.999, layer
-        assert row["lowest neuron's dataset average inside"] > 0.95, layer
+        assert row["lowest neuron's dataset average inside"] > 0.99, layer
 
 
 def test_projected_network_keeps_its_clean_accuracy(mnist, mnist_sub, trained_run):
