@@ -56,6 +56,7 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
         labels.append(text)
     fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=labels,
                         horizontal_spacing=0.02, vertical_spacing=0.14 / max(nrows, 1) + 0.04)
+    fig.update_annotations(font_size=12)  # facet titles; the dead markers below set their own size
     alive = maps[:, ~dead]
     if signed:
         bound = float(np.nanmax(np.abs(alive))) if alive.size else 1.0
@@ -77,8 +78,9 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
     fig.update_yaxes(visible=False, autorange="reversed", scaleanchor="x", constrain="domain")
     for k in range(1, m):  # square pixels in every facet
         fig.update_yaxes(scaleanchor=f"x{k + 1}", row=k // ncols + 1, col=k % ncols + 1)
-    fig.update_layout(coloraxis=coloraxis, height=nrows * tile_px + 70 + (40 if title else 0),
-                      margin=dict(l=10, r=10, t=60 if title else 45, b=10),
+    top = 30 + (16 if notes is not None else 0) + (34 if title else 0)
+    fig.update_layout(coloraxis=coloraxis, height=nrows * tile_px + top + 20,
+                      margin=dict(l=10, r=10, t=top, b=10),
                       title=dict(text=title) if title else None)
     return fig
 
