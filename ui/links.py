@@ -22,7 +22,8 @@ def _raw(name: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
-def _note(message: str) -> None:
+def note(message: str) -> None:
+    """Record a correction for `show_notes()` (for parameters read outside the `url_*` helpers)."""
     notes = st.session_state.setdefault(_NOTES, [])
     if message not in notes:
         notes.append(message)
@@ -43,12 +44,12 @@ def url_int(name: str, default: int, lo: int, hi: int) -> int:
         return default
     number = _parse_number(raw)
     if number is None:
-        _note(f"`{name}={raw}` is not a number; using {default}.")
+        note(f"`{name}={raw}` is not a number; using {default}.")
         return default
     value = int(round(number))
     clamped = min(max(value, lo), hi)
     if clamped != value or value != number:
-        _note(f"`{name}={raw}` is outside {lo}–{hi} or not whole; using {clamped}.")
+        note(f"`{name}={raw}` is outside {lo}–{hi} or not whole; using {clamped}.")
     return clamped
 
 
@@ -59,11 +60,11 @@ def url_float(name: str, default: float, lo: float, hi: float) -> float:
         return default
     number = _parse_number(raw)
     if number is None:
-        _note(f"`{name}={raw}` is not a number; using {default}.")
+        note(f"`{name}={raw}` is not a number; using {default}.")
         return default
     clamped = min(max(number, lo), hi)
     if clamped != number:
-        _note(f"`{name}={raw}` is outside {lo}–{hi}; using {clamped}.")
+        note(f"`{name}={raw}` is outside {lo}–{hi}; using {clamped}.")
     return clamped
 
 
@@ -75,7 +76,7 @@ def url_choice(name: str, default: str, choices: Sequence[str]) -> str:
     for choice in choices:
         if raw.lower() == str(choice).lower():
             return choice
-    _note(f"`{name}={raw}` is not one of {', '.join(map(str, choices))}; using {default}.")
+    note(f"`{name}={raw}` is not one of {', '.join(map(str, choices))}; using {default}.")
     return default
 
 
@@ -87,17 +88,17 @@ def url_bool(name: str, default: bool) -> bool:
         return True
     if raw.lower() in _FALSE:
         return False
-    _note(f"`{name}={raw}` is not true or false; using {str(default).lower()}.")
+    note(f"`{name}={raw}` is not true or false; using {str(default).lower()}.")
     return default
 
 
 def _bounded_list(name: str, raw: str, values: list, default: list, min_len: int, max_len: int) -> list:
     unique = list(dict.fromkeys(values))
     if len(unique) > max_len:
-        _note(f"`{name}` lists more than {max_len} items; keeping the first {max_len}.")
+        note(f"`{name}` lists more than {max_len} items; keeping the first {max_len}.")
         unique = unique[:max_len]
     if len(unique) < min_len:
-        _note(f"`{name}={raw}` needs at least {min_len} valid items; using the default.")
+        note(f"`{name}={raw}` needs at least {min_len} valid items; using the default.")
         return list(default)
     return unique
 
@@ -113,11 +114,11 @@ def url_int_list(name: str, default: Iterable[int], lo: int, hi: int, min_len: i
     for item in raw.split(","):
         number = _parse_number(item.strip())
         if number is None:
-            _note(f"`{name}`: `{item}` is not a number; dropped.")
+            note(f"`{name}`: `{item}` is not a number; dropped.")
             continue
         value = min(max(int(round(number)), lo), hi)
         if value != number:
-            _note(f"`{name}`: `{item}` is outside {lo}–{hi} or not whole; using {value}.")
+            note(f"`{name}`: `{item}` is outside {lo}–{hi} or not whole; using {value}.")
         values.append(value)
     return _bounded_list(name, raw, values, default, min_len, max_len)
 
@@ -134,7 +135,7 @@ def url_str_list(name: str, default: Iterable[str], choices: Sequence[str], min_
     for item in raw.split(","):
         match = lookup.get(item.strip().lower())
         if match is None:
-            _note(f"`{name}`: `{item}` is not a valid choice; dropped.")
+            note(f"`{name}`: `{item}` is not a valid choice; dropped.")
         else:
             values.append(match)
     return _bounded_list(name, raw, values, default, min_len, max_len)
