@@ -26,10 +26,7 @@ OUTPUT_WEIGHTING_TITLES = {
 }
 
 
-def note(message: str) -> None:
-    """Record a link correction so that ``links.show_notes()`` displays it."""
-    record = getattr(links, "note", None) or getattr(links, "_note")
-    record(message)
+note = links.note  # record a link correction so that ``links.show_notes()`` displays it
 
 
 def fmt(value: float, digits: int = 2) -> str:
