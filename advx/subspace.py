@@ -840,7 +840,8 @@ def _street_smart_sentence(t: AttackRates, s: AttackRates, name: str) -> str:
             continue
         before, after = t.success[(attack, budget)], s.success[(attack, budget)]
         verb = "down from" if after < before else "against"
-        parts.append(f"{ATTACK_LABELS[attack]} at L∞ {budget:g} succeeds on {_pct(after)}, {verb} {_pct(before)}")
+        label = "the overlay" if attack == "overlay" else ATTACK_LABELS[attack]
+        parts.append(f"{label} at L∞ {budget:g} succeeds on {_pct(after)}, {verb} {_pct(before)}")
     return "; ".join(parts) + "."
 
 

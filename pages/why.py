@@ -59,7 +59,11 @@ chosen = nw.by_layer(codes, widths)
 maps = S.NeuronMaps.from_layer_dicts(nw.maps(run, 0), nw.maps(run, run.n_epochs))
 measured = {layer: S.measure_neurons(sub, k, maps, layer) for layer in chosen}
 labels = [neurons.neuron_label(layer, i) for layer, idx in chosen.items() for i in idx]
-st.plotly_chart(F.neuron_energy_bars(labels, *S.chosen_energies(measured, chosen)), key="why_bars")
+st.plotly_chart(F.neuron_energy_scatter(labels, *S.chosen_energies(measured, chosen)),
+                key="why_energies")
+st.caption("Each neuron's effective weights at initialisation (open) and trained (filled): energy inside the data "
+           "subspace against energy outside it. Above the dotted line, more of the neuron lives outside the data "
+           "than inside. The table pools every neuron of a layer.")
 layers = pd.DataFrame(S.layer_summary(sub, k, maps))
 st.dataframe(layers.style.format({c: "{:.1%}" for c in layers if "inside" in c} | {c: "{:.2f}" for c in layers
                                                                                      if "norm" in c}),
@@ -79,6 +83,9 @@ right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (0 on every training ima
 st.plotly_chart(F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
                                  **{S.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
                 key="why_curves")
+st.caption("Share of each matrix's energy inside the top-k subspace, for every k. A change ΔW1 that follows the "
+           "images' curve was made of images; one that lags behind it reached directions the images barely "
+           "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
 st.dataframe(pd.DataFrame(S.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
              hide_index=True, key="why_optimisers")
 

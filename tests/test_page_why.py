@@ -106,8 +106,11 @@ def test_link_restores_the_view(short_runs):
     assert at.slider(key="why_k").value == 200
     assert at.multiselect(key="why_neurons").value == ["L1:4", "output:7"]
     assert at.selectbox(key="why_focus").value == "output:7"
-    bars = json.loads(at.get("plotly_chart")[1].proto.spec)
-    assert bars["data"][0]["x"][0] == ["Layer_1 #4", "output #7"]
+    scatter = json.loads(at.get("plotly_chart")[1].proto.spec)
+    names = [trace.get("name") for trace in scatter["data"]]
+    assert "Layer_1, trained" in names and "output, init" in names and "Layer_2, init" not in names
+    points = [t for t in scatter["data"] if t.get("name") == "output, trained"][0]
+    assert points["text"] == ["output #7"]
 
 
 @pytest.mark.parametrize("query, k_expected, note", [

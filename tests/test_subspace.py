@@ -346,3 +346,41 @@ def test_sgd_keeps_w1_changes_in_the_data_subspace_more_than_adam(mnist, mnist_s
     assert changes["adam"].max_abs_on_blank == 0.0 and changes["sgd"].max_abs_on_blank == 0.0
     # ...until noise reaches it
     assert changes["noise"].max_abs_on_blank > 1e-3
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+
+
+def test_signed_parts_share_one_scale_centred_at_zero_and_are_labelled_by_name():
+    from advx.figures.subspace import signed_parts
+
+    rng = np.random.default_rng(0)
+    maps = {"init, inside": rng.normal(size=784) * 0.1, "init, outside": rng.normal(size=784),
+            "trained, inside": rng.normal(size=784) * 3, "trained, outside": rng.normal(size=784)}
+    fig = signed_parts(maps)
+    bound = max(np.abs(v).max() for v in maps.values())
+    assert fig.layout.coloraxis.cmin == pytest.approx(-bound) and fig.layout.coloraxis.cmax == pytest.approx(bound)
+    assert fig.layout.coloraxis.colorscale[0][1].lower() in ("rgb(5,48,97)", "#053061")  # RdBu_r: blue at -bound
+    assert sorted(a.text for a in fig.layout.annotations) == sorted(maps)
+    # each label sits over the facet that shows its map: match the label's x position to a facet's domain
+    for annotation in fig.layout.annotations:
+        facet = [t for t in fig.data
+                 if fig.layout["xaxis" + t.xaxis[1:]].domain[0] <= annotation.x <= fig.layout["xaxis" + t.xaxis[1:]].domain[1]
+                 and fig.layout["yaxis" + t.yaxis[1:]].domain[1] <= annotation.y + 0.05
+                 and fig.layout["yaxis" + t.yaxis[1:]].domain[1] >= annotation.y - 0.1]
+        assert len(facet) == 1, annotation.text
+        np.testing.assert_allclose(np.asarray(facet[0].z, float).ravel(), maps[annotation.text], atol=1e-9)
+
+
+def test_energy_scatter_puts_each_neuron_where_its_energies_are():
+    from advx.figures.subspace import neuron_energy_scatter
+
+    labels = ["Layer_1 #0", "Layer_1 #3", "output #2"]
+    fig = neuron_energy_scatter(labels, np.array([1.0, 2, 3]), np.array([4.0, 5, 6]), np.array([7.0, 8, 9]),
+                                np.array([10.0, 11, 12]))
+    trained = {t.name: t for t in fig.data}["output, trained"]
+    assert list(trained.x) == [9.0] and list(trained.y) == [12.0] and list(trained.text) == ["output #2"]
+    init = {t.name: t for t in fig.data}["Layer_1, init"]
+    assert list(init.x) == [1.0, 2.0] and list(init.y) == [4.0, 5.0]
+    assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"

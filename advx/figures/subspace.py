@@ -22,16 +22,15 @@ def explained_variance(explained: np.ndarray, k: int, levels: Sequence[float] = 
 
     Marks the chosen ``k`` and the ``k`` of each variance level.
     """
-    ks = np.arange(1, len(explained) + 1)
-    fig = go.Figure(go.Scatter(x=ks, y=explained, mode="lines", name="training images",
+    ks = np.arange(1, len(explained) + 1, dtype=np.float64)  # plotly.js reads no int64 typed arrays
+    fig = go.Figure(go.Scatter(x=ks, y=np.asarray(explained, np.float64), mode="lines", name="training images",
                                line=dict(color=CURVE_COLOURS[0]),
                                hovertemplate="k = %{x}<br>share kept = %{y:.2%}<extra></extra>"))
     for level in levels:
         k_level = int(np.searchsorted(explained, level - 1e-6) + 1)
         fig.add_hline(y=level, line=dict(dash="dot", color="#999999", width=1),
                       annotation_text=f"{level:.0%} at k = {k_level}", annotation_position="bottom right")
-    fig.add_vline(x=k, line=dict(color=INSIDE_COLOUR, width=2),
-                  annotation_text=f"k = {k}: {explained[k - 1]:.1%}", annotation_position="top left")
+    _mark_k(fig, k, f"k = {k}: {explained[k - 1]:.1%}", INSIDE_COLOUR)
     fig.update_layout(xaxis_title="k (number of principal directions)", yaxis_title="share of image energy kept",
                       yaxis_tickformat=".0%", xaxis_type="log", height=360, margin=dict(t=30, b=40),
                       showlegend=False)
@@ -45,35 +44,54 @@ def energy_curves(curves: Mapping[str, np.ndarray], k: int) -> go.Figure:
     images' lies in the same few directions.
     """
     fig = go.Figure()
-    ks = np.arange(1, 785)
+    ks = np.arange(1, 785, dtype=np.float64)
     for (name, curve), colour in zip(curves.items(), CURVE_COLOURS):
-        fig.add_trace(go.Scatter(x=ks, y=curve, mode="lines", name=name, line=dict(color=colour),
+        fig.add_trace(go.Scatter(x=ks, y=np.asarray(curve, np.float64), mode="lines", name=name, line=dict(color=colour),
                                  hovertemplate=f"{name}<br>k = %{{x}}<br>share inside = %{{y:.2%}}<extra></extra>"))
-    fig.add_vline(x=k, line=dict(color="#999999", dash="dot"), annotation_text=f"k = {k}")
+    _mark_k(fig, k, f"k = {k}", "#999999")
     fig.update_layout(xaxis_title="k (top-k data subspace)", yaxis_title="share of energy inside",
                       yaxis_tickformat=".0%", xaxis_type="log", height=380, margin=dict(t=30, b=40),
                       legend=dict(orientation="h", y=-0.25))
     return fig
 
 
-def neuron_energy_bars(labels: Sequence[str], inside_init: np.ndarray, outside_init: np.ndarray,
-                       inside_trained: np.ndarray, outside_trained: np.ndarray) -> go.Figure:
-    """Per neuron, two stacked bars (init, trained): energy of the effective weights inside and outside.
+def neuron_energy_scatter(labels: Sequence[str], inside_init: np.ndarray, outside_init: np.ndarray,
+                          inside_trained: np.ndarray, outside_trained: np.ndarray) -> go.Figure:
+    """Each neuron's effective weights as a point (energy inside, energy outside), at init and trained.
 
-    All arrays are ``(n,)`` squared norms, ``labels`` the neurons' names.
+    All arrays are ``(n,)`` squared norms and ``labels`` the neurons' names (``"Layer_2 #5"``); a line
+    joins a neuron's two points. Log-log axes, because deeper layers' effective weights are orders of
+    magnitude larger; points above the dotted diagonal have more energy outside than inside.
     """
     labels = list(labels)
+    layers = list(dict.fromkeys(label.split(" #")[0] for label in labels))
+    colours = {layer: c for layer, c in zip(layers, CURVE_COLOURS[1:] + CURVE_COLOURS[:1])}
     fig = go.Figure()
-    for stage, inside, outside in (("init", inside_init, outside_init), ("trained", inside_trained, outside_trained)):
-        x = [labels, [stage] * len(labels)]
-        fig.add_trace(go.Bar(x=x, y=inside, name=f"inside the data subspace", marker_color=INSIDE_COLOUR,
-                             legendgroup="inside", showlegend=stage == "init",
-                             hovertemplate="%{x}<br>inside: %{y:.3g}<extra></extra>"))
-        fig.add_trace(go.Bar(x=x, y=outside, name=f"outside it", marker_color=OUTSIDE_COLOUR,
-                             legendgroup="outside", showlegend=stage == "init",
-                             hovertemplate="%{x}<br>outside: %{y:.3g}<extra></extra>"))
-    fig.update_layout(barmode="stack", yaxis_title="energy ‖·‖² of the effective weights", height=380,
-                      margin=dict(t=30, b=40), legend=dict(orientation="h", y=1.1))
+    for layer in layers:
+        rows = [i for i, label in enumerate(labels) if label.split(" #")[0] == layer]
+        x, y, text = [], [], []
+        for i in rows:
+            x += [float(inside_init[i]), float(inside_trained[i]), None]
+            y += [float(outside_init[i]), float(outside_trained[i]), None]
+            text += [f"{labels[i]}, init", f"{labels[i]}, trained", ""]
+        fig.add_trace(go.Scatter(x=x, y=y, text=text, mode="lines", line=dict(color=colours[layer], width=1),
+                                 hoverinfo="skip", showlegend=False, legendgroup=layer))
+        for stage, xs, ys, symbol in (("init", inside_init, outside_init, "circle-open"),
+                                      ("trained", inside_trained, outside_trained, "circle")):
+            fig.add_trace(go.Scatter(
+                x=[float(xs[i]) for i in rows], y=[float(ys[i]) for i in rows], mode="markers",
+                name=f"{layer}, {stage}", legendgroup=layer, text=[labels[i] for i in rows],
+                marker=dict(color=colours[layer], symbol=symbol, size=10, line=dict(width=2)),
+                hovertemplate=f"%{{text}}, {stage}<br>inside: %{{x:.3g}}<br>outside: %{{y:.3g}}<extra></extra>"))
+    values = np.concatenate([np.asarray(a, np.float64) for a in (inside_init, outside_init, inside_trained,
+                                                                 outside_trained)])
+    values = values[values > 0]
+    lo, hi = (float(values.min()) / 2, float(values.max()) * 2) if values.size else (1e-3, 1.0)
+    fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#999999", dash="dot"),
+                             name="as much outside as inside", hoverinfo="skip"))
+    fig.update_xaxes(type="log", title="energy inside the data subspace (‖P w‖²)")
+    fig.update_yaxes(type="log", title="energy outside it (‖Q w‖²)")
+    fig.update_layout(height=460, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.2))
     return fig
 
 
@@ -122,6 +140,14 @@ def blank_map(blank: np.ndarray, title: str) -> go.Figure:
                                hovertemplate="%{z:.0f} (1 = blank on every image)<extra></extra>"))
     _square(fig, title)
     return fig
+
+
+def _mark_k(fig: go.Figure, k: int, text: str, colour: str) -> None:
+    """A vertical line at ``k`` on a log x axis. Its label is a separate annotation placed at log10(k):
+    annotations on a log axis take the exponent, and ``add_vline(annotation_text=...)`` does not."""
+    fig.add_vline(x=k, line=dict(color=colour, width=2))
+    fig.add_annotation(x=float(np.log10(k)), y=1.0, yref="paper", text=text, showarrow=False, xanchor="left",
+                       yanchor="bottom", font=dict(color=colour))
 
 
 def _square(fig: go.Figure, title: str) -> None:
