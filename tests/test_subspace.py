@@ -384,3 +384,43 @@ def test_energy_scatter_puts_each_neuron_where_its_energies_are():
     init = {t.name: t for t in fig.data}["Layer_1, init"]
     assert list(init.x) == [1.0, 2.0] and list(init.y) == [4.0, 5.0]
     assert fig.layout.xaxis.type == "log" and fig.layout.yaxis.type == "log"
+
+
+# --------------------------------------------------------------------------------------------
+# Sentences follow the numbers
+
+
+def _change(inside: float, blank: float = 0.0, outside=(7.0, 8.0)) -> S.FirstLayerChange:
+    return S.FirstLayerChange(inside, blank, 1.0, outside[0], 2.0, outside[1], 1.0, 0.5)
+
+
+def _rates(accuracy: float, pgd_small: float, pgd_large: float, overlay: float = 0.2) -> S.AttackRates:
+    return S.AttackRates(accuracy, {("overlay", 0.5): overlay, ("pgd", 0.1): pgd_small, ("pgd", 0.3): pgd_large}, 900)
+
+
+def _explain(adam, sgd, columns):
+    return S.explain(k=103, kept=0.95, n_blank=67, layer="output", effective_inside_init=0.13,
+                     effective_inside_trained=0.27, average_inside_trained=0.9999, adam=adam, sgd=sgd,
+                     columns=columns, trained="trained", projected="projected", street_smart=("noise",))
+
+
+def test_sentences_follow_the_numbers_either_way():
+    helped = _explain(_change(0.43), _change(0.85), {"trained": _rates(0.978, 0.67, 1.0),
+                                                     "projected": _rates(0.975, 0.08, 1.0),
+                                                     "noise": _rates(0.980, 0.07, 1.0, overlay=0.04)})
+    text = " ".join(helped)
+    assert "most of it (73.0%) is still outside" in text
+    assert "With Adam only 43.0% of ΔW1 is inside" in text and "only partly true for Adam" in text
+    assert "exactly 0 under both optimisers" in text
+    assert "8.0% of the images" in text and "much of the small-budget weakness" in text
+    assert "the argument is not the whole story" in text  # PGD at 0.3 still wins
+    assert "-0.30 points" in text
+    assert "the overlay at L∞ 0.5 succeeds on 4.0%, down from 20.0%" in text
+
+    other = " ".join(_explain(_change(0.84, blank=0.2), _change(0.85), {
+        "trained": _rates(0.978, 0.30, 0.2), "projected": _rates(0.978, 0.29, 0.1),
+        "noise": _rates(0.97, 0.5, 0.3, overlay=0.5)}))
+    assert "With Adam, 84.0% of ΔW1 is inside: much the same" in other
+    assert "at most 0.2" in other and "exactly 0" not in other
+    assert "did not help much" in other and "not the whole story" not in other
+    assert "succeeds on 50.0%, against 20.0%" in other
