@@ -21,7 +21,7 @@ st.markdown(
 
 @st.cache_resource(show_spinner="Finding the data subspace (PCA of the 60,000 training images)…")
 def subspace(sha: str, _train) -> S.DataSubspace:
-    return S.fit_subspace(_train)
+    return S.load_or_fit_subspace(_train, sha)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -424,3 +424,37 @@ def test_sentences_follow_the_numbers_either_way():
     assert "at most 0.2" in other and "exactly 0" not in other
     assert "did not help much" in other and "not the whole story" not in other
     assert "succeeds on 50.0%, against 20.0%" in other
+
+
+# --------------------------------------------------------------------------------------------
+# The subspace file
+
+
+def test_subspace_file_round_trip_and_recovery(tmp_path, monkeypatch):
+    x = _full_images(n=200)
+    calls = []
+    real_fit = S.fit_subspace
+    monkeypatch.setattr(S, "fit_subspace", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    first = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+    path = S.subspace_path("a" * 64, root=tmp_path)
+    assert path.exists() and len(calls) == 1
+    again = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+    assert len(calls) == 1  # read back, not recomputed
+    for name in ("basis", "energies", "blank", "mean"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    assert again.n_images == 200 and not again.centred
+    # other data, or a centred PCA, never reads this file
+    with pytest.raises(S.SubspaceFileError, match="other data"):
+        S.decode_subspace(path.read_bytes(), "b" * 64, centred=False)
+    with pytest.raises(S.SubspaceFileError, match="other data"):
+        S.decode_subspace(path.read_bytes(), "a" * 64, centred=True)
+    # a damaged file is detected and replaced by a fresh computation
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF
+    path.write_bytes(bytes(blob))
+    with pytest.raises(S.SubspaceFileError):
+        S.decode_subspace(path.read_bytes(), "a" * 64, centred=False)
+    fixed = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(fixed.basis, first.basis)
+    assert S.decode_subspace(path.read_bytes(), "a" * 64, centred=False).n_images == 200
