@@ -239,19 +239,33 @@ def open_app(page, url: str, timeout_s: float = PAGE_TIMEOUT_S) -> None:
     wait_until_idle(page, timeout_s)
 
 
+def watch_runs(page) -> None:
+    """Start counting the script runs of ``page`` (call before the action that should cause one)."""
+    page.evaluate(_WATCH_RUNS)
+
+
+def rerun_seen(page) -> bool:
+    return page.evaluate("window.__advxRuns") > 0 or script_state(page) != "notRunning"
+
+
+def wait_for_rerun(page, timeout_s: float = RERUN_TIMEOUT_S, start_within_s: float = 5.0) -> bool:
+    """After ``watch_runs`` and an action: wait for the rerun it causes to finish. Returns whether one was seen."""
+    deadline = time.monotonic() + start_within_s
+    while time.monotonic() < deadline and not rerun_seen(page):
+        page.wait_for_timeout(100)
+    started = rerun_seen(page)
+    wait_until_idle(page, timeout_s)
+    return started
+
+
 def act_and_wait(page, action, timeout_s: float = RERUN_TIMEOUT_S, start_within_s: float = 5.0) -> bool:
     """Do ``action()`` (a click, a key press...) and wait for the rerun it causes to finish.
 
     Returns whether a rerun was seen (an action inside a form, for example, causes none).
     """
-    page.evaluate(_WATCH_RUNS)
+    watch_runs(page)
     action()
-    deadline = time.monotonic() + start_within_s
-    while time.monotonic() < deadline and page.evaluate("window.__advxRuns") == 0 and script_state(page) == "notRunning":
-        page.wait_for_timeout(100)
-    started = page.evaluate("window.__advxRuns") > 0 or script_state(page) != "notRunning"
-    wait_until_idle(page, timeout_s)
-    return started
+    return wait_for_rerun(page, timeout_s, start_within_s)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -293,12 +307,30 @@ def wait_for_charts(page, expected: int, timeout_s: float = 60) -> int:
     return chart_count(page)
 
 
-def screenshot(page, name: str) -> Path:
-    """A full-page screenshot at ``tests/artifacts/<name>.png``."""
+def screenshot(page, name: str, max_height: int = 12000) -> Path:
+    """A full-page screenshot at ``tests/artifacts/<name>.png``.
+
+    Streamlit scrolls inside its main area, not the document, so the viewport is made as tall as that
+    area's content for the shot (up to ``max_height`` pixels), then restored.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', name)}.png"
-    page.screenshot(path=str(path), full_page=True)
+    size = page.viewport_size
+    content = page.evaluate("() => (document.querySelector(\"[data-testid='stMain']\") || document.body).scrollHeight")
+    tall = min(max(size["height"], int(content)), max_height)
+    if tall > size["height"]:
+        page.set_viewport_size({"width": size["width"], "height": tall})
+        page.wait_for_timeout(800)  # let the charts redraw at the new size
+    try:
+        page.screenshot(path=str(path), full_page=True)
+    finally:
+        page.set_viewport_size(size)
     return path
+
+
+def nav_titles(page) -> str:
+    """The text of the sidebar navigation."""
+    return page.locator("[data-testid='stSidebarNav']").inner_text()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -327,12 +359,10 @@ def widget_value(page, change: WidgetChange) -> str:
     """The value a widget shows now, read the same way as when it was changed."""
     widget = change.locator(page)
     if change.kind == "slider":
-        return widget.locator("[role='slider']").first.get_attribute("aria-valuenow") or ""
-    if change.kind == "number_input":
+        return ",".join(widget.locator("input[type='range']").evaluate_all("els => els.map(e => e.value)"))
+    if change.kind in ("number_input", "selectbox"):
         return widget.locator("input").first.input_value()
-    if change.kind == "selectbox":
-        return widget.locator("input").first.get_attribute("aria-label") or widget.inner_text()
-    return widget.locator("input:checked").first.evaluate("e => e.closest('label').innerText")
+    return widget.locator("[data-testid='stRadioOption'][data-selected='true']").inner_text().strip()
 
 
 def change_main_widget(page) -> WidgetChange | None:
@@ -352,8 +382,8 @@ def change_main_widget(page) -> WidgetChange | None:
             change = WidgetChange(kind, _label(widget), "", "", testid, i)
             change.before = widget_value(page, change)
             if kind == "slider":
-                thumb = widget.locator("[role='slider']").first
-                at_max = thumb.get_attribute("aria-valuenow") == thumb.get_attribute("aria-valuemax")
+                thumb = widget.locator("input[type='range']").first
+                at_max = thumb.evaluate("e => Number(e.value) >= Number(e.max)")
                 thumb.focus()
                 act_and_wait(page, lambda: thumb.press("ArrowLeft" if at_max else "ArrowRight"))
             elif kind == "number_input":
@@ -363,15 +393,14 @@ def change_main_widget(page) -> WidgetChange | None:
                 act_and_wait(page, lambda: button.click())
             elif kind == "selectbox":
                 widget.locator("input").first.click()
-                options = page.locator("[role='option']")
-                options.first.wait_for()
-                choices = [o for o in options.all() if o.get_attribute("aria-selected") != "true"]
-                if not choices:
+                page.locator("[role='option']").first.wait_for()
+                choices = page.locator("[role='option'][aria-selected='false']")
+                if choices.count() == 0:
                     page.keyboard.press("Escape")
                     continue
-                act_and_wait(page, lambda: choices[0].click())
+                act_and_wait(page, lambda: choices.first.click())
             else:
-                options = widget.locator("label:has(input[type='radio']:not(:checked))")
+                options = widget.locator("[data-testid='stRadioOption']:not([data-selected='true'])")
                 if options.count() == 0:
                     continue
                 act_and_wait(page, lambda: options.first.click())

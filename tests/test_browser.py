@@ -9,14 +9,14 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
+import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 
 from browser_support import (AppPage, act_and_wait, app_server, assert_no_errors, browser, change_main_widget,  # noqa: F401
-                             chart_count, new_page, open_app, query, registered_pages, screenshot, wait_for_charts,
+                             chart_count, nav_titles, new_page, open_app, query, registered_pages, screenshot, wait_for_charts,
                              widget_value)
 
 pytestmark = pytest.mark.browser
@@ -53,19 +53,33 @@ def test_every_registered_page_is_covered():
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
 def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page):  # noqa: F811
+    timings, clock = {}, time.monotonic()
+
+    def lap(name):
+        nonlocal clock
+        timings[name] = time.monotonic() - clock
+        clock = time.monotonic()
+
     tab = new_page(browser)
     try:
         open_app(tab, _page_url(app_server, page))
+        lap("open")
         assert_no_errors(tab)
         assert tab.locator("[data-testid='stMain'] h1").count() >= 1, f"{page.path} shows no title"
+        nav = nav_titles(tab)
+        missing = [p.title for p in PAGES if p.title not in nav]
+        assert not missing, f"the navigation lacks {missing}: {nav!r}"
         _assert_charts_drawn(tab, page)
 
         change = change_main_widget(tab)
+        lap("change")
         assert_no_errors(tab)
         charts = _assert_charts_drawn(tab, page)
         shot = screenshot(tab, f"page-{page.name}")
-        print(f"{page.path}: {charts} charts; changed {change.kind + ' ' + repr(change.label) if change else 'nothing'}"
-              f"{f' {change.before!r} -> {change.after!r}' if change else ''}; screenshot {shot}")
+        lap("screenshot")
+        print(f"\n{page.path}: {charts} charts; changed "
+              f"{f'{change.kind} {change.label!r} {change.before!r} -> {change.after!r}' if change else 'nothing'}; "
+              f"screenshot {shot.relative_to(shot.parents[2])}")
         if change is None:
             return
         assert change.after != change.before, f"{page.path}: {change.kind} {change.label!r} did not change"
@@ -81,6 +95,7 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page)
             assert query(shared) == query(tab), "opening a shared link changed its parameters"
             assert widget_value(shared, change) == change.after
             _assert_charts_drawn(shared, page)
+            lap("shared link")
         finally:
             shared.context.close()
         # ...and a link with every view parameter garbled is corrected, visibly, without an exception.
@@ -92,10 +107,12 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page)
             assert any("Link corrected" in n for n in notes), f"{page.path}: no correction note, only {notes}"
             assert all(v != GARBLED for v in query(broken).values()), "the corrected view is not written back"
             screenshot(broken, f"link-corrected-{page.name}")
+            lap("corrected link")
         finally:
             broken.context.close()
     finally:
         tab.context.close()
+        print(f"{page.path} timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in timings.items()))
 
 
 def _download(tab, name: str) -> tuple[str, bytes]:
