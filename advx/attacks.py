@@ -275,7 +275,7 @@ def minimal_strength(params: dict, images: jax.Array, pattern: jax.Array, target
 class OverlaySweep(NamedTuple):
     """Predictions and target probabilities for ``strengths (k,)`` x ``targets (t,)`` x ``images (n,)``.
 
-    ``predictions (k, t, n)`` int32; ``target_probability (k, t, n)`` float32.
+    ``predictions (k, t, n)`` int8; ``target_probability (k, t, n)`` float32.
     """
 
     strengths: np.ndarray
@@ -308,36 +308,44 @@ def _sweep_chunk_dense(params, x, units, strengths, targets):
     return jax.lax.map(one_strength, strengths)
 
 
-@functools.partial(jax.jit, static_argnames="n_nonlinear")
-def _sweep_chunk_fast(params, x, units, strengths, targets, free, n_nonlinear):
+@jax.jit
+def _sweep_chunk_fast(params, x, idx, valid, units, rising, strengths, targets):
     """Exact route that builds no overlaid image, for the chunk ``x (c, 784)``; ``(k, t, c)`` out.
 
-    The first layer is linear, so only the clipping needs care. With ``s * |u| <= 1`` for pixels not
-    in ``free`` (the caller checks), a pixel at exactly 0 or 1 moves by ``s * u`` when ``u`` points
-    inwards and not at all otherwise: linear in ``s``, one matrix product per image and target. Only
-    grey pixels (and the few ``free`` ones) clip part-way; they are gathered, at most
-    ``n_nonlinear`` per image, and handled exactly for every (strength, target) at once.
+    The first layer is linear, so only clipping needs care. A black pixel (exactly 0) whose pattern
+    value ``u`` satisfies ``s * u <= 1`` over the whole range moves by ``s * relu(u)``: linear in
+    ``s``, and summed over *all* pixels once per target (``rising``: ``relu(u)`` on such pixels,
+    ``(t, 784)``). Every other pixel of an image, the few non-black ones listed in ``idx (c, m)``
+    (``valid`` marks real entries), is handled exactly for every (strength, target) at once, after
+    taking back the linear term that the sum over all pixels gave it.
     """
     w1, b1 = params["Layer_1"]["kernel"], params["Layer_1"]["bias"]
     n_targets, hidden = units.shape[0], w1.shape[1]
-    c, k = x.shape[0], strengths.shape[0]
-    fixed = ~free
-    # A pixel at 0 moves by s * relu(u), a pixel at 1 by -s * relu(-u).
-    w_up = ((jax.nn.relu(units) * fixed)[:, :, None] * w1[None]).transpose(1, 0, 2).reshape(N_PIXELS, -1)
-    w_down = ((jax.nn.relu(-units) * fixed)[:, :, None] * w1[None]).transpose(1, 0, 2).reshape(N_PIXELS, -1)
+    c, k, m = x.shape[0], strengths.shape[0], idx.shape[1]
+    s = strengths[None, :, None, None]
     base = x @ w1 + b1  # (c, h)
-    slope = ((x == 0.0).astype(x.dtype) @ w_up - (x == 1.0).astype(x.dtype) @ w_down).reshape(c, n_targets, hidden)
-    nonlinear = ((x > 0.0) & (x < 1.0)) | free[None]
-    idx = jnp.argsort(~nonlinear, axis=1, stable=True)[:, :n_nonlinear]  # (c, m): nonlinear pixels first
-    valid = jnp.take_along_axis(nonlinear, idx, axis=1)
+    rising_w = rising @ w1  # (t, h)
     gathered_w = w1[idx] * valid[..., None]  # (c, m, h)
-    gathered_x = jnp.take_along_axis(x, idx, axis=1)[:, None, None, :]  # (c, 1, 1, m)
-    gathered_u = jnp.moveaxis(units[:, idx], 0, 1)[:, None]  # (c, 1, t, m)
-    moved = jnp.clip(gathered_x + strengths[None, :, None, None] * gathered_u, 0.0, 1.0) - gathered_x
-    curved = jnp.einsum("cxm,cmh->cxh", moved.reshape(c, k * n_targets, n_nonlinear), gathered_w)
-    h1 = (base[:, None, None] + strengths[None, :, None, None] * slope[:, None]
-          + curved.reshape(c, k, n_targets, hidden))  # (c, k, t, h)
-    return _rest_of_network(params, jnp.moveaxis(h1, 0, 2), targets)
+    gx = jnp.take_along_axis(x, idx, axis=1)[:, None, None, :]  # (c, 1, 1, m)
+    gu = jnp.moveaxis(units[:, idx], 0, 1)[:, None]  # (c, 1, t, m)
+    gr = jnp.moveaxis(rising[:, idx], 0, 1)[:, None]
+    coef = jnp.clip(gx + s * gu, 0.0, 1.0) - gx - s * gr  # (c, k, t, m)
+    curved = jnp.einsum("cxm,cmh->cxh", coef.reshape(c, k * n_targets, m), gathered_w)
+    h1 = (base[:, None, None] + s * rising_w[None, None] + curved.reshape(c, k, n_targets, hidden))
+    return _rest_of_network(params, jnp.moveaxis(h1, 0, 2), targets)  # (k, t, c)
+
+
+def _gather_lists(listed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of the boolean ``listed (n, 784)``, its True columns first: ``idx, valid (n, max count)``."""
+    counts = listed.sum(axis=1)
+    rows, cols = np.nonzero(listed)
+    pos = np.arange(len(rows)) - np.repeat(np.cumsum(counts) - counts, counts)
+    width = max(int(counts.max()) if len(counts) else 0, 1)
+    idx = np.zeros((listed.shape[0], width), np.int32)
+    valid = np.zeros((listed.shape[0], width), bool)
+    idx[rows, pos] = cols
+    valid[rows, pos] = True
+    return idx, valid
 
 
 def overlay_sweep(params: dict, images, patterns, targets, strengths, norm: str = "linf",
@@ -347,8 +355,8 @@ def overlay_sweep(params: dict, images, patterns, targets, strengths, norm: str 
     ``images (n, 784)`` float32 in [0, 1]; ``patterns (t, 784)`` image-agnostic patterns, row ``j``
     pushing towards ``targets[j]``; ``strengths (k,)``. The result equals applying ``overlay`` to
     every image for every (strength, pattern) pair. ``method="fast"`` avoids building the overlaid
-    images (exact; it applies when every pixel at 0 or 1 moves linearly over the strength range);
-    ``"dense"`` builds them; ``"auto"`` picks the fast route when it applies and saves work.
+    images (exact, and cheap when most pixels are black, as in MNIST); ``"dense"`` builds them;
+    ``"auto"`` picks the fast route unless most pixels would need exact handling.
     """
     _check_images(images)
     check_norm(norm)
@@ -367,32 +375,124 @@ def overlay_sweep(params: dict, images, patterns, targets, strengths, norm: str 
     pixels = np.asarray(images, np.float32)
     n = pixels.shape[0]
     units = unit_pattern(patterns, norm)
-    # Pixels that may hit the far end of [0, 1] from 0 or 1 within the range: handle them exactly too.
+    # Black pixels that could reach white within the range are not linear: list them with the rest.
     free = np.asarray(float(strengths.max()) * jnp.max(jnp.abs(units), axis=0) > 1.0)
-    n_nonlinear = (((pixels > 0) & (pixels < 1)) | free[None]).sum(axis=1)
+    listed = (pixels > 0) | free[None]
+    counts = listed.sum(axis=1)
     if method == "auto":
-        method = "fast" if np.median(n_nonlinear) < 0.5 * N_PIXELS else "dense"
-    # Group images of similar grey-pixel count so that little gathering is padding.
-    order = np.argsort(n_nonlinear, kind="stable") if method == "fast" else np.arange(n)
-    pad = (-n) % chunk
-    order_padded = np.concatenate([order, np.full(pad, -1)])
+        method = "fast" if np.median(counts) < 0.5 * N_PIXELS else "dense"
     args = (jnp.asarray(strengths), jnp.asarray(targets))
+    # Group images with similar counts so that little of the listing is padding.
+    order = np.argsort(counts, kind="stable") if method == "fast" else np.arange(n)
+    order = np.concatenate([order, np.full((-n) % chunk, -1)])
+    if method == "fast":
+        idx_all, valid_all = _gather_lists(listed)
+        rising = jax.nn.relu(units) * jnp.asarray(~free)[None]
     preds, probs = [], []
-    for start in range(0, len(order_padded), chunk):
-        rows = order_padded[start:start + chunk]
-        x = np.where(rows[:, None] >= 0, pixels[rows], 0.0).astype(np.float32)
+    for start in range(0, len(order), chunk):
+        rows = order[start:start + chunk]
+        real = rows >= 0
+        x = np.where(real[:, None], pixels[rows], 0.0).astype(np.float32)
         if method == "fast":
-            width = max(64, int(math.ceil(n_nonlinear[rows[rows >= 0]].max() / 64.0)) * 64)
-            out = _sweep_chunk_fast(params, jnp.asarray(x), units, *args, jnp.asarray(free), min(width, N_PIXELS))
+            width = max(64, int(math.ceil(counts[rows[real]].max() / 64.0)) * 64)
+            idx = np.zeros((len(rows), width), np.int32)
+            valid = np.zeros((len(rows), width), bool)
+            take = min(width, idx_all.shape[1])
+            idx[real, :take] = idx_all[rows[real], :take]
+            valid[real, :take] = valid_all[rows[real], :take]
+            out = _sweep_chunk_fast(params, jnp.asarray(x), jnp.asarray(idx), jnp.asarray(valid), units, rising,
+                                    *args)
         else:
             out = _sweep_chunk_dense(params, jnp.asarray(x), units, *args)
         preds.append(out[0])
         probs.append(out[1])
     inverse = np.empty(n, np.int64)
-    inverse[order] = np.arange(n)
+    inverse[order[order >= 0]] = np.arange(n)
     preds = np.concatenate([np.asarray(p) for p in preds], axis=-1)[..., inverse]
     probs = np.concatenate([np.asarray(p) for p in probs], axis=-1)[..., inverse]
-    return OverlaySweep(strengths, targets, preds, probs)
+    return OverlaySweep(strengths, targets, preds.astype(np.int8), probs)
+
+
+@functools.partial(jax.jit, static_argnames=("norm", "sign", "layer"))
+def _jacobian_sweep_chunk(params, x, strengths, targets, neurons, norm, sign, layer):
+    w1, b1 = params["Layer_1"]["kernel"], params["Layer_1"]["bias"]
+    patterns = jax.vmap(lambda k: neuron_gradients(params, x, layer, k))(neurons)  # (t, c, 784)
+    units = unit_pattern(jnp.sign(patterns) if sign else patterns, norm)
+
+    def one_strength(s):
+        return _rest_of_network(params, jnp.clip(x[None] + s * units, 0.0, 1.0) @ w1 + b1, targets)
+
+    return jax.lax.map(one_strength, strengths)
+
+
+def jacobian_sweep(params: dict, images, targets, strengths, norm: str = "linf", *, sign: bool = False,
+                   layer: str = "output", neurons=None, chunk: int = 100) -> OverlaySweep:
+    """``overlay_sweep`` with each image's own pattern: the local Jacobian of a neuron at that image.
+
+    Column ``j`` uses neuron ``neurons[j]`` of ``layer`` (default: output neuron ``targets[j]``), or
+    the sign of its Jacobian with ``sign=True``. Same output as ``overlay_sweep``.
+    """
+    _check_images(images)
+    check_norm(norm)
+    targets = np.atleast_1d(np.asarray(targets, np.int32))
+    strengths = np.atleast_1d(np.asarray(strengths, np.float32))
+    check_class(targets)
+    _check_strength(strengths)
+    neurons = targets if neurons is None else np.broadcast_to(np.asarray(neurons, np.int32), targets.shape)
+    if layer not in param_layer_names(params):
+        raise AttackError(f"unknown layer {layer!r}; layers are {param_layer_names(params)}")
+    pixels = np.asarray(images, np.float32)
+    n = pixels.shape[0]
+    padded = np.concatenate([pixels, np.zeros(((-n) % chunk, N_PIXELS), np.float32)])
+    preds, probs = [], []
+    for start in range(0, len(padded), chunk):
+        out = _jacobian_sweep_chunk(params, jnp.asarray(padded[start:start + chunk]), jnp.asarray(strengths),
+                                    jnp.asarray(targets), jnp.asarray(neurons), norm, sign, layer)
+        preds.append(out[0])
+        probs.append(out[1])
+    preds = np.concatenate([np.asarray(p) for p in preds], axis=-1)[..., :n]
+    probs = np.concatenate([np.asarray(p) for p in probs], axis=-1)[..., :n]
+    return OverlaySweep(strengths, targets, preds.astype(np.int8), probs)
+
+
+def source_sweep(params: dict, images, source: str, norm: str = "linf", strengths=None, *,
+                 key: Optional[jax.Array] = None, layer: str = "output",
+                 neuron: Optional[int] = None) -> OverlaySweep:
+    """The overlay sweep for every target 0..9 with patterns from ``source`` (see ``pattern_for``).
+
+    With the default ``layer="output"`` and ``neuron=None``, column ``k`` uses output neuron ``k``;
+    with another neuron, every column uses that one neuron's pattern (and the matrix shows where it
+    sends each class). ``strengths`` defaults to ``STRENGTHS[norm]``.
+    """
+    check_norm(norm)
+    strengths = STRENGTHS[norm] if strengths is None else strengths
+    targets = np.arange(N_CLASSES)
+    neurons = targets if neuron is None else np.full(N_CLASSES, int(neuron))
+    if source not in PATTERN_SOURCES:
+        raise AttackError(f"pattern source must be one of {', '.join(PATTERN_SOURCES)}, got {source!r}")
+    if source.endswith("local_jacobian"):
+        return jacobian_sweep(params, images, targets, strengths, norm, sign=source.startswith("sign_"),
+                              layer=layer, neurons=neurons)
+    weights = effective_weights(params, layer).T[jnp.asarray(neurons)]  # (10, 784)
+    if source == "random":
+        if key is None:
+            raise AttackError("the random patterns need a PRNG key")
+        weights = random_pattern(key, weights, norm, "gaussian")
+    elif source == "sign_effective_weights":
+        weights = jnp.sign(weights)
+    return overlay_sweep(params, images, weights, targets, strengths, norm)
+
+
+def control_sweep(params: dict, images, kind: str = "gaussian", norm: str = "linf", strengths=None, *,
+                  key: jax.Array) -> OverlaySweep:
+    """The random control for ``source_sweep``: for each target 0..9 an independent random pattern of
+    ``kind`` (``"gaussian"``, or ``"sign"`` for sign sources: see ``control_kind``). The overlay
+    normalises every pattern, so at each strength the control moves each image exactly as far as the
+    pattern does (before clipping)."""
+    check_norm(norm)
+    strengths = STRENGTHS[norm] if strengths is None else strengths
+    patterns = random_pattern(key, jnp.ones((N_CLASSES, N_PIXELS), jnp.float32), norm, kind)
+    return overlay_sweep(params, images, patterns, np.arange(N_CLASSES), strengths, norm)
 
 
 def output_patterns(params: dict, source: str = "effective_weights", key: Optional[jax.Array] = None,
@@ -451,6 +551,45 @@ def success_confidence(sweep: OverlaySweep, labels, clean_predictions, strength_
     eligible = (labels == np.asarray(clean_predictions))[None, :] & (labels[None, :] != sweep.targets[:, None])
     hit = (sweep.predictions[strength_index] == sweep.targets[:, None]) & eligible
     return sweep.target_probability[strength_index][hit]
+
+
+class SweepSummary(NamedTuple):
+    """Everything a view needs from a sweep and its random control, per strength: small arrays.
+
+    ``matrices (k, 10, 10)`` (``success_matrix`` at each strength); ``success``,
+    ``control_success`` and ``control_untargeted`` ``(k,)`` (``success_curve`` of the sweep and of the
+    control, ``untargeted_rate`` of the control); ``confidence_counts (k, bins)``: histogram of the
+    target probability of the successful overlays over ``confidence_edges (bins + 1,)``;
+    ``median_confidence (k,)`` (NaN where nothing succeeds).
+    """
+
+    strengths: np.ndarray
+    matrices: np.ndarray
+    success: np.ndarray
+    control_success: np.ndarray
+    control_untargeted: np.ndarray
+    confidence_counts: np.ndarray
+    confidence_edges: np.ndarray
+    median_confidence: np.ndarray
+
+
+def summarise(sweep: OverlaySweep, control: OverlaySweep, labels, clean_predictions, bins: int = 20) -> SweepSummary:
+    """Reduce a sweep over targets 0..9 and its random control (same strengths) to a ``SweepSummary``."""
+    if not np.array_equal(sweep.strengths, control.strengths):
+        raise AttackError("the sweep and its control must use the same strengths")
+    k = len(sweep.strengths)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    counts = np.zeros((k, bins), np.int64)
+    medians = np.full(k, np.nan)
+    for i in range(k):
+        conf = success_confidence(sweep, labels, clean_predictions, i)
+        counts[i] = np.histogram(conf, edges)[0]
+        if conf.size:
+            medians[i] = float(np.median(conf))
+    return SweepSummary(
+        np.asarray(sweep.strengths), np.stack([success_matrix(sweep, labels, clean_predictions, i) for i in range(k)]),
+        success_curve(sweep, labels, clean_predictions), success_curve(control, labels, clean_predictions),
+        np.array([untargeted_rate(control, labels, clean_predictions, i) for i in range(k)]), counts, edges, medians)
 
 
 # --------------------------------------------------------------------------------------------
@@ -680,48 +819,141 @@ def _pct(x: float) -> str:
 
 def story(*, source_label: str, target: int, norm: str, strength: float, overlay_rate: float,
           random_rate: float, random_untargeted: float, image_flipped: bool, image_confidence: float,
-          image_min_strength: float, pgd_rate: Optional[float] = None, fgsm_rate: Optional[float] = None,
-          budget: Optional[float] = None, budget_overlay_rate: Optional[float] = None) -> list[str]:
+          image_min_strength: float) -> list[str]:
     """Sentences for the page, written from the measured numbers so they cannot contradict them.
 
-    Rates are shares in [0, 1]; ``image_min_strength`` may be ``inf``. The comparison sentence
-    needs ``budget``, ``budget_overlay_rate``, ``fgsm_rate`` and ``pgd_rate`` (same norm, same target).
+    Rates are shares in [0, 1]; ``image_min_strength`` may be ``inf``.
     """
     norm_label = NORM_LABELS[norm]
+    pattern = source_label[0].lower() + source_label[1:]
     out = []
     if image_flipped:
-        out.append(f"On this image the {source_label.lower()} pattern at {norm_label} strength {strength:g} "
-                   f"makes the network answer {target} with probability {_pct(image_confidence)}.")
+        out.append(f"On this image the {pattern} pattern at {norm_label} strength {strength:g} makes the network "
+                   f"answer {target} with probability {_pct(image_confidence)}.")
     else:
-        out.append(f"On this image the {source_label.lower()} pattern at {norm_label} strength {strength:g} "
-                   f"does not make the network answer {target}.")
+        out.append(f"On this image the {pattern} pattern at {norm_label} strength {strength:g} does not make the "
+                   f"network answer {target}.")
     if math.isfinite(image_min_strength):
         out.append(f"The smallest strength that flips it to {target} is {image_min_strength:.3g}.")
     else:
         out.append(f"No strength in the range shown flips it to {target}.")
     ratio = overlay_rate / random_rate if random_rate > 0 else math.inf
-    compare = (f"Across the correctly classified test images of other classes, this pattern turns "
-               f"{_pct(overlay_rate)} into {target}, against {_pct(random_rate)} for random noise of the "
-               f"same {norm_label} norm (which moves {_pct(random_untargeted)} to some other class). ")
+    compare = (f"Across the correctly classified test images, the pattern for each target turns {_pct(overlay_rate)} "
+               f"of the (image, other target) pairs into the target, against {_pct(random_rate)} for random noise "
+               f"of the same {norm_label} norm (which moves {_pct(random_untargeted)} to some other class). ")
     if overlay_rate >= 0.1 and ratio >= 5:
         compare += ("The direction matters, not the size: a pattern of the same size pointing nowhere in "
                     "particular barely changes the network's mind.")
     elif overlay_rate > random_rate:
-        compare += ("The pattern beats the control, but at this strength not by the wide margin the "
-                    "argument predicts; raise the strength to see the gap open.")
+        compare += ("The pattern beats the control, but at this strength not by the wide margin the argument "
+                    "predicts; raise the strength to see whether the gap opens.")
     else:
-        compare += ("Here the pattern does no better than the control, which does not fit the story: "
-                    "at this setting the direction does not matter.")
+        compare += ("Here the pattern does no better than the control, which does not fit the story: at this "
+                    "setting the direction does not matter.")
     out.append(compare)
-    if None not in (budget, budget_overlay_rate, fgsm_rate, pgd_rate):
-        sentence = (f"At {norm_label} budget {budget:g}, aimed at {target}: the overlay (one pattern for all "
-                    f"images) succeeds on {_pct(budget_overlay_rate)}, FGSM on {_pct(fgsm_rate)}, PGD on "
-                    f"{_pct(pgd_rate)}. ")
-        if pgd_rate >= budget_overlay_rate:
-            sentence += ("Attacks tailored to each image do better, as expected: the overlay only shows that "
-                         "even a single fixed direction is enough, not that it is the best one.")
-        else:
-            sentence += ("Unexpectedly the single fixed pattern beats the tailored PGD here; PGD's step size "
-                         "or number of steps may be too small for this budget.")
-        out.append(sentence)
     return out
+
+
+def comparison_sentences(rows: list[dict], norm: str, target: int) -> list[str]:
+    """What ``comparison_table`` rows of one norm say, in sentences that follow the numbers."""
+    rows = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["budget"])
+    if not rows:
+        return []
+    label = NORM_LABELS[norm]
+
+    def series(method):
+        return ", ".join(f"{_pct(r[method])}" for r in rows)
+
+    budgets = ", ".join(f"{r['budget']:g}" for r in rows)
+    out = [f"At {label} budgets {budgets}, aimed at {target}: the overlay succeeds on {series('overlay')}, "
+           f"its sign on {series('overlay_sign')}, FGSM on {series('fgsm')}, PGD on {series('pgd')}, and random "
+           f"noise on {series('random')}."]
+    beaten = [r["budget"] for r in rows if r["pgd"] < max(r["overlay"], r["overlay_sign"])]
+    if beaten:
+        out.append("Unexpectedly, one fixed pattern beats the tailored PGD at budget "
+                   f"{', '.join(f'{b:g}' for b in beaten)}: PGD's 40 small steps may be too few for that budget.")
+    else:
+        out.append("Attacks tailored to each image do at least as well as the single fixed pattern at every budget, "
+                   "as expected: the overlay shows that one direction suffices, not that it is the best one.")
+    noisy = [r["budget"] for r in rows if r["random"] >= 0.5 * max(r["overlay"], 1e-9) and r["overlay"] > 0]
+    if noisy:
+        out.append(f"Random noise comes within a factor of two of the overlay at budget "
+                   f"{', '.join(f'{b:g}' for b in noisy)}, which does not fit the story there.")
+    else:
+        out.append("Random noise of the same size stays far below the overlay at every budget.")
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Small helpers for a view of one image
+
+
+def first_correct(labels, clean_predictions, digit: int) -> Optional[int]:
+    """Index of the first image of class ``digit`` that the network classifies correctly, or None."""
+    labels, clean_predictions = np.asarray(labels), np.asarray(clean_predictions)
+    hits = np.flatnonzero((labels == digit) & (clean_predictions == digit))
+    return int(hits[0]) if hits.size else None
+
+
+def snap_strength(value: float, norm: str) -> float:
+    """The strength of ``STRENGTHS[norm]`` nearest to ``value``."""
+    grid = np.asarray(STRENGTHS[check_norm(norm)])
+    return float(grid[np.argmin(np.abs(grid - value))])
+
+
+class ImageCurves(NamedTuple):
+    """One image under the overlay at each strength of ``strengths (k,)``.
+
+    ``probabilities (k, 10)`` with the pattern; ``control_mean`` and ``control_max`` ``(k,)``: the
+    target probability under random patterns of the same norm (mean and maximum over the draws).
+    """
+
+    strengths: np.ndarray
+    probabilities: np.ndarray
+    control_mean: np.ndarray
+    control_max: np.ndarray
+
+
+def image_curves(params: dict, image, pattern, target: int, norm: str, strengths, *, key: jax.Array,
+                 control: str = "gaussian", draws: int = 16) -> ImageCurves:
+    """Probabilities of one ``image (784,)`` under ``pattern (784,)`` and under ``draws`` random
+    patterns of kind ``control`` at each strength."""
+    check_class(target)
+    strengths = jnp.asarray(strengths, jnp.float32)
+    x = jnp.asarray(image, jnp.float32).reshape(1, N_PIXELS)
+    pattern = jnp.asarray(pattern, jnp.float32).reshape(1, N_PIXELS)
+    probs = strength_curve(params, x, pattern, strengths, norm)[:, 0]
+    randoms = random_pattern(key, jnp.broadcast_to(pattern, (draws, N_PIXELS)), norm, control)
+    control_probs = strength_curve(params, jnp.broadcast_to(x, (draws, N_PIXELS)), randoms, strengths, norm)
+    control_target = np.asarray(control_probs[:, :, target])
+    return ImageCurves(np.asarray(strengths), np.asarray(probs), control_target.mean(axis=1),
+                       control_target.max(axis=1))
+
+
+def paper_rows(ours: list[dict], published=PUBLISHED) -> list[dict]:
+    """Rows for the paper table: our measurements (from ``paper_table``) beside the published ones.
+
+    Each row: ``network``, ``attack``, ``epsilon``, ``error_rate``, ``accuracy``,
+    ``mean_confidence`` (None where not reported), ``setting`` and ``source``.
+    """
+    rows = []
+    for r in ours:
+        rows.append({"network": "this MLP (784-64-64-10)", "attack": r["attack"], "epsilon": r["epsilon"],
+                     "error_rate": r["error_rate"], "accuracy": r["accuracy"],
+                     "mean_confidence": r["mean_confidence"] if r["error_rate"] > 0 else None,
+                     "setting": r["setting"] + ", MNIST test set", "source": "measured here"})
+    for p in published:
+        error = p.error_rate if p.error_rate is not None else (1 - p.accuracy if p.accuracy is not None else None)
+        accuracy = p.accuracy if p.accuracy is not None else (1 - p.error_rate if p.error_rate is not None else None)
+        rows.append({"network": p.model, "attack": p.attack, "epsilon": p.epsilon, "error_rate": error,
+                     "accuracy": accuracy, "mean_confidence": p.mean_confidence, "setting": p.setting,
+                     "source": p.source})
+    return rows
+
+
+def untargeted_rate(sweep: OverlaySweep, labels, clean_predictions, strength_index: int) -> float:
+    """Share of (correctly classified image, pattern) pairs whose prediction leaves the true label."""
+    labels = np.asarray(labels)
+    correct = labels == np.asarray(clean_predictions)
+    preds = sweep.predictions[strength_index][:, correct]
+    return float((preds != labels[correct][None, :]).mean()) if preds.size else 0.0

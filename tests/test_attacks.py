@@ -389,7 +389,7 @@ def test_story_follows_the_numbers():
     common = dict(source_label="Effective weights", target=0, norm="linf", strength=0.5,
                   random_untargeted=0.06, image_flipped=True, image_confidence=0.97, image_min_strength=0.31)
     good = " ".join(A.story(overlay_rate=0.7, random_rate=0.001, **common))
-    assert "direction matters" in good and "70.0%" in good and "0.1%" in good
+    assert "direction matters" in good and "70.0%" in good and "0.1%" in good and "97.0%" in good
     bad = " ".join(A.story(overlay_rate=0.01, random_rate=0.02, **common))
     assert "does not fit the story" in bad and "direction matters" not in bad
     lukewarm = " ".join(A.story(overlay_rate=0.05, random_rate=0.02, **common))
@@ -397,9 +397,16 @@ def test_story_follows_the_numbers():
     never = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
                                                                     "image_min_strength": math.inf}))
     assert "does not make the network answer 0" in never and "No strength" in never
-    cmp_ = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, budget=0.3, budget_overlay_rate=0.4,
-                            fgsm_rate=0.2, pgd_rate=0.9, **common))
-    assert "tailored to each image do better" in cmp_
-    odd = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, budget=0.3, budget_overlay_rate=0.4,
-                           fgsm_rate=0.2, pgd_rate=0.3, **common))
-    assert "Unexpectedly" in odd
+
+
+def test_comparison_sentences_follow_the_numbers():
+    def row(budget, overlay, pgd, random):
+        return {"norm": "linf", "budget": budget, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": 0.1,
+                "pgd": pgd, "random": random}
+
+    usual = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0), row(0.3, 0.6, 1.0, 0.01)], "linf", 0))
+    assert "tailored to each image do at least as well" in usual and "stays far below" in usual
+    assert "20.0%, 60.0%" in usual
+    odd = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.15), row(0.3, 0.6, 0.5, 0.01)], "linf", 0))
+    assert "Unexpectedly" in odd and "budget 0.3" in odd and "does not fit the story there" in odd
+    assert A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0)], "l2", 0) == []

@@ -1,0 +1,180 @@
+"""Figures for the adversarial overlay: images, probabilities, strength curves, success matrices, comparisons.
+
+All builders take numpy arrays and return ``go.Figure``. Images are ``(784,)`` pixels in [0, 1], drawn in
+grey (0 white, 1 black, as on the other pages); signed patterns use ``RdBu_r`` centred at 0.
+
+The figures are written as plain Plotly specs and wrapped without Plotly's per-property validation: the
+page redraws them on every move of the strength slider, and validation costs several times more than the
+rest of the rerun. The tests validate every builder's output once.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+SIDE = 28
+SIGNED_SCALE = "RdBu_r"
+PIXEL_SCALE = "Greys"
+RATE_SCALE = "Blues"
+METHOD_LABELS = {
+    "overlay": "overlay (effective weights)",
+    "overlay_sign": "overlay (sign of effective weights)",
+    "random": "random noise",
+    "fgsm": "FGSM (per image)",
+    "pgd": "PGD (per image)",
+}
+METHOD_COLOURS = {"overlay": "#c0392b", "overlay_sign": "#e67e22", "random": "#7f8c8d", "fgsm": "#2980b9",
+                  "pgd": "#8e44ad"}
+_MARGIN = dict(l=10, r=10, t=40, b=10)
+
+
+def _figure(data: list, layout: dict) -> go.Figure:
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _square(z) -> list:
+    return np.round(np.asarray(z, np.float64).reshape(SIDE, SIDE), 4).tolist()
+
+
+def _title(text: str, x: float, y: float = 1.0) -> dict:
+    return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
+                showarrow=False, font=dict(size=13))
+
+
+def overlay_triptych(original, pattern, adversarial, titles: Sequence[str]) -> go.Figure:
+    """Original, pattern and adversarial image side by side.
+
+    ``original`` and ``adversarial``: ``(784,)`` in [0, 1], one grey scale. ``pattern``: ``(784,)``
+    signed, ``RdBu_r`` symmetric about 0. ``titles``: three panel names.
+    """
+    if len(titles) != 3:
+        raise ValueError(f"need 3 titles, got {len(titles)}")
+    pattern = np.asarray(pattern, np.float64)
+    bound = float(np.abs(pattern).max()) or 1.0
+    domains = ([0.0, 0.3], [0.35, 0.65], [0.7, 1.0])
+    data, layout = [], {}
+    for i, (z, axis, name) in enumerate([(original, "coloraxis", titles[0]), (pattern, "coloraxis2", titles[1]),
+                                         (adversarial, "coloraxis", titles[2])]):
+        suffix = "" if i == 0 else str(i + 1)
+        data.append(dict(type="heatmap", z=_square(z), coloraxis=axis, name=name, xaxis=f"x{suffix}",
+                         yaxis=f"y{suffix}",
+                         hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"))
+        layout[f"xaxis{suffix}"] = dict(domain=domains[i], visible=False, constrain="domain", anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = dict(visible=False, autorange="reversed", scaleanchor=f"x{suffix}",
+                                        constrain="domain", anchor=f"x{suffix}")
+    layout.update(
+        annotations=[_title(t, sum(d) / 2) for t, d in zip(titles, domains)],
+        coloraxis=dict(colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0,
+                       colorbar=dict(title=dict(text="pixel"), x=-0.08, thickness=10, len=0.8)),
+        coloraxis2=dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0,
+                        colorbar=dict(title=dict(text="pattern"), thickness=10, len=0.8)),
+        height=300, margin=dict(l=60, r=10, t=40, b=10))
+    return _figure(data, layout)
+
+
+def probability_bars(before, after, target: int, label: int) -> go.Figure:
+    """Class probabilities ``(10,)`` before and after the overlay, grouped by class."""
+    classes = [str(k) for k in range(10)]
+    data = [dict(type="bar", x=classes, y=np.asarray(before, float).tolist(), name="original",
+                 marker=dict(color="#95a5a6"), hovertemplate="class %{x}: %{y:.3f}<extra>original</extra>"),
+            dict(type="bar", x=classes, y=np.asarray(after, float).tolist(), name="with overlay",
+                 marker=dict(color="#c0392b"), hovertemplate="class %{x}: %{y:.3f}<extra>with overlay</extra>")]
+    return _figure(data, dict(barmode="group", height=280, margin=_MARGIN,
+                              title=dict(text=f"Probabilities (label {label}, target {target})"),
+                              yaxis=dict(title=dict(text="probability"), range=[0, 1]),
+                              xaxis=dict(title=dict(text="class")),
+                              legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom")))
+
+
+def _vline(x: float, colour: str, dash: str, text: str, y: float) -> tuple[dict, dict]:
+    shape = dict(type="line", x0=x, x1=x, y0=0, y1=1, xref="x", yref="paper", line=dict(color=colour, dash=dash))
+    note = dict(text=text, x=x, y=y, xref="x", yref="paper", showarrow=False, xanchor="left",
+                font=dict(color=colour, size=11))
+    return shape, note
+
+
+def strength_curve(strengths, target_probability, control_mean, control_max, *, target: int,
+                   norm_label: str, current: float, minimal: Optional[float]) -> go.Figure:
+    """Target probability against strength for the pattern and the random control (mean and max over
+    draws), with the chosen strength and the minimal flipping strength marked."""
+    s = np.asarray(strengths, float).tolist()
+    data = [
+        dict(type="scatter", x=s, y=np.asarray(target_probability, float).tolist(), name="pattern",
+             mode="lines+markers", line=dict(color="#c0392b")),
+        dict(type="scatter", x=s, y=np.asarray(control_mean, float).tolist(), name="random noise (mean of draws)",
+             mode="lines", line=dict(color="#7f8c8d")),
+        dict(type="scatter", x=s, y=np.asarray(control_max, float).tolist(), name="random noise (best draw)",
+             mode="lines", line=dict(color="#7f8c8d", dash="dot")),
+    ]
+    shapes, notes = [], []
+    for shape, note in [_vline(current, "#34495e", "dash", f" chosen {current:g}", 0.95)] + (
+            [_vline(minimal, "#c0392b", "solid", f" flips at {minimal:.3g}", 0.05)]
+            if minimal is not None and np.isfinite(minimal) else []):
+        shapes.append(shape)
+        notes.append(note)
+    return _figure(data, dict(height=320, margin=_MARGIN, shapes=shapes, annotations=notes,
+                              title=dict(text=f"Probability of {target} against {norm_label} strength"),
+                              xaxis=dict(title=dict(text=f"{norm_label} strength")),
+                              yaxis=dict(title=dict(text=f"P({target})"), range=[0, 1.02]),
+                              legend=dict(orientation="h", y=-0.25)))
+
+
+def success_matrix(matrix, *, title: str) -> go.Figure:
+    """The ``(10, 10)`` success rates (rows: true class, columns: target), with percentages written in.
+
+    NaN cells (the diagonal) are left blank.
+    """
+    m = np.asarray(matrix, float)
+    text = [["" if np.isnan(v) else f"{100 * v:.0f}" for v in row] for row in m]
+    classes = [str(k) for k in range(10)]
+    z = [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in m]
+    data = [dict(type="heatmap", z=z, x=classes, y=classes, zmin=0, zmax=1, colorscale=RATE_SCALE, text=text,
+                 texttemplate="%{text}", colorbar=dict(title=dict(text="success"), tickformat=".0%"),
+                 hovertemplate="true %{y} → target %{x}: %{z:.1%}<extra></extra>")]
+    return _figure(data, dict(height=420, margin=_MARGIN, title=dict(text=title),
+                              xaxis=dict(title=dict(text="target class"), constrain="domain"),
+                              yaxis=dict(title=dict(text="true class"), autorange="reversed", scaleanchor="x")))
+
+
+def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
+    """Distribution of the target probability over the successful overlays, from histogram ``counts (b,)``
+    over bin ``edges (b + 1,)``."""
+    counts, edges = np.asarray(counts), np.asarray(edges, float)
+    centres = ((edges[:-1] + edges[1:]) / 2).tolist()
+    data = [dict(type="bar", x=centres, y=counts.tolist(), width=float(edges[1] - edges[0]),
+                 marker=dict(color="#c0392b"), hovertemplate="P(target) ≈ %{x:.2f}: %{y} images<extra></extra>")]
+    notes = [] if counts.sum() else [dict(text="no successful overlay at this strength", showarrow=False, x=0.5,
+                                          y=0.5, xref="paper", yref="paper")]
+    return _figure(data, dict(height=300, margin=_MARGIN, title=dict(text=title), annotations=notes, bargap=0.05,
+                              xaxis=dict(title=dict(text="probability of the target"), range=[0, 1]),
+                              yaxis=dict(title=dict(text="images"))))
+
+
+def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
+    """Success rate against budget for each method, one panel per norm.
+
+    ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``budget`` and one rate per method).
+    """
+    norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
+    labels = {"linf": "L∞ budget", "l2": "L2 budget"}
+    width = 1.0 / max(len(norms), 1)
+    data, layout, titles = [], {}, []
+    for i, norm in enumerate(norms):
+        suffix = "" if i == 0 else str(i + 1)
+        chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["budget"])
+        budgets = [r["budget"] for r in chosen]
+        for method, label in METHOD_LABELS.items():
+            data.append(dict(type="scatter", x=budgets, y=[r[method] for r in chosen], name=label,
+                             mode="lines+markers", line=dict(color=METHOD_COLOURS[method]), legendgroup=method,
+                             showlegend=i == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                             hovertemplate=f"{label}<br>budget %{{x}}: %{{y:.1%}}<extra></extra>"))
+        domain = [i * width + (0.04 if i else 0), (i + 1) * width - (0.04 if i + 1 < len(norms) else 0)]
+        layout[f"xaxis{suffix}"] = dict(domain=domain, title=dict(text=labels[norm]), anchor=f"y{suffix}")
+        layout[f"yaxis{suffix}"] = dict(range=[0, 1.02], tickformat=".0%", anchor=f"x{suffix}",
+                                        title=dict(text=f"share turned into {target}" if i == 0 else ""))
+        titles.append(_title(labels[norm], sum(domain) / 2))
+    layout.update(height=360, margin=_MARGIN, annotations=titles, legend=dict(orientation="h", y=-0.3))
+    return _figure(data, layout)
