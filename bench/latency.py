@@ -1,0 +1,144 @@
+"""Interaction latency: how long the server takes to rerun a page when its main widget changes.
+
+For each page, Streamlit's ``AppTest`` opens the app at that page (the first run computes and caches
+what the initial view needs, and is not counted), then changes the page's main widget ``changes`` times
+and times each ``.run()``: the server-side rerun, from the widget change to the finished script, without
+the browser's drawing. ``st.cache_data`` is cleared before each page, so the values a user visits for the
+first time cost what they cost in a fresh session; the data, the runs and the PCA (``st.cache_resource``)
+stay loaded, as in a running server. A sequence that walks a slider visits new values first, then returns
+to a few it has seen (cached), as a user scrubbing back and forth would.
+
+Run alone: ``.venv/bin/python bench/latency.py`` (or ``bench/run.py --only latency``).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE_TARGET_P95_S = 0.300
+OVERLAY_TARGET_P95_S = 0.200
+TIMEOUT_S = 900
+
+
+def walk(start: int, lo: int, hi: int, n: int) -> list[int]:
+    """``n`` slider values from ``start``: down to ``lo`` one by one, then up again (each differs from the last)."""
+    values, v, step = [], start, -1
+    while len(values) < n:
+        if not lo <= v + step <= hi:
+            step = -step
+        v += step
+        values.append(v)
+    return values
+
+
+@dataclass
+class Interaction:
+    """How a page's main widget is changed: ``change(at, i)`` sets the i-th new value (then ``.run()``)."""
+
+    page: str
+    widget: str
+    change: Callable
+    target_s: float = PAGE_TARGET_P95_S
+
+
+def _set(kind: str, key: str, values: list):
+    def change(at, i):
+        getattr(at, kind)(key=key).set_value(values[i % len(values)])
+    return change
+
+
+def _click(key: str):
+    def change(at, i):
+        at.button(key=key).click()
+    return change
+
+
+def interactions(changes: int) -> list[Interaction]:
+    """The main widget of every registered page."""
+    from advx.attacks import STRENGTHS
+
+    epochs = walk(15, 0, 15, changes)  # the default run has 15 epochs; the sliders start at the end
+    grid = list(STRENGTHS["linf"])
+    start = grid.index(0.8)
+    strengths = [grid[i] for i in walk(start, 0, len(grid) - 1, changes)]
+    return [
+        Interaction("pages/home.py", "none (a plain rerun)", lambda at, i: None),
+        Interaction("pages/train.py", "Train button (stored configuration)", _click("train_submit")),
+        Interaction("pages/activations.py", "test image number", _set("number_input", "act_image_index",
+                                                                       list(range(1, changes + 1)))),
+        Interaction("pages/effective_weights.py", "epoch slider", _set("slider", "ew_epoch", epochs)),
+        Interaction("pages/dataset_averages.py", "epoch slider", _set("slider", "da_epoch", epochs)),
+        Interaction("pages/compare.py", "epoch slider", _set("slider", "cmp_epoch", epochs)),
+        Interaction("pages/overlay.py", "strength slider (L∞)", _set("select_slider", "ov_strength_linf", strengths),
+                    OVERLAY_TARGET_P95_S),
+        Interaction("pages/why.py", "k slider", _set("slider", "why_k", walk(87, 1, 784, changes))),
+    ]
+
+
+def p95(values: list[float]) -> float:
+    """The 95th percentile, nearest rank (of 20 values, the 19th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(0.95 * len(ordered)) - 1)]
+
+
+def registered(page: str) -> bool:
+    return (ROOT / page).exists() and page in (ROOT / "streamlit_app.py").read_text()
+
+
+def measure_page(interaction: Interaction, changes: int) -> dict:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    st.cache_data.clear()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT_S).run()
+    start = time.perf_counter()
+    at.switch_page(interaction.page).run()
+    first = time.perf_counter() - start
+    if at.exception:
+        raise RuntimeError(f"{interaction.page}: {[e.value for e in at.exception][:1]}")
+    times = []
+    for i in range(changes):
+        interaction.change(at, i)
+        start = time.perf_counter()
+        at.run()
+        times.append(time.perf_counter() - start)
+        if at.exception:
+            raise RuntimeError(f"{interaction.page} after change {i}: {[e.value for e in at.exception][:1]}")
+    return {"widget": interaction.widget, "first_visit_s": first, "changes": changes,
+            "median_s": statistics.median(times), "p95_s": p95(times), "max_s": max(times),
+            "target_p95_s": interaction.target_s, "met": p95(times) <= interaction.target_s,
+            "times_s": [round(t, 4) for t in times]}
+
+
+def measure(changes: int = 20, log=print) -> dict:
+    """``{page: result}`` for every registered page (a page not registered is reported as such)."""
+    os.chdir(ROOT)
+    out = {}
+    for interaction in interactions(changes):
+        if not registered(interaction.page):
+            out[interaction.page] = {"widget": interaction.widget, "skipped": "page not registered"}
+            continue
+        try:
+            out[interaction.page] = measure_page(interaction, changes)
+            r = out[interaction.page]
+            log(f"  {interaction.page:<28} {interaction.widget:<36} median {r['median_s'] * 1000:7.0f} ms  "
+                f"p95 {r['p95_s'] * 1000:7.0f} ms  (first visit {r['first_visit_s']:.1f} s)")
+        except Exception as exc:  # one page's failure must not hide the others
+            out[interaction.page] = {"widget": interaction.widget, "error": f"{type(exc).__name__}: {exc}"[:800]}
+            log(f"  {interaction.page}: {out[interaction.page]['error']}")
+    return out
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    import json
+
+    print(json.dumps(measure(int(sys.argv[1]) if len(sys.argv) > 1 else 20), indent=2))

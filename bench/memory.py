@@ -1,0 +1,174 @@
+"""Peak memory of the Streamlit server while one browser visits every page with the default run.
+
+A server is started on a cache folder holding the verified data and the default run (the comparison runs
+of "Why it happens" are copied in from the normal cache when they are there, so that page does not train
+them). A headless browser opens every registered page in navigation order, in one session, and waits for
+each to finish. Meanwhile the resident set size of the server and all its descendants is summed every
+100 ms (``/proc/<pid>/status`` ``VmRSS``); the kernel's own high-water mark of the server process
+(``VmHWM``) is read at the end. The larger of the two is the peak that is compared with 1 GB.
+
+Run alone: ``.venv/bin/python bench/memory.py`` (or ``bench/run.py --only memory``).
+"""
+
+from __future__ import annotations
+
+import ast
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.startup import ERRORS, Server, browser, new_page, seed_cache  # noqa: E402
+
+TARGET_BYTES = 1 << 30
+SETTLE_S = 1.0
+
+
+def registered_pages() -> list[str]:
+    """URL paths of the pages in ``streamlit_app.py``'s ``PAGES`` table whose files exist, in order."""
+    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
+                 if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets))
+    return [("" if path == "pages/home.py" else Path(path).stem)
+            for entries in table.values() for path, _title, _icon in entries if (ROOT / path).exists()]
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            ppid = int(text[text.rindex(")") + 2:].split()[1])
+            tree.setdefault(ppid, []).append(int(stat.parent.name))
+        except (OSError, ValueError):
+            continue
+    return tree
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Summed ``VmRSS`` of ``pid`` and all its descendants."""
+    tree, total, todo = _children(), 0, [pid]
+    while todo:
+        p = todo.pop()
+        total += _status_kb(p, "VmRSS") * 1024
+        todo += tree.get(p, [])
+    return total
+
+
+class Sampler(threading.Thread):
+    def __init__(self, pid: int, every_s: float = 0.1):
+        super().__init__(daemon=True)
+        self.pid, self.every_s = pid, every_s
+        self.peak, self.samples, self.stopped = 0, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            self.samples += 1
+            self.stopped.wait(self.every_s)
+
+
+def wait_idle(page, timeout_s: float = 900) -> None:
+    """Until the script has finished and stayed finished for ``SETTLE_S`` with no status widget."""
+    deadline, quiet = time.monotonic() + timeout_s, None
+    while time.monotonic() < deadline:
+        if page.locator(ERRORS).count():
+            raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        state = page.get_attribute("[data-testid='stApp']", "data-test-script-state")
+        idle = (state == "notRunning" and page.locator("[data-testid='stStatusWidget']").count() == 0
+                and page.locator("[data-testid='stMain'] h1").count() > 0)
+        if idle:
+            quiet = quiet or time.monotonic()
+            if time.monotonic() - quiet >= SETTLE_S:
+                return
+        else:
+            quiet = None
+        page.wait_for_timeout(100)
+    raise RuntimeError(f"{page.url} was still running after {timeout_s:g} s")
+
+
+def prepare_cache(cache_dir: Path) -> list[str]:
+    """Data, the default run and (when stored in the normal cache) the comparison runs; returns run ids."""
+    from advx import store
+    from advx import subspace as S
+    from advx.config import TrainConfig
+    from advx.data import load_mnist
+    from advx.paths import cache_dir as normal_cache
+
+    seed_cache(cache_dir)
+    mnist = load_mnist()
+    configs = {"default": TrainConfig(), **S.comparison_configs(TrainConfig())}
+    configs = {c.digest(): c for c in configs.values()}  # the default run is among the comparison runs
+    copied = []
+    for config in configs.values():
+        source = normal_cache() / "runs" / f"{store.run_id(config, mnist.sha)}.npz"
+        if source.exists():
+            (cache_dir / "runs").mkdir(exist_ok=True)
+            shutil.copyfile(source, cache_dir / "runs" / source.name)
+            copied.append(source.stem)
+    if store.run_id(TrainConfig(), mnist.sha) not in copied:
+        import os
+
+        os.environ["ADVX_CACHE_DIR"], saved = str(cache_dir), os.environ.get("ADVX_CACHE_DIR")
+        try:
+            store.get_or_train(TrainConfig(), mnist)
+        finally:
+            os.environ.pop("ADVX_CACHE_DIR") if saved is None else os.environ.__setitem__("ADVX_CACHE_DIR", saved)
+    return copied
+
+
+def measure(work_dir: Path, log=print) -> dict:
+    cache_dir = work_dir / "cache-memory"
+    if cache_dir.exists():
+        shutil.rmtree(cache_dir)
+    copied = prepare_cache(cache_dir)
+    pages = registered_pages()
+    server = Server(cache_dir, work_dir / "server-memory.log")
+    sampler = Sampler(server.pid)
+    visits = {}
+    try:
+        server.wait_healthy()
+        sampler.start()
+        with browser() as chromium:
+            page = new_page(chromium)
+            for path in pages:
+                start = time.perf_counter()
+                page.goto(f"{server.url}/{path}", wait_until="commit")
+                wait_idle(page)
+                visits[path or "home"] = {"seconds": time.perf_counter() - start,
+                                          "tree_rss_after_mb": tree_rss_bytes(server.pid) / 2**20}
+                log(f"  visited /{path}: {visits[path or 'home']['seconds']:.1f} s, "
+                    f"server RSS {visits[path or 'home']['tree_rss_after_mb']:.0f} MB")
+            page.context.close()
+        hwm = _status_kb(server.pid, "VmHWM") * 1024
+        final = tree_rss_bytes(server.pid)
+    finally:
+        sampler.stopped.set()
+        server.stop()
+    peak = max(sampler.peak, hwm)
+    return {"pages_visited": list(visits), "visits": visits, "runs_copied_in": copied,
+            "sampled_tree_peak_mb": sampler.peak / 2**20, "samples": sampler.samples,
+            "server_vmhwm_mb": hwm / 2**20, "final_tree_rss_mb": final / 2**20, "peak_mb": peak / 2**20,
+            "target_mb": TARGET_BYTES / 2**20, "met": peak <= TARGET_BYTES}
+
+
+if __name__ == "__main__":
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="advx-bench-memory-") as tmp:
+        print(json.dumps(measure(Path(tmp)), indent=2))

@@ -1,0 +1,545 @@
+"""advx's benchmarks in one run: training against PyTorch and Keras, start-up, latency, computation, memory.
+
+    .venv/bin/python bench/run.py                         # everything (about 10 minutes on 2 idle cores)
+    .venv/bin/python bench/run.py --only training,latency # some parts, for quick iteration
+    .venv/bin/python bench/run.py --epochs 8 --changes 10
+
+A full run writes ``bench/results/latest.md`` (the table) and ``bench/results/latest.json`` (every
+number); a run of some parts writes ``bench/results/partial.md.tmp`` and ``partial.json.tmp`` instead.
+The first run creates ``.venv-bench`` with ``bench/requirements.txt`` (PyTorch, TensorFlow, Keras) for
+the peer trainers; nothing is installed into the app's environment. See ``bench/README.md``.
+
+The machines are shared and their speed drifts, so results are ratios measured in one run: contenders
+alternate epoch by epoch, and the matmul peak is measured between the epochs it is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PARTS = ("training", "tuning", "computation", "latency", "startup", "memory")
+RESULTS = ROOT / "bench" / "results"
+PEERS = ("PyTorch", "Keras")
+LEARNING_RATE = 1e-3  # the peer comparison's setting, the same for every contender: Adam 1e-3, constant
+EPOCH_TARGET_RATIO = 0.5
+PEAK_TARGET_SHARE = 0.30
+TUNING_VARIANTS = ["scan (as advx)", "unroll=4", "optax.flatten", "pregather", "unroll=4 + pregather + flatten"]
+XLA_SETTINGS = {"XLA default (Eigen, 2 threads)": "", "single-threaded Eigen": "--xla_cpu_multi_thread_eigen=false"}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def summary(seconds: list[float]) -> dict:
+    return {"median_s": statistics.median(seconds), "min_s": min(seconds), "max_s": max(seconds),
+            "epochs_timed": len(seconds), "seconds": [round(s, 4) for s in seconds]}
+
+
+def exact_epoch_flops(hidden: tuple[int, ...], batch: int, n_train: int) -> float:
+    """Multiply-add FLOPs of one epoch: forward 2mk n per layer; backward the same for every weight
+    gradient and for every input gradient except the first layer's (the pixels need none)."""
+    sizes = (784, *hidden, 10)
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    per_image = 2 * sum(a * b for a, b in pairs) * 2 + 2 * sum(a * b for a, b in pairs[1:])
+    return per_image * (n_train // batch) * batch
+
+
+def peer_data(tmp: Path, mnist, config) -> Path:
+    """The verified arrays and advx's initial parameters for this config, for the peers (one .npz)."""
+    import jax
+    import numpy as np
+
+    from advx.model import init_params
+
+    init_key, _ = jax.random.split(jax.random.PRNGKey(config.seed))  # as advx.train.train does
+    params = init_params(config.hidden, init_key)
+    path = tmp / "mnist-and-init.npz"
+    np.savez(path, x_train=mnist.train_images.reshape(len(mnist.train_images), -1), y_train=mnist.train_labels,
+             x_test=mnist.test_images.reshape(len(mnist.test_images), -1), y_test=mnist.test_labels,
+             **{f"{k}{i}": np.asarray(params[name][p]) for i, name in enumerate(("Layer_1", "Layer_2", "output"), 1)
+                for k, p in (("w", "kernel"), ("b", "bias"))})
+    return path
+
+
+# --------------------------------------------------------------------------------------------
+# Training: advx against PyTorch and Keras, epoch by epoch
+
+
+def part_training(ctx) -> dict:
+    import jax
+    import numpy as np
+
+    from advx.config import TrainConfig
+    from advx.train import train
+    from bench import peers as P
+    from bench.train_speed import epoch_flops, matmul_peak_gflops
+
+    P.ensure_env(log)
+    config = TrainConfig(learning_rate=LEARNING_RATE, schedule="constant", epochs=ctx.epochs)
+    npz = peer_data(ctx.tmp, ctx.mnist, config)
+    contenders = [P.framework_peer(name, npz, epochs=config.epochs, lr=config.learning_rate,
+                                   batch=config.batch_size, seed=config.seed, log_dir=ctx.tmp) for name in PEERS]
+    try:
+        infos = {p.name: p.ask("info") for p in contenders}
+        seconds = {p.name: [] for p in contenders}
+        peaks: list[float] = []
+        loads: list[list[float]] = []
+
+        def after_advx_epoch(done, total, metrics):
+            if done == 0:
+                return
+            k = done % len(contenders)  # rotate the peers' order round by round
+            for peer in contenders[k:] + contenders[:k]:
+                seconds[peer.name].append(peer.ask("epoch")["seconds"])
+            peaks.append(matmul_peak_gflops(repeats=3))
+            loads.append(load())
+            log(f"  epoch {done}/{total}: advx {metrics['epoch_seconds']:.3f} s, "
+                + ", ".join(f"{n} {s[-1]:.3f} s" for n, s in seconds.items()) + f"; peak {peaks[-1]:.0f} GFLOP/s; "
+                f"load {loads[-1][0]}")
+
+        run = train(config, ctx.mnist, after_advx_epoch)
+        accuracy = {p.name: p.ask("eval")["test_acc"] for p in contenders}
+    finally:
+        for peer in contenders:
+            peer.close()
+
+    same_init = bool(np.array_equal(np.load(npz)["w1"], np.asarray(run.params_at(0)["Layer_1"]["kernel"])))
+    advx_seconds = list(run.history["epoch_seconds"])
+    out = {"setting": {"network": "784-64-64-10 ReLU", "optimizer": "Adam 1e-3 (constant), eps 1e-8",
+                       "batch": config.batch_size, "epochs": config.epochs, "warm_up_epochs": 1,
+                       "data": "the verified MNIST arrays of advx.data.load_mnist(), identical for all",
+                       "initial_weights": "advx's initialisation (seed 0), copied into every framework",
+                       "same_initial_weights_checked": same_init,
+                       "threads": "2 intra-op threads everywhere (the machine's cores): JAX/XLA's default Eigen "
+                                  "pool; torch.set_num_threads(2), interop 1; TensorFlow intra-op 2, inter-op 1; "
+                                  "OMP_NUM_THREADS=2",
+                       "interleaving": "one advx epoch, then one epoch of each peer (order rotating), then a "
+                                       "2048^2 matmul peak probe; epoch 1 (compilation, tracing) is not timed"},
+           "peers": infos, "contenders": {}}
+    out["contenders"]["advx"] = {**summary(advx_seconds[1:]), "test_acc": run.test_accuracy,
+                                 "framework": f"JAX {jax.__version__}, jitted Flax/Optax epoch (lax.scan)",
+                                 "first_epoch_s": advx_seconds[0]}
+    for name in PEERS:
+        out["contenders"][name] = {**summary(seconds[name][1:]), "test_acc": accuracy[name],
+                                   "first_epoch_s": seconds[name][0]}
+    advx_median = out["contenders"]["advx"]["median_s"]
+    for name in PEERS:
+        per_round = [a / b for a, b in zip(advx_seconds[1:], seconds[name][1:])]
+        out["contenders"][name]["ratio_advx_over_peer"] = advx_median / out["contenders"][name]["median_s"]
+        out["contenders"][name]["ratio_per_round_median"] = statistics.median(per_round)
+    faster = min(PEERS, key=lambda n: out["contenders"][n]["median_s"])
+    ratio = out["contenders"][faster]["ratio_advx_over_peer"]
+    flops = exact_epoch_flops(config.hidden, config.batch_size, len(ctx.mnist.train_images))
+    shares = [flops / a / 1e9 / p for a, p in zip(advx_seconds[1:], peaks[1:])]
+    gflops = flops / advx_median / 1e9
+    out["targets"] = {
+        "epoch_ratio": {"faster_peer": faster, "ratio": ratio, "target": EPOCH_TARGET_RATIO,
+                        "met": ratio <= EPOCH_TARGET_RATIO},
+        "peak_share": {"epoch_gflop": flops / 1e9, "gflop_train_speed_convention": epoch_flops(
+                           config, len(ctx.mnist.train_images)) / 1e9,
+                       "advx_gflops": gflops, "peak_gflops_median": statistics.median(peaks[1:]),
+                       "peak_gflops_each": [round(p, 1) for p in peaks], "share": statistics.median(shares),
+                       "target": PEAK_TARGET_SHARE, "met": statistics.median(shares) >= PEAK_TARGET_SHARE},
+    }
+    out["load_each_round"] = loads
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Tuning: variants of advx's epoch, and XLA's threading, raced the same way
+
+
+def part_tuning(ctx) -> dict:
+    from advx.config import TrainConfig
+    from bench import peers as P
+
+    config = TrainConfig(learning_rate=LEARNING_RATE, schedule="constant")
+    npz = ctx.tmp / "mnist-and-init.npz"
+    if not npz.exists():
+        npz = peer_data(ctx.tmp, ctx.mnist, config)
+    procs = [P.advx_variant_peer(label, npz, TUNING_VARIANTS, xla_flags=" ".join(
+        f for f in (os.environ.get("XLA_FLAGS", ""), flags) if f), lr=LEARNING_RATE, batch=config.batch_size,
+        log_dir=ctx.tmp) for label, flags in XLA_SETTINGS.items()]
+    pairs = [(proc, v) for v in TUNING_VARIANTS for proc in procs]
+    times: dict[tuple[str, str], list[float]] = {(p.name, v): [] for p, v in pairs}
+    try:
+        infos = {p.name: p.ask("info") for p in procs}
+        for r in range(ctx.tuning_epochs):
+            k = r % len(pairs)
+            for proc, variant in pairs[k:] + pairs[:k]:
+                times[(proc.name, variant)].append(proc.ask("epoch", variant=variant)["seconds"])
+            log(f"  tuning round {r + 1}/{ctx.tuning_epochs} done; load {load()[0]}")
+        accuracy = {(p.name, v): p.ask("eval", variant=v)["test_acc"] for p, v in pairs}
+    finally:
+        for proc in procs:
+            proc.close()
+    base = statistics.median(times[(procs[0].name, TUNING_VARIANTS[0])][1:])
+    rows = []
+    for (setting, variant), seconds in times.items():
+        s = summary(seconds[1:])
+        rows.append({"xla": setting, "variant": variant, **s, "first_epoch_s": seconds[0],
+                     "vs_advx": s["median_s"] / base, "test_acc": accuracy[(setting, variant)]})
+    return {"epochs": ctx.tuning_epochs, "processes": infos, "rows": rows,
+            "note": "each variant trains its own copy from the same initial weights with the same batch order; "
+                    "'scan (as advx)' is advx.train._epoch_fn itself"}
+
+
+# --------------------------------------------------------------------------------------------
+# Computation: the library's heavy steps, timed with the other bench scripts' own helpers
+
+
+def part_computation(ctx) -> dict:
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from advx import attacks as A
+    from advx import neurons, store
+    from advx import subspace as S
+    from advx.config import TrainConfig
+    from advx.data import to_float
+    from bench.attack_speed import clock
+    from bench.subspace_speed import Clock, page_measurements
+
+    mnist = ctx.mnist
+    runs = {name: store.get_or_train(config, mnist) for name, config in S.comparison_configs(TrainConfig()).items()}
+    run = runs["adam"]
+    params = run.final_params
+    train_f, test_f = to_float(mnist.train_images), to_float(mnist.test_images)
+    train_u8 = mnist.train_images.reshape(len(train_f), -1)
+    x, y = jnp.asarray(test_f), jnp.asarray(mnist.test_labels.astype(np.int32))
+    r = ctx.repeats
+    rows = {}
+
+    def add(name, result, note=""):
+        first, wall, cpu = result
+        rows[name] = {"first_call_s": first, "median_s": wall, "cpu_s": cpu, "note": note}
+        log(f"  {name:<60} {wall:7.3f} s (first call {first:.2f} s)")
+
+    add("neuron statistics, all 138 neurons, 60,000 training images",
+        clock(lambda: neurons.neuron_stats(params, train_u8), r), "max activation and firing rate per neuron")
+    add("effective weights + dataset averages, all neurons, 60,000 images",
+        clock(lambda: (neurons.all_effective_weights(params), neurons.all_dataset_averages(params, train_f)), r))
+    patterns = A.output_patterns(params)
+    add("overlay sweep, 25 strengths x 10 targets x 10,000 test images",
+        clock(lambda: A.overlay_sweep(params, x, patterns, np.arange(10), A.STRENGTHS["linf"], "linf"), r),
+        "L-inf, effective-weight patterns, route auto")
+    add("PGD-40, L-inf eps 0.3, untargeted, 10,000 test images",
+        clock(lambda: A.pgd(params, x, y, 0.3, jax.random.key(0), steps=40, rel_step_size=0.01 / 0.3), r))
+    add("PCA of the 60,000 training images (fit_subspace)", clock(lambda: S.fit_subspace(train_f), r))
+    sub = S.fit_subspace(train_f)
+    k = sub.k_for(0.95)
+    first = Clock()
+    page_measurements(first, sub, k, runs, train_u8, test_f, mnist.test_labels)
+    again = Clock()
+    page_measurements(again, sub, k, runs, train_u8, test_f, mnist.test_labels)
+    rows["subspace measurements of 'Why it happens' (k for 95%)"] = {
+        "first_call_s": first.total(), "median_s": again.total(), "cpu_s": None,
+        "note": f"k = {k}; bench/subspace_speed.py's page_measurements, second pass",
+        "steps_s": {label: t for label, t in again.rows}}
+    log(f"  {'subspace measurements (k = %d)' % k:<60} {again.total():7.3f} s (first {first.total():.2f} s)")
+    return {"repeats": r, "rows": rows}
+
+
+# --------------------------------------------------------------------------------------------
+# The other parts live in their own modules
+
+
+def part_latency(ctx) -> dict:
+    from bench import latency
+
+    return {"changes": ctx.changes, "pages": latency.measure(ctx.changes, log=log)}
+
+
+def part_startup(ctx) -> dict:
+    from bench import startup
+
+    return startup.measure(ctx.tmp)
+
+
+def part_memory(ctx) -> dict:
+    from bench import memory
+
+    return memory.measure(ctx.tmp, log=lambda m: log(m))
+
+
+FUNCTIONS = {"training": part_training, "tuning": part_tuning, "computation": part_computation,
+             "latency": part_latency, "startup": part_startup, "memory": part_memory}
+
+
+# --------------------------------------------------------------------------------------------
+# Output
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+                              timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def meta(args) -> dict:
+    import jax
+
+    return {"date_utc": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), "commit": _git_commit(),
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, {platform.platform()}",
+            "python": platform.python_version(), "jax": jax.__version__, "parts": args.only,
+            "load_at_start": load(), "xla_flags": os.environ.get("XLA_FLAGS", "")}
+
+
+def _ms(s: float) -> str:
+    return f"{s * 1000:.0f} ms"
+
+
+def _verdict(met: bool) -> str:
+    return "met" if met else "**missed**"
+
+
+def _failed(results: dict, part: str) -> str | None:
+    if part not in results:
+        return "not run"
+    if "error" in results[part]:
+        return f"failed: {results[part]['error'].splitlines()[0][:200]}"
+    return None
+
+
+def _target_rows(results: dict) -> list[str]:
+    rows = []
+    t = results.get("training", {})
+    if _failed(results, "training") is None:
+        e, p = t["targets"]["epoch_ratio"], t["targets"]["peak_share"]
+        c = t["contenders"]
+        rows.append(f"| advx's median epoch ≤ {EPOCH_TARGET_RATIO} × the faster peer's | {e['ratio']:.2f} × "
+                    f"({c['advx']['median_s']:.3f} s against {e['faster_peer']} {c[e['faster_peer']]['median_s']:.3f} s)"
+                    f" | {_verdict(e['met'])} |")
+        rows.append(f"| advx ≥ {PEAK_TARGET_SHARE:.0%} of the float32 matmul peak at batch 128 | {p['share']:.1%} "
+                    f"({p['advx_gflops']:.1f} of {p['peak_gflops_median']:.0f} GFLOP/s) | {_verdict(p['met'])} |")
+    else:
+        rows.append(f"| training targets | {_failed(results, 'training')} | – |")
+    s = results.get("startup", {})
+    if _failed(results, "startup") is None:
+        rows.append(f"| cold start to a trained, rendered Train page ≤ 20 s | {s['cold']['seconds']:.1f} s | "
+                    f"{_verdict(s['cold']['seconds'] <= s['cold']['target_s'])} |")
+        if "seconds" in s["warm"]:
+            rows.append(f"| warm start to a rendered Effective weights page ≤ 5 s | {s['warm']['seconds']:.1f} s | "
+                        f"{_verdict(s['warm']['seconds'] <= s['warm']['target_s'])} |")
+        else:
+            rows.append(f"| warm start ≤ 5 s | {s['warm'].get('skipped')} | – |")
+    else:
+        rows.append(f"| start-up targets | {_failed(results, 'startup')} | – |")
+    lat = results.get("latency", {})
+    if _failed(results, "latency") is None:
+        pages = {k: v for k, v in lat["pages"].items() if "p95_s" in v}
+        others = {k: v for k, v in pages.items() if k != "pages/overlay.py"}
+        if others:
+            worst = max(others, key=lambda k: others[k]["p95_s"])
+            missed = [Path(k).stem for k, v in others.items() if not v["met"]]
+            rows.append(f"| every page's widget rerun p95 ≤ 300 ms | worst: {Path(worst).stem} "
+                        f"{_ms(others[worst]['p95_s'])}" + (f"; over: {', '.join(missed)}" if missed else "")
+                        + f" | {_verdict(not missed)} |")
+        ov = lat["pages"].get("pages/overlay.py", {})
+        if "p95_s" in ov:
+            rows.append(f"| overlay strength slider p95 ≤ 200 ms | {_ms(ov['p95_s'])} | {_verdict(ov['met'])} |")
+        else:
+            rows.append(f"| overlay strength slider p95 ≤ 200 ms | {ov.get('skipped') or ov.get('error', 'n/a')} | – |")
+    else:
+        rows.append(f"| latency targets | {_failed(results, 'latency')} | – |")
+    m = results.get("memory", {})
+    if _failed(results, "memory") is None:
+        rows.append(f"| peak RSS of the server after visiting every page ≤ 1 GB | {m['peak_mb']:.0f} MB | "
+                    f"{_verdict(m['met'])} |")
+    else:
+        rows.append(f"| memory target | {_failed(results, 'memory')} | – |")
+    return rows
+
+
+def markdown(results: dict) -> str:
+    """The results as a markdown page: targets first, then every part."""
+    m = results["meta"]
+    out = ["# advx benchmarks", "",
+           f"Run {m['date_utc']} UTC at commit `{m['commit']}` with `bench/run.py` ({', '.join(m['parts'])}); "
+           f"{m['machine']}; Python {m['python']}, JAX {m['jax']}. Load average (1, 5, 15 min) "
+           f"{m['load_at_start']} at the start, {m.get('load_at_end')} at the end; the whole run took "
+           f"{m.get('wall_s', 0) / 60:.1f} min. The machine is shared, so absolute times drift: compare "
+           "within this run only.", "", "## Targets", "", "| target | measured | verdict |", "|---|---|---|",
+           *_target_rows(results), ""]
+
+    t = results.get("training")
+    out += ["## Training: advx against PyTorch and Keras", ""]
+    if _failed(results, "training"):
+        out += [_failed(results, "training"), ""]
+    else:
+        st = t["setting"]
+        out += [f"{st['network']}, {st['optimizer']}, batch {st['batch']}, {st['epochs']} epochs each "
+                f"(epoch 1 untimed: compilation and tracing); {st['data']}; {st['initial_weights']} "
+                f"(checked: {st['same_initial_weights_checked']}). Threads: {st['threads']}. "
+                f"Interleaving: {st['interleaving']}.", "",
+                "| contender | median epoch | min | max | epoch 1 | test accuracy | advx / peer (medians) "
+                "| advx / peer (median of per-round ratios) |", "|---|---|---|---|---|---|---|---|"]
+        for name, c in t["contenders"].items():
+            if name == "advx":
+                label = f"advx ({c['framework']})"
+                ratios = "– | –"
+            else:
+                info = t["peers"][name]
+                label = (f"PyTorch {info['version']} eager" if name == "PyTorch" else
+                         f"Keras {info['version']} `model.fit` on TensorFlow {info['tensorflow']} "
+                         f"(jit_compile {info['jit_compile']})")
+                ratios = f"{c['ratio_advx_over_peer']:.2f} | {c['ratio_per_round_median']:.2f}"
+            out.append(f"| {label} | {c['median_s']:.3f} s | {c['min_s']:.3f} s | {c['max_s']:.3f} s | "
+                       f"{c['first_epoch_s']:.2f} s | {c['test_acc']:.2%} | {ratios} |")
+        p = t["targets"]["peak_share"]
+        out += ["", f"advx: {p['epoch_gflop']:.1f} GFLOP per epoch (forward, weight gradients, hidden-input "
+                f"gradients; `bench/train_speed.py`'s 3 × forward convention gives {p['gflop_train_speed_convention']:.1f}) "
+                f"in {t['contenders']['advx']['median_s']:.3f} s = {p['advx_gflops']:.1f} GFLOP/s. Matmul peak "
+                f"(float32 2048² `jnp` matmul, best of 3, after every round): median {p['peak_gflops_median']:.0f} "
+                f"GFLOP/s (each round: {', '.join(map(str, p['peak_gflops_each']))}). Share of the peak, median over "
+                f"rounds of (advx GFLOP/s ÷ that round's peak): **{p['share']:.1%}**.", ""]
+
+    tu = results.get("tuning")
+    if tu is not None:
+        out += ["## What limits advx's epoch: variants raced the same way", ""]
+        if _failed(results, "tuning"):
+            out += [_failed(results, "tuning"), ""]
+        else:
+            out += [f"Each variant of advx's jitted epoch trains its own copy from the same weights with the same "
+                    f"batches, in two processes that differ only in `XLA_FLAGS`; {tu['epochs']} epochs each (the "
+                    f"first untimed), interleaved. `vs advx`: median epoch ÷ advx's own epoch under XLA's default.",
+                    "", "| XLA threading | variant | median epoch | min | max | vs advx | test accuracy |",
+                    "|---|---|---|---|---|---|---|"]
+            for r in tu["rows"]:
+                out.append(f"| {r['xla']} | {r['variant']} | {r['median_s']:.3f} s | {r['min_s']:.3f} s | "
+                           f"{r['max_s']:.3f} s | {r['vs_advx']:.2f} | {r['test_acc']:.2%} |")
+            out.append("")
+
+    s = results.get("startup")
+    out += ["## Cold and warm start (headless chromium)", ""]
+    if _failed(results, "startup"):
+        out += [_failed(results, "startup"), ""]
+    else:
+        out += ["| start | what is timed | seconds | server answering after |", "|---|---|---|---|",
+                f"| cold | empty cache folder but `mnist.npz`: `streamlit run` until the Train page has trained the "
+                f"default network and drawn its curves | {s['cold']['seconds']:.1f} s | "
+                f"{s['cold']['server_answering_s']:.1f} s |"]
+        if "seconds" in s["warm"]:
+            out.append(f"| warm | the run stored: `streamlit run` until Effective weights shows its 3 map grids and "
+                       f"its table | {s['warm']['seconds']:.1f} s | {s['warm']['server_answering_s']:.1f} s |")
+        out += ["", f"Browser: `{s['browser']}`.", ""]
+
+    lat = results.get("latency")
+    out += ["## Interaction latency (AppTest, server-side rerun)", ""]
+    if _failed(results, "latency"):
+        out += [_failed(results, "latency"), ""]
+    else:
+        out += [f"{lat['changes']} changes of each page's main widget after a first visit; `st.cache_data` "
+                "cleared before each page, so new values cost what they cost a fresh session.", "",
+                "| page | widget | median | p95 | max | first visit | target p95 | verdict |",
+                "|---|---|---|---|---|---|---|---|"]
+        for page, r in lat["pages"].items():
+            if "p95_s" in r:
+                out.append(f"| {Path(page).stem} | {r['widget']} | {_ms(r['median_s'])} | {_ms(r['p95_s'])} | "
+                           f"{_ms(r['max_s'])} | {r['first_visit_s']:.1f} s | {_ms(r['target_p95_s'])} | "
+                           f"{_verdict(r['met'])} |")
+            else:
+                out.append(f"| {Path(page).stem} | {r['widget']} | {r.get('skipped') or r.get('error')} "
+                           "| | | | | – |")
+        out.append("")
+
+    c = results.get("computation")
+    out += ["## Computation (library calls, in the benchmark's process)", ""]
+    if _failed(results, "computation"):
+        out += [_failed(results, "computation"), ""]
+    else:
+        out += ["| step | median | first call (compiles) | note |", "|---|---|---|---|"]
+        for name, r in c["rows"].items():
+            out.append(f"| {name} | {r['median_s']:.3f} s | {r['first_call_s']:.2f} s | {r['note']} |")
+        out.append("")
+
+    mem = results.get("memory")
+    out += ["## Memory of the server", ""]
+    if _failed(results, "memory"):
+        out += [_failed(results, "memory"), ""]
+    else:
+        out += [f"Peak resident set of the Streamlit server and its children while one browser session visits "
+                f"every page with the default run: **{mem['peak_mb']:.0f} MB** (sampled every 100 ms: "
+                f"{mem['sampled_tree_peak_mb']:.0f} MB; the kernel's high-water mark of the server process: "
+                f"{mem['server_vmhwm_mb']:.0f} MB).", "", "| after visiting | seconds | RSS |", "|---|---|---|"]
+        for page, v in mem["visits"].items():
+            out.append(f"| {page} | {v['seconds']:.1f} s | {v['tree_rss_after_mb']:.0f} MB |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="advx's benchmarks; writes bench/results/.")
+    parser.add_argument("--only", default=",".join(PARTS),
+                        help=f"comma-separated parts to run, of: {', '.join(PARTS)} (default: all)")
+    parser.add_argument("--epochs", type=int, default=7, help="training epochs per contender, the first untimed")
+    parser.add_argument("--tuning-epochs", type=int, default=6, help="epochs per advx variant, the first untimed")
+    parser.add_argument("--changes", type=int, default=20, help="widget changes per page for the latency")
+    parser.add_argument("--repeats", type=int, default=3, help="repeats per computation after the first call")
+    args = parser.parse_args()
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = [p for p in parts if p not in PARTS]
+    if unknown or not parts:
+        parser.error(f"unknown parts {unknown}; choose from {', '.join(PARTS)}")
+    if args.epochs < 6 or args.tuning_epochs < 2:
+        parser.error("--epochs must be at least 6 (one warm-up and at least five timed epochs); "
+                     "--tuning-epochs at least 2")
+    args.only = parts
+    os.chdir(ROOT)
+
+    from advx.data import load_mnist
+
+    started = time.perf_counter()
+    results = {"meta": meta(args)}
+    with tempfile.TemporaryDirectory(prefix="advx-bench-") as tmp:
+        ctx = argparse.Namespace(mnist=load_mnist(), tmp=Path(tmp), epochs=args.epochs,
+                                 tuning_epochs=args.tuning_epochs, changes=args.changes, repeats=args.repeats)
+        for part in PARTS:
+            if part not in parts:
+                continue
+            log(f"{part} (load {load()[0]})")
+            t0, before = time.perf_counter(), load()
+            try:
+                results[part] = FUNCTIONS[part](ctx)
+            except Exception as exc:  # a failed part is reported; the others still run
+                results[part] = {"error": f"{type(exc).__name__}: {exc}"[:2000],
+                                 "traceback": traceback.format_exc()[-3000:]}
+                log(f"  {part} FAILED: {type(exc).__name__}: {exc}")
+            results[part]["wall_s"] = time.perf_counter() - t0
+            results[part]["load_before_after"] = [before, load()]
+    results["meta"]["load_at_end"] = load()
+    results["meta"]["wall_s"] = time.perf_counter() - started
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    full = set(parts) == set(PARTS)
+    stem, suffix = ("latest", "") if full else ("partial", ".tmp")
+    table = markdown(results)
+    (RESULTS / f"{stem}.md{suffix}").write_text(table)
+    (RESULTS / f"{stem}.json{suffix}").write_text(json.dumps(results, indent=2, default=float) + "\n")
+    print(table)
+    log(f"wrote {RESULTS / f'{stem}.md{suffix}'} and {stem}.json{suffix} in {results['meta']['wall_s'] / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,201 @@
+"""Cold and warm start of the app, timed in a real headless browser.
+
+- **Cold start**: an empty cache folder (a temporary ``ADVX_CACHE_DIR``) holding only the verified
+  ``mnist.npz``. Timed from starting ``streamlit run streamlit_app.py`` until the Train page has trained
+  the default network and drawn its learning curves.
+- **Warm start**: the same folder, now holding the run. Timed from starting a new server until the
+  Effective weights page is fully rendered (its three map grids drawn and its table shown).
+
+"Rendered" means: the script has finished (``stApp``'s ``data-test-script-state`` is ``notRunning`` and no
+status widget shows), the page's Plotly charts are drawn (``.js-plotly-plot`` inside each chart element)
+and its tables are present. The browser is started before the clock; the clock starts at ``Popen``.
+
+Run alone: ``.venv/bin/python bench/startup.py`` (or ``bench/run.py --only startup``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PAGE_TIMEOUT_S = 600
+COLD_TARGET_S = 20.0
+WARM_TARGET_S = 5.0
+CHARTS = "[data-testid='stMain'] [data-testid='stPlotlyChart'] .js-plotly-plot"
+TABLES = "[data-testid='stMain'] [data-testid='stDataFrame']"
+ERRORS = "[data-testid='stException'], [data-testid='stAlertContentError']"
+
+# What a fully rendered page shows: (drawn Plotly charts, tables) at least.
+RENDERED = {"train": (1, 1), "effective_weights": (3, 1)}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run streamlit_app.py`` in its own process group, with the given cache folder."""
+
+    def __init__(self, cache_dir: Path, log_path: Path):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "w")
+        env = dict(os.environ, ADVX_CACHE_DIR=str(cache_dir))
+        env.pop("ADVX_MNIST_DIR", None)
+        env.pop("XLA_FLAGS", None)  # the app as users run it
+        command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+                   "--server.port", str(self.port), "--server.address", "127.0.0.1",
+                   "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+                                        stdin=subprocess.DEVNULL, start_new_session=True)
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def log_tail(self, lines: int = 30) -> str:
+        self._log.flush()
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def wait_healthy(self, timeout_s: float = 120) -> float:
+        """Seconds from start until ``/_stcore/health`` answers ``ok``."""
+        deadline = time.perf_counter() + timeout_s
+        while time.perf_counter() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited with status {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"streamlit did not answer within {timeout_s:g} s:\n{self.log_tail()}")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                try:
+                    os.killpg(self.process.pid, sig)
+                except ProcessLookupError:
+                    break
+                try:
+                    self.process.wait(15)
+                    break
+                except subprocess.TimeoutExpired:
+                    continue
+        self._log.close()
+
+
+@contextmanager
+def browser():
+    """Headless Debian chromium driven by Playwright (never a downloaded browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def new_page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(60_000)
+    return context.new_page()
+
+
+def rendered(page, charts: int, tables: int) -> bool:
+    """The script has finished and the page shows at least ``charts`` drawn charts and ``tables`` tables."""
+    state = page.get_attribute("[data-testid='stApp']", "data-test-script-state")
+    return (state == "notRunning" and page.locator("[data-testid='stStatusWidget']").count() == 0
+            and page.locator(CHARTS).count() >= charts and page.locator(TABLES).count() >= tables)
+
+
+def wait_rendered(page, charts: int, tables: int, timeout_s: float = PAGE_TIMEOUT_S) -> float:
+    """Poll every 50 ms until ``rendered``; return ``time.perf_counter()`` at that moment."""
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        if page.locator(ERRORS).count():
+            raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        if page.locator("[data-testid='stApp']").count() and rendered(page, charts, tables):
+            return time.perf_counter()
+        page.wait_for_timeout(50)
+    raise RuntimeError(f"{page.url} was not rendered within {timeout_s:g} s")
+
+
+def seed_cache(cache_dir: Path) -> Path:
+    """Put the verified ``mnist.npz`` (and nothing else) into ``cache_dir``; return its path."""
+    from advx import paths
+    from advx.data import CACHE_FILE_NAME, load_mnist
+
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    source = paths.cache_dir() / CACHE_FILE_NAME
+    if not source.exists():
+        load_mnist()  # fetch, verify and cache it in the normal cache first
+    shutil.copyfile(source, cache_dir / CACHE_FILE_NAME)
+    return cache_dir / CACHE_FILE_NAME
+
+
+def timed_visit(chromium, cache_dir: Path, page_path: str, log_path: Path) -> dict:
+    """Start a server, open ``page_path`` as soon as it answers, and time until it is rendered."""
+    charts, tables = RENDERED[page_path]
+    page = new_page(chromium)
+    server = Server(cache_dir, log_path)
+    try:
+        healthy = server.wait_healthy()
+        page.goto(f"{server.url}/{page_path}", wait_until="commit")
+        done = wait_rendered(page, charts, tables)
+        return {"seconds": done - server.started, "server_answering_s": healthy,
+                "charts": page.locator(CHARTS).count(), "url": page.url.replace(server.url, "")}
+    finally:
+        page.context.close()
+        server.stop()
+
+
+def measure(work_dir: Path) -> dict:
+    """Cold start to a trained, rendered Train page; warm start to a rendered Effective weights page."""
+    cache_dir = work_dir / "cache"
+    if cache_dir.exists():
+        shutil.rmtree(cache_dir)
+    seed_cache(cache_dir)
+    out = {"cache_dir_at_cold_start": "mnist.npz only", "browser": f"{CHROMIUM} {' '.join(CHROMIUM_FLAGS)}"}
+    with browser() as chromium:
+        out["cold"] = timed_visit(chromium, cache_dir, "train", work_dir / "server-cold.log")
+        out["cold"]["target_s"] = COLD_TARGET_S
+        runs = sorted(p.name for p in (cache_dir / "runs").glob("*.npz"))
+        out["cold"]["runs_stored"] = runs
+        if (ROOT / "pages" / "effective_weights.py").exists():
+            out["warm"] = timed_visit(chromium, cache_dir, "effective_weights", work_dir / "server-warm.log")
+            out["warm"]["target_s"] = WARM_TARGET_S
+        else:
+            out["warm"] = {"skipped": "pages/effective_weights.py is not registered"}
+    return out
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    import json
+
+    with tempfile.TemporaryDirectory(prefix="advx-bench-startup-") as tmp:
+        print(json.dumps(measure(Path(tmp)), indent=2))
