@@ -35,6 +35,10 @@ def attack_rates(run_id: str, k: int, _sub, _params, _test, _labels) -> S.Attack
     return S.attack_rates(params, _test, _labels, jax.random.key(0))
 
 
+def set_k(value: int) -> None:
+    st.session_state["why_k"] = value
+
+
 mnist, run = resources.data(), resources.current_run()
 train, test = nw.pixels()
 sub = subspace(mnist.sha, train)
@@ -46,7 +50,7 @@ st.header("1 · The data subspace")
 links.seed("why_k", links.url_int("k", sub.k_for(0.95), 1, 784))
 for column, level in zip(st.columns(len(S.VARIANCE_LEVELS)), S.VARIANCE_LEVELS):
     column.button(f"k for {level:.0%} of the energy", key=f"why_level_{round(level * 100)}",
-                  on_click=nw._set_state, args=("why_k", sub.k_for(level)))
+                  on_click=set_k, args=(sub.k_for(level),))
 k = st.slider("k: how many principal directions make up the data subspace", 1, 784, key="why_k")
 st.plotly_chart(F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
 st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
