@@ -35,4 +35,6 @@ for path, label in [
     except Exception:  # a page not registered in this build is simply not linked
         pass
 
-st.caption("Every view keeps its settings in the address bar: copy the link to share exactly what you see.")
+st.caption("Every view keeps its settings in the address bar: copy the link to share exactly what you see. "
+           "The Train page downloads the trained run as one zip (configuration, history, the parameters after every "
+           "epoch) and its figure as an interactive HTML page that opens offline.")
