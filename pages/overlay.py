@@ -77,7 +77,10 @@ st.caption(f"Image #{image}: label {labels[image]}, predicted {predicted[image]}
            f"({clean[image].max():.1%}). Default: the first correctly classified 7 of the test set (#{default_image}).")
 grid = A.STRENGTHS[norm]
 strength_key = f"ov_strength_{norm}"
-wanted = links.url_float("strength", DEFAULT_STRENGTH[norm], grid[0], grid[-1])
+# A strength in the link belongs to the link's norm; after a switch of norm, start from the default.
+link_norm = str(st.query_params.get("norm", norm)).strip().lower()
+same_norm = link_norm == norm or link_norm not in A.NORMS
+wanted = links.url_float("strength", DEFAULT_STRENGTH[norm], grid[0], grid[-1]) if same_norm else DEFAULT_STRENGTH[norm]
 if A.snap_strength(wanted, norm) != wanted:
     nw.note(f"`strength={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_strength(wanted, norm):g}.")
 links.seed(strength_key, A.snap_strength(wanted, norm))

@@ -1,0 +1,143 @@
+"""AppTest for the "Adversarial overlay" page: the defaults, the strength slider, links, and bad links."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "overlay.py")
+TIMEOUT = 120
+
+
+@pytest.fixture(scope="module", autouse=True)
+def warm(trained_run):
+    """One first run with a long timeout: it computes and caches the sweeps, the comparison and the paper
+    table for the default view (minutes on a busy 2-core machine). Later runs reuse the process's caches."""
+    at = AppTest.from_file(PAGE, default_timeout=900).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _open(**query) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def _ok(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def _spec(at: AppTest, needle: str) -> dict:
+    """The chart whose title or panel titles contain ``needle``."""
+    for chart in at.get("plotly_chart"):
+        spec = json.loads(chart.proto.spec)
+        layout = spec["layout"]
+        texts = [(layout.get("title") or {}).get("text") or ""]
+        texts += [a.get("text", "") for a in layout.get("annotations", [])]
+        if any(needle in t for t in texts):
+            return spec
+    raise AssertionError(f"no chart mentions {needle!r}")
+
+
+def _text(at: AppTest) -> str:
+    return "\n".join(m.value for m in at.markdown)
+
+
+def _query(at: AppTest) -> dict:
+    return {k: at.query_params[k] for k in at.query_params}
+
+
+def _notes(at: AppTest) -> list[str]:
+    return [w.value for w in at.warning if "Link corrected" in w.value]
+
+
+def test_defaults_show_the_seeds_7_turned_into_a_0():
+    at = _open()
+    _ok(at)
+    assert at.number_input(key="ov_image").value == 0  # the first correctly classified 7
+    assert at.selectbox(key="ov_target").value == 0
+    assert at.selectbox(key="ov_source").value == "effective_weights"
+    assert at.radio(key="ov_norm").value == "linf"
+    assert at.select_slider(key="ov_strength_linf").value == 0.8
+    assert len(at.get("plotly_chart")) == 6
+    triptych = _spec(at, "with overlay")
+    titles = [a["text"] for a in triptych["layout"]["annotations"]]
+    assert titles[0] == "original #0 (label 7)" and titles[2] == "with overlay (predicted 0)"
+    assert triptych["layout"]["coloraxis2"]["colorscale"][0][1] == "rgb(5,48,97)"  # RdBu_r, centred at 0
+    assert triptych["layout"]["coloraxis2"]["cmid"] == 0
+    assert at.metric[0].value == "0"
+    text = _text(at)
+    assert "answer 0 with probability" in text and "The direction matters" in text
+    assert "Skycak" in text
+    curve = _spec(at, "Probability of 0 against")
+    assert [d["name"] for d in curve["data"]][:2] == ["pattern", "random noise (mean of draws)"]
+    assert any(a["text"].startswith(" flips at") for a in curve["layout"]["annotations"])
+    matrix = _spec(at, "Share turned into the target")
+    assert len(matrix["data"][0]["z"]) == 10 and matrix["data"][0]["z"][7][7] is None
+    paper = at.dataframe[0].value
+    assert "measured here" in set(paper["source"]) and (paper["error_rate"] == 0.999).any()
+    assert _query(at) == {"image": "0", "target": "0", "source": "effective_weights", "norm": "linf",
+                          "strength": "0.8"}
+
+
+def test_moving_the_strength_slider_updates_the_view_and_the_link():
+    at = _open()
+    at.select_slider(key="ov_strength_linf").set_value(0.4).run()
+    _ok(at)
+    assert at.query_params["strength"] == "0.4"
+    # Below the 7's minimal flipping strength (about 0.56) it stays a 7.
+    assert "with overlay (predicted 7)" in [a["text"] for a in _spec(at, "with overlay")["layout"]["annotations"]]
+    assert "does not make the network answer 0" in _text(at)
+    assert "Share turned into the target at L∞ strength 0.4" in _spec(at, "Share turned")["layout"]["title"]["text"]
+    assert any(a["text"] == " chosen 0.4" for a in _spec(at, "against")["layout"]["annotations"])
+
+
+def test_switching_the_norm_starts_from_that_norms_default_strength():
+    at = _open(strength="0.4")
+    at.radio(key="ov_norm").set_value("l2").run()
+    _ok(at)
+    assert at.select_slider(key="ov_strength_l2").value == 5.12
+    assert not _notes(at)
+    assert _query(at)["norm"] == "l2" and _query(at)["strength"] == "5.12"
+
+
+def test_a_link_reopens_its_view():
+    at = _open(image="1", target="3", source="sign_effective_weights", norm="l2", strength="2.56")
+    _ok(at)
+    assert not _notes(at)
+    assert at.number_input(key="ov_image").value == 1
+    assert at.selectbox(key="ov_target").value == 3
+    assert at.selectbox(key="ov_source").value == "sign_effective_weights"
+    assert at.radio(key="ov_norm").value == "l2"
+    assert at.select_slider(key="ov_strength_l2").value == 2.56
+    assert _spec(at, "Probability of 3 against L2 strength")
+    assert _query(at)["strength"] == "2.56" and _query(at)["norm"] == "l2"
+
+
+def test_bad_link_values_are_corrected_with_notes():
+    at = _open(image="abc", target="12", source="bogus", norm="l7", strength="0.83")
+    _ok(at)
+    notes = " ".join(_notes(at))
+    for name in ("image=abc", "target=12", "source=bogus", "norm=l7", "strength=0.83"):
+        assert name in notes, (name, notes)
+    assert at.number_input(key="ov_image").value == 0
+    assert at.selectbox(key="ov_target").value == 9
+    assert at.selectbox(key="ov_source").value == "effective_weights"
+    assert at.radio(key="ov_norm").value == "linf"
+    assert at.select_slider(key="ov_strength_linf").value == 0.84
+    assert _query(at) == {"image": "0", "target": "9", "source": "effective_weights", "norm": "linf",
+                          "strength": "0.84"}
+
+
+def test_a_hidden_neurons_pattern_from_the_link():
+    at = _open(layer="Layer_1", neuron="5", strength="0.4")
+    _ok(at)
+    assert at.selectbox(key="ov_layer").value == "Layer_1"
+    assert at.number_input(key="ov_neuron").value == 5
+    assert _query(at)["layer"] == "Layer_1" and _query(at)["neuron"] == "5"
