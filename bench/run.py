@@ -443,6 +443,14 @@ def markdown(results: dict) -> str:
         if "seconds" in s["warm"]:
             out.append(f"| warm | the run stored: `streamlit run` until Effective weights shows its 3 map grids and "
                        f"its table | {s['warm']['seconds']:.1f} s | {s['warm']['server_answering_s']:.1f} s |")
+        out.append("")
+        for start in ("cold", "warm"):
+            marks = s[start].get("milestones_s")
+            if marks:
+                out.append(f"{start.capitalize()} start, seconds after `Popen` (seen by the browser): server answering "
+                           f"{s[start]['server_answering_s']:.1f}, " + ", ".join(
+                               f"{name.replace('_', ' ')} {t:.1f}" for name, t in marks.items())
+                           + f", rendered {s[start]['seconds']:.1f}.")
         out += ["", f"Browser: `{s['browser']}`.", ""]
 
     lat = results.get("latency")

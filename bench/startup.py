@@ -132,14 +132,34 @@ def rendered(page, charts: int, tables: int) -> bool:
             and page.locator(CHARTS).count() >= charts and page.locator(TABLES).count() >= tables)
 
 
-def wait_rendered(page, charts: int, tables: int, timeout_s: float = PAGE_TIMEOUT_S) -> float:
-    """Poll every 50 ms until ``rendered``; return ``time.perf_counter()`` at that moment."""
+# Milestones seen by the browser on the way to a rendered page (first time each selector shows).
+MILESTONES = {
+    "page_title_shown": "[data-testid='stMain'] h1",
+    "progress_bar_shown": "[data-testid='stMain'] [data-testid='stProgress']",
+    "first_chart_drawn": CHARTS,
+}
+
+
+def wait_rendered(page, charts: int, tables: int, timeout_s: float = PAGE_TIMEOUT_S) -> tuple[float, dict]:
+    """Poll every 50 ms until ``rendered``. Returns ``time.perf_counter()`` at that moment and the
+    moments each of ``MILESTONES`` was first seen (plus ``progress_bar_last_seen``: the last poll that
+    showed a progress bar: data loading, then training)."""
+    seen: dict[str, float] = {}
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
+        now = time.perf_counter()
         if page.locator(ERRORS).count():
             raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        for name, selector in MILESTONES.items():
+            if name not in seen and page.locator(selector).count():
+                seen[name] = now
+        if "progress_bar_shown" in seen and page.locator(MILESTONES["progress_bar_shown"]).count():
+            seen["progress_bar_last_seen"] = now
         if page.locator("[data-testid='stApp']").count() and rendered(page, charts, tables):
-            return time.perf_counter()
+            for name, selector in MILESTONES.items():  # what appeared while this poll ran
+                if name not in seen and page.locator(selector).count():
+                    seen[name] = now
+            return now, seen
         page.wait_for_timeout(50)
     raise RuntimeError(f"{page.url} was not rendered within {timeout_s:g} s")
 
@@ -165,8 +185,9 @@ def timed_visit(chromium, cache_dir: Path, page_path: str, log_path: Path) -> di
     try:
         healthy = server.wait_healthy()
         page.goto(f"{server.url}/{page_path}", wait_until="commit")
-        done = wait_rendered(page, charts, tables)
+        done, seen = wait_rendered(page, charts, tables)
         return {"seconds": done - server.started, "server_answering_s": healthy,
+                "milestones_s": {name: t - server.started for name, t in sorted(seen.items(), key=lambda kv: kv[1])},
                 "charts": page.locator(CHARTS).count(), "url": page.url.replace(server.url, "")}
     finally:
         page.context.close()
