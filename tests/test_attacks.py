@@ -503,3 +503,45 @@ def test_fgsm_on_the_trained_run_matches_foolbox_and_the_paper_table(real):
     assert rows[("FGSM", 0.1)]["error_rate"] < rows[("FGSM", 0.25)]["error_rate"]
     assert rows[("PGD", 0.3)]["error_rate"] >= 0.99
     assert rows[("clean", 0.0)]["error_rate"] <= 0.03
+
+
+# ------------------------------------------------------------------ figures
+
+
+def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
+    import plotly.graph_objects as go
+
+    from advx.figures import attacks as F
+
+    rng = np.random.default_rng(0)
+    image, pattern = rng.uniform(0, 1, 784), rng.standard_normal(784)
+    matrix = rng.uniform(0, 1, (10, 10))
+    np.fill_diagonal(matrix, np.nan)
+    rows = [{"norm": n, "budget": b, "overlay": 0.1, "overlay_sign": 0.2, "random": 0.0, "fgsm": 0.3, "pgd": 0.9}
+            for n in A.NORMS for b in A.COMPARISON_BUDGETS[n]]
+    figures = [
+        F.overlay_triptych(image, pattern, image, ["a", "b", "c"]),
+        F.probability_bars(np.full(10, 0.1), np.eye(10)[3], 3, 7),
+        F.strength_curve(A.STRENGTHS["linf"], np.linspace(0, 1, 25), np.zeros(25), np.zeros(25), target=3,
+                         norm_label="L∞", current=0.4, minimal=0.31),
+        F.strength_curve(A.STRENGTHS["l2"], np.zeros(25), np.zeros(25), np.zeros(25), target=3, norm_label="L2",
+                         current=0.32, minimal=math.inf),
+        F.success_matrix(matrix, title="m"),
+        F.confidence_histogram(np.arange(20), np.linspace(0, 1, 21), title="h"),
+        F.confidence_histogram(np.zeros(20, int), np.linspace(0, 1, 21), title="h"),
+        F.comparison(rows, target=0),
+    ]
+    for fig in figures:
+        go.Figure(fig.to_dict())  # full validation raises on any invalid property
+    triptych = figures[0].to_dict()
+    assert triptych["layout"]["coloraxis2"]["cmid"] == 0
+    assert triptych["layout"]["coloraxis2"]["cmin"] == -triptych["layout"]["coloraxis2"]["cmax"]
+    assert triptych["layout"]["coloraxis2"]["colorscale"] == go.Figure(
+        layout=dict(coloraxis=dict(colorscale="RdBu_r"))).to_dict()["layout"]["coloraxis"]["colorscale"]
+    assert triptych["layout"]["coloraxis"]["cmin"] == 0 and triptych["layout"]["coloraxis"]["cmax"] == 1
+    np.testing.assert_allclose(np.asarray(triptych["data"][1]["z"]), pattern.reshape(28, 28), atol=1e-4)
+    assert [a["text"] for a in triptych["layout"]["annotations"]] == ["a", "b", "c"]
+    assert figures[4].to_dict()["data"][0]["z"][4][4] is None
+    assert figures[4].to_dict()["data"][0]["text"][2][5] == f"{100 * matrix[2, 5]:.0f}"
+    assert len(figures[7].to_dict()["data"]) == 10  # five methods in two panels
+    assert len(figures[3].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-strength marker
