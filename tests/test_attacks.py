@@ -283,8 +283,8 @@ def _foolbox_model(params):
     return fb.JAXModel(lambda x: model.forward(params, x), bounds=(0, 1))
 
 
-def _agree(ours, theirs, tol=1e-5, share=0.995):
-    """Equal up to rounding; a rare pixel may flip sign where the gradient is ~0."""
+def _agree(ours, theirs, tol=1e-5, share=1.0):
+    """Equal up to rounding (measured on these random networks: every pixel within 1.2e-7)."""
     close = np.abs(np.asarray(ours) - np.asarray(theirs)) <= tol
     assert close.mean() >= share, f"only {close.mean():.4%} of pixels agree"
 
@@ -328,7 +328,7 @@ def test_pgd_matches_foolbox(attack_case, norm, eps, targeted):
     raw, _, _ = attack(_foolbox_model(params), x, criterion, epsilons=eps)
     ours = A.pgd(params, x, targets if targeted else labels, eps, norm=norm, targeted=targeted, steps=10,
                  random_init=False)
-    _agree(ours, raw, tol=1e-4, share=0.99)
+    _agree(ours, raw)
     np.testing.assert_array_equal(np.asarray(A.predictions(params, ours)), np.asarray(A.predictions(params, raw)))
 
 
@@ -340,7 +340,7 @@ def test_pgd_with_random_start_matches_foolbox_given_the_same_start(attack_case,
     attack = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(steps=5)
     monkeypatch.setattr(attack, "get_random_start", lambda x0, epsilon: ep.astensor(start))
     raw, _, _ = attack(_foolbox_model(params), x, labels, epsilons=eps)
-    _agree(A.pgd(params, x, labels, eps, key, norm=norm, steps=5), raw, tol=1e-4, share=0.99)
+    _agree(A.pgd(params, x, labels, eps, key, norm=norm, steps=5), raw)
 
 
 @pytest.mark.parametrize("norm", A.NORMS)
