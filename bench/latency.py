@@ -20,7 +20,6 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE_TARGET_P95_S = 0.300
@@ -41,45 +40,48 @@ def walk(start: int, lo: int, hi: int, n: int) -> list[int]:
 
 @dataclass
 class Interaction:
-    """How a page's main widget is changed: ``change(at, i)`` sets the i-th new value (then ``.run()``)."""
+    """A page's main widget: ``kind`` is an AppTest accessor (``slider``, ``select_slider``,
+    ``number_input``), ``button`` (clicked each time) or ``None`` (a plain rerun)."""
 
     page: str
     widget: str
-    change: Callable
+    kind: str | None = None
+    key: str | None = None
     target_s: float = PAGE_TARGET_P95_S
 
+    def values(self, at, n: int) -> list:
+        """``n`` successive values, walking from the widget's current value (after the first visit)."""
+        if self.kind in (None, "button"):
+            return [None] * n
+        w = getattr(at, self.kind)(key=self.key)
+        if self.kind == "select_slider":
+            from advx.attacks import STRENGTHS
 
-def _set(kind: str, key: str, values: list):
-    def change(at, i):
-        getattr(at, kind)(key=key).set_value(values[i % len(values)])
-    return change
+            grid = list(STRENGTHS[self.key.rsplit("_", 1)[-1]])
+            return [grid[i] for i in walk(grid.index(w.value), 0, len(grid) - 1, n)]
+        lo = w.min if w.min is not None else 0
+        hi = w.max if w.max is not None else w.value + n
+        return walk(int(w.value), int(lo), int(hi), n)
+
+    def change(self, at, value) -> None:
+        if self.kind == "button":
+            at.button(key=self.key).click()
+        elif self.kind is not None:
+            getattr(at, self.kind)(key=self.key).set_value(value)
 
 
-def _click(key: str):
-    def change(at, i):
-        at.button(key=key).click()
-    return change
-
-
-def interactions(changes: int) -> list[Interaction]:
-    """The main widget of every registered page."""
-    from advx.attacks import STRENGTHS
-
-    epochs = walk(15, 0, 15, changes)  # the default run has 15 epochs; the sliders start at the end
-    grid = list(STRENGTHS["linf"])
-    start = grid.index(0.8)
-    strengths = [grid[i] for i in walk(start, 0, len(grid) - 1, changes)]
+def interactions() -> list[Interaction]:
+    """The main widget of every page."""
     return [
-        Interaction("pages/home.py", "none (a plain rerun)", lambda at, i: None),
-        Interaction("pages/train.py", "Train button (stored configuration)", _click("train_submit")),
-        Interaction("pages/activations.py", "test image number", _set("number_input", "act_image_index",
-                                                                       list(range(1, changes + 1)))),
-        Interaction("pages/effective_weights.py", "epoch slider", _set("slider", "ew_epoch", epochs)),
-        Interaction("pages/dataset_averages.py", "epoch slider", _set("slider", "da_epoch", epochs)),
-        Interaction("pages/compare.py", "epoch slider", _set("slider", "cmp_epoch", epochs)),
-        Interaction("pages/overlay.py", "strength slider (L∞)", _set("select_slider", "ov_strength_linf", strengths),
+        Interaction("pages/home.py", "none (a plain rerun)"),
+        Interaction("pages/train.py", "Train button (stored configuration)", "button", "train_submit"),
+        Interaction("pages/activations.py", "test image number", "number_input", "act_image_index"),
+        Interaction("pages/effective_weights.py", "epoch slider", "slider", "ew_epoch"),
+        Interaction("pages/dataset_averages.py", "epoch slider", "slider", "da_epoch"),
+        Interaction("pages/compare.py", "epoch slider", "slider", "cmp_epoch"),
+        Interaction("pages/overlay.py", "strength slider (L∞)", "select_slider", "ov_strength_linf",
                     OVERLAY_TARGET_P95_S),
-        Interaction("pages/why.py", "k slider", _set("slider", "why_k", walk(87, 1, 784, changes))),
+        Interaction("pages/why.py", "k slider", "slider", "why_k"),
     ]
 
 
@@ -104,9 +106,9 @@ def measure_page(interaction: Interaction, changes: int) -> dict:
     first = time.perf_counter() - start
     if at.exception:
         raise RuntimeError(f"{interaction.page}: {[e.value for e in at.exception][:1]}")
-    times = []
-    for i in range(changes):
-        interaction.change(at, i)
+    times, values = [], interaction.values(at, changes)
+    for i, value in enumerate(values):
+        interaction.change(at, value)
         start = time.perf_counter()
         at.run()
         times.append(time.perf_counter() - start)
@@ -115,6 +117,7 @@ def measure_page(interaction: Interaction, changes: int) -> dict:
     return {"widget": interaction.widget, "first_visit_s": first, "changes": changes,
             "median_s": statistics.median(times), "p95_s": p95(times), "max_s": max(times),
             "target_p95_s": interaction.target_s, "met": p95(times) <= interaction.target_s,
+            "values": [str(v) for v in values] if interaction.kind not in (None, "button") else None,
             "times_s": [round(t, 4) for t in times]}
 
 
@@ -122,7 +125,7 @@ def measure(changes: int = 20, log=print) -> dict:
     """``{page: result}`` for every registered page (a page not registered is reported as such)."""
     os.chdir(ROOT)
     out = {}
-    for interaction in interactions(changes):
+    for interaction in interactions():
         if not registered(interaction.page):
             out[interaction.page] = {"widget": interaction.widget, "skipped": "page not registered"}
             continue

@@ -459,7 +459,9 @@ def markdown(results: dict) -> str:
         out += [_failed(results, "latency"), ""]
     else:
         out += [f"{lat['changes']} changes of each page's main widget after a first visit; `st.cache_data` "
-                "cleared before each page, so new values cost what they cost a fresh session.", "",
+                "cleared before each page, so new values cost what they cost a fresh session. AppTest reruns the whole "
+                "script, also for a widget inside an `st.fragment` (the overlay's strength slider), so that row is an "
+                "upper bound of the fragment's own rerun.", "",
                 "| page | widget | median | p95 | max | first visit | target p95 | verdict |",
                 "|---|---|---|---|---|---|---|---|"]
         for page, r in lat["pages"].items():
@@ -501,8 +503,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="advx's benchmarks; writes bench/results/.")
     parser.add_argument("--only", default=",".join(PARTS),
                         help=f"comma-separated parts to run, of: {', '.join(PARTS)} (default: all)")
-    parser.add_argument("--epochs", type=int, default=7, help="training epochs per contender, the first untimed")
-    parser.add_argument("--tuning-epochs", type=int, default=6, help="epochs per advx variant, the first untimed")
+    parser.add_argument("--epochs", type=int, default=6, help="training epochs per contender, the first untimed")
+    parser.add_argument("--tuning-epochs", type=int, default=5, help="epochs per advx variant, the first untimed")
     parser.add_argument("--changes", type=int, default=20, help="widget changes per page for the latency")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per computation after the first call")
     args = parser.parse_args()
