@@ -539,6 +539,10 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     assert triptych["layout"]["coloraxis2"]["colorscale"] == go.Figure(
         layout=dict(coloraxis=dict(colorscale="RdBu_r"))).to_dict()["layout"]["coloraxis"]["colorscale"]
     assert triptych["layout"]["coloraxis"]["cmin"] == 0 and triptych["layout"]["coloraxis"]["cmax"] == 1
+    # Explicit scales (a bare name would reach plotly.js unvalidated): pixel 0 is white, 1 black.
+    assert triptych["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(255,255,255)"
+    assert triptych["layout"]["coloraxis"]["colorscale"][-1][1] == "rgb(0,0,0)"
+    assert not isinstance(figures[4].to_dict()["data"][0]["colorscale"], str)
     np.testing.assert_allclose(np.asarray(triptych["data"][1]["z"]), pattern.reshape(28, 28), atol=1e-4)
     assert [a["text"] for a in triptych["layout"]["annotations"]] == ["a", "b", "c"]
     assert figures[4].to_dict()["data"][0]["z"][4][4] is None

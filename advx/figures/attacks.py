@@ -13,12 +13,15 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 
 SIDE = 28
-SIGNED_SCALE = "RdBu_r"
-PIXEL_SCALE = "Greys"
-RATE_SCALE = "Blues"
+# Spelled out: without validation a name reaches plotly.js as is, and plotly.js's own "Greys" runs from
+# black to white, the reverse of Plotly's Python scale of that name.
+SIGNED_SCALE = plotly.colors.get_colorscale("RdBu_r")
+PIXEL_SCALE = plotly.colors.get_colorscale("Greys")  # 0 white, 1 black
+RATE_SCALE = plotly.colors.get_colorscale("Blues")
 METHOD_LABELS = {
     "overlay": "overlay (effective weights)",
     "overlay_sign": "overlay (sign of effective weights)",
