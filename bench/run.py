@@ -1,6 +1,6 @@
 """advx's benchmarks in one run: training against PyTorch and Keras, start-up, latency, computation, memory.
 
-    .venv/bin/python bench/run.py                         # everything (about 10 minutes on 2 idle cores)
+    .venv/bin/python bench/run.py                         # everything (about 7 minutes on 2 idle cores, longer on a busy machine)
     .venv/bin/python bench/run.py --only training,latency # some parts, for quick iteration
     .venv/bin/python bench/run.py --epochs 8 --changes 10
 
@@ -451,6 +451,14 @@ def markdown(results: dict) -> str:
                            f"{s[start]['server_answering_s']:.1f}, " + ", ".join(
                                f"{name.replace('_', ' ')} {t:.1f}" for name, t in marks.items())
                            + f", rendered {s[start]['seconds']:.1f}.")
+        a = s.get("cold_path_anatomy")
+        if a:
+            out.append(f"The cold path without server or browser, in a fresh interpreter: imports {a['imports_s']:.1f} s, "
+                       f"data {a['load_mnist_s']:.1f} s, set-up before the first epoch (parameter initialisation, "
+                       f"data to the device) {a['before_first_epoch_s']:.1f} s, first epoch (compiles) "
+                       f"{a['first_epoch_s']:.1f} s, the other 14 epochs {a['other_epochs_s']:.1f} s, the per-epoch "
+                       f"evaluation and snapshots {a['evaluation_and_snapshots_s']:.1f} s, storing the run "
+                       f"{a['store_save_s']:.1f} s: {a['total_s']:.1f} s in all (load {a['load'][0]:.1f}).")
         out += ["", f"Browser: `{s['browser']}`.", ""]
 
     lat = results.get("latency")

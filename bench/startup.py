@@ -10,11 +10,15 @@
 status widget shows), the page's Plotly charts are drawn (``.js-plotly-plot`` inside each chart element)
 and its tables are present. The browser is started before the clock; the clock starts at ``Popen``.
 
+Then, to say where a cold start's time goes, the same path runs without server or browser in a fresh
+interpreter (``anatomy``): imports, data, training split into its parts, storing the run.
+
 Run alone: ``.venv/bin/python bench/startup.py`` (or ``bench/run.py --only startup``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -194,6 +198,50 @@ def timed_visit(chromium, cache_dir: Path, page_path: str, log_path: Path) -> di
         server.stop()
 
 
+ANATOMY = r"""
+import json, os, sys, time
+t0 = time.perf_counter()
+import jax, streamlit, plotly, pandas  # what the server imports before any page runs
+sys.path.insert(0, sys.argv[1])
+from advx import store
+from advx.config import TrainConfig
+from advx.data import load_mnist
+from advx.train import train
+t_import = time.perf_counter()
+mnist = load_mnist()
+t_data = time.perf_counter()
+stamps = []
+run = train(TrainConfig(), mnist, lambda done, total, metrics: stamps.append(time.perf_counter()))
+t_train = time.perf_counter()
+store.save(run)
+t_save = time.perf_counter()
+seconds = run.history["epoch_seconds"]
+between = [b - a for a, b in zip(stamps[1:], stamps[2:])]
+print(json.dumps({
+    "imports_s": t_import - t0, "load_mnist_s": t_data - t_import,
+    "before_first_epoch_s": stamps[0] - t_data,
+    "first_epoch_s": float(seconds[0]), "other_epochs_s": float(seconds[1:].sum()),
+    "evaluation_and_snapshots_s": (stamps[-1] - stamps[0]) - float(seconds.sum()),
+    "median_epoch_s": float(sorted(seconds[1:])[len(seconds[1:]) // 2]),
+    "median_epoch_with_evaluation_s": sorted(between)[len(between) // 2] if between else None,
+    "train_total_s": t_train - t_data, "store_save_s": t_save - t_train, "total_s": t_save - t0,
+    "load": os.getloadavg()}))
+"""
+
+
+def anatomy(cache_dir: Path) -> dict:
+    """The cold path without server or browser, in a fresh interpreter: imports, data, training (split
+    into the set-up before the first epoch, the compiling first epoch, the other epochs, and the per-epoch
+    evaluation and snapshots), storing the run."""
+    env = dict(os.environ, ADVX_CACHE_DIR=str(cache_dir))
+    env.pop("XLA_FLAGS", None)
+    done = subprocess.run([sys.executable, "-c", ANATOMY, str(ROOT)], env=env, capture_output=True, text=True,
+                          timeout=PAGE_TIMEOUT_S, cwd=ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"the cold-path anatomy failed:\n{done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def measure(work_dir: Path) -> dict:
     """Cold start to a trained, rendered Train page; warm start to a rendered Effective weights page."""
     cache_dir = work_dir / "cache"
@@ -211,12 +259,13 @@ def measure(work_dir: Path) -> dict:
             out["warm"]["target_s"] = WARM_TARGET_S
         else:
             out["warm"] = {"skipped": "pages/effective_weights.py is not registered"}
+    anatomy_dir = work_dir / "cache-anatomy"
+    seed_cache(anatomy_dir)
+    out["cold_path_anatomy"] = anatomy(anatomy_dir)
     return out
 
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
-    import json
-
     with tempfile.TemporaryDirectory(prefix="advx-bench-startup-") as tmp:
         print(json.dumps(measure(Path(tmp)), indent=2))
