@@ -536,8 +536,10 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     triptych = figures[0].to_dict()
     assert triptych["layout"]["coloraxis2"]["cmid"] == 0
     assert triptych["layout"]["coloraxis2"]["cmin"] == -triptych["layout"]["coloraxis2"]["cmax"]
-    assert triptych["layout"]["coloraxis2"]["colorscale"] == go.Figure(
-        layout=dict(coloraxis=dict(colorscale="RdBu_r"))).to_dict()["layout"]["coloraxis"]["colorscale"]
+    ours = triptych["layout"]["coloraxis2"]["colorscale"]
+    reference = go.Figure(layout=dict(coloraxis=dict(colorscale="RdBu_r"))).to_dict()["layout"]["coloraxis"]["colorscale"]
+    assert [c for _, c in ours] == [c for _, c in reference]
+    np.testing.assert_allclose([v for v, _ in ours], [v for v, _ in reference])
     assert triptych["layout"]["coloraxis"]["cmin"] == 0 and triptych["layout"]["coloraxis"]["cmax"] == 1
     # Explicit scales (a bare name would reach plotly.js unvalidated): pixel 0 is white, 1 black.
     assert triptych["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(255,255,255)"
