@@ -419,15 +419,19 @@ def test_story_follows_the_numbers():
 
 
 def test_comparison_sentences_follow_the_numbers():
-    def row(budget, overlay, pgd, random):
-        return {"norm": "linf", "budget": budget, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": 0.1,
+    def row(budget, overlay, pgd, random, fgsm=0.1):
+        return {"norm": "linf", "budget": budget, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": fgsm,
                 "pgd": pgd, "random": random}
 
     usual = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0), row(0.3, 0.6, 1.0, 0.01)], "linf", 0))
     assert "tailored to each image do at least as well" in usual and "stays far below" in usual
-    assert "20.0%, 60.0%" in usual
+    assert "20.0%, 60.0%" in usual and "FGSM, a single" not in usual and "barely works" not in usual
     odd = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.15), row(0.3, 0.6, 0.5, 0.01)], "linf", 0))
     assert "Unexpectedly" in odd and "budget 0.3" in odd and "does not fit the story there" in odd
+    weak = " ".join(A.comparison_sentences([row(0.1, 0.01, 0.9, 0.0, fgsm=0.15), row(0.3, 0.6, 1.0, 0.0)],
+                                           "linf", 0))
+    assert "barely works" in weak and "budget 0.1 the overlay" in weak
+    assert "beats both fixed patterns at budget 0.1." in weak and "stays far below" in weak
     assert A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0)], "l2", 0) == []
 
 
