@@ -168,7 +168,8 @@ st.markdown(
     "Training only ever shows the network images from the thin slice of pixel space where handwritten digits live, "
     "and it adjusts each neuron just enough to sort those images. The neuron's response to directions outside that "
     "slice is largely what the random initialisation gave it, which is why its effective weights look like noise. "
-    "The overlay walks straight along such a direction: for the output neuron of the target class it is, by "
-    "construction, the direction that raises that neuron the most per unit of change when the ReLUs are ignored. "
+    "The overlay walks straight along such a direction. With the ReLUs ignored, the effective weights of the "
+    "target's output neuron are the direction that raises it the most per unit of L2 length, and their sign the "
+    "one that raises it the most per unit of L∞ size; that is why the sign pattern is the stronger one under L∞. "
     "Random noise of the same size spreads its push over every neuron and mostly cancels out. In the words of the "
     "post, the network is book-smart inside its subject area but not street-smart outside it.")
