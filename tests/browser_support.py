@@ -3,8 +3,8 @@
 - ``app_server`` (session fixture): one ``streamlit run streamlit_app.py`` per test process on a free
   localhost port, with the normal cache (the data and the default run are warmed first, so the server
   never trains them), stopped with its whole process group at the end.
-- ``browser`` (session fixture): headless ``/usr/bin/chromium`` with the flags a sandboxed root needs;
-  each test opens its own contexts (fresh profile, cookies and Streamlit session).
+- ``browser`` (session fixture): headless ``/usr/bin/chromium`` with the flags a sandboxed root needs, one
+  per test process; each test opens its own contexts (fresh profile, cookies and Streamlit session).
 - ``registered_pages()``: the pages ``streamlit_app.py`` registers (read from its ``PAGES`` table, keeping
   the files that exist), with the URL path ``st.Page`` gives each one.
 - Helpers to wait until a script run has finished, change a page's main widget, look for errors, and
@@ -148,17 +148,34 @@ class StreamlitServer:
 _shared_server: StreamlitServer | None = None
 
 
+def prime(server: StreamlitServer, browser) -> None:
+    """Open the main page once, so that ``streamlit_app.py`` has run in the server process.
+
+    Streamlit 1.67 serves a folder named ``pages/`` beside the main script as a legacy multipage app
+    (each page run on its own, without ``st.navigation``) until the main script has called
+    ``st.navigation`` once in the process (``PagesManager.uses_pages_directory``). Tests that are not
+    about that first visit start from the state every later visitor sees;
+    ``test_browser.test_a_shared_link_as_the_first_visit_of_a_fresh_server`` covers the first visit.
+    """
+    page = new_page(browser)
+    try:
+        open_app(page, server.url + "/")
+    finally:
+        page.context.close()
+
+
 @pytest.fixture(scope="session")
-def app_server(trained_run) -> StreamlitServer:
+def app_server(trained_run, browser) -> StreamlitServer:
     """The app on a free localhost port, with the normal cache; shared by every test in this process.
 
     ``trained_run`` (tests/conftest.py) puts the verified data and the default run in the cache first,
-    so no page waits for them. The server is stopped when the test process ends.
+    so no page waits for them. The server is primed (see ``prime``) and stopped when the process ends.
     """
     global _shared_server
     if _shared_server is None or _shared_server.process.poll() is not None:
         _shared_server = StreamlitServer()
         _shared_server.wait_healthy()
+        prime(_shared_server, browser)
     return _shared_server
 
 
@@ -173,18 +190,39 @@ def require_chromium() -> None:
                     pytrace=False)
 
 
+_playwright = None
+_shared_browser = None
+
+
+def _close_browser() -> None:
+    global _playwright, _shared_browser
+    try:
+        if _shared_browser is not None:
+            _shared_browser.close()
+        if _playwright is not None:
+            _playwright.stop()
+    finally:
+        _playwright = _shared_browser = None
+
+
 @pytest.fixture(scope="session")
 def browser():
-    """Headless chromium (Playwright); every context it opens starts from a fresh profile."""
-    require_chromium()
-    from playwright.sync_api import sync_playwright
+    """Headless chromium (Playwright), one per test process; every context it opens starts from a fresh profile.
 
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    Modules that import this fixture each get a fixture of their own, and Playwright's sync API allows one
+    driver per thread, so the browser is shared here and closed when the process ends.
+    """
+    global _playwright, _shared_browser
+    require_chromium()
+    if _shared_browser is None or not _shared_browser.is_connected():
+        from playwright.sync_api import sync_playwright
+
+        if _playwright is None:
+            _playwright = sync_playwright().start()
+            atexit.register(_close_browser)
+        _shared_browser = _playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                                      args=CHROMIUM_ARGS)
+    return _shared_browser
 
 
 def new_page(browser, width: int = 1400, height: int = 1000):
