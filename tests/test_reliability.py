@@ -401,8 +401,6 @@ def test_app_recovers_from_a_damaged_stored_run(mnist):
     assert store.decode_run(path.read_bytes()).config == config  # trained again and stored whole
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason="ui.resources.run_for does not show RunCorruptWarning yet: the damage is "
-                                       "only a Python warning, invisible in the app")
 def test_app_tells_the_user_a_stored_run_was_damaged(mnist):
     config = TrainConfig(**{**SMALL, "seed": 10})
     store.get_or_train(config, mnist)

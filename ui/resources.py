@@ -8,6 +8,7 @@ progress is visible and every session asking for the same configuration shares o
 from __future__ import annotations
 
 import threading
+import warnings
 
 import streamlit as st
 
@@ -77,7 +78,13 @@ def run_for(config: TrainConfig) -> Run:
         return _memory_runs[key]
     try:
         if key not in _ready_runs:
-            if store.load(config, mnist.sha) is None:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", store.RunCorruptWarning)
+                stored = store.load(config, mnist.sha)
+            for warning in caught:
+                if issubclass(warning.category, store.RunCorruptWarning):
+                    st.warning(f"{warning.message}. Training it again now.", icon=":material/build:")
+            if stored is None:
                 _train_with_bar(config, mnist, save=True)
             with _lock:
                 _ready_runs.add(key)
