@@ -7,6 +7,7 @@ pixels in [0, 1]; no normalisation happens inside, so effective weights live in 
 
 from __future__ import annotations
 
+import functools
 from typing import Sequence
 
 import flax.linen as nn
@@ -34,9 +35,18 @@ class MLP(nn.Module):
         return nn.Dense(N_CLASSES, name="output")(x)
 
 
+@functools.partial(jax.jit, static_argnums=0)
+def _init(hidden: tuple[int, ...], key: jax.Array) -> dict:
+    return MLP(hidden).init(key, jnp.zeros((1, N_PIXELS), jnp.float32))["params"]
+
+
 def init_params(hidden: Sequence[int], key: jax.Array) -> dict:
-    """Fresh parameters (Flax's default LeCun-normal kernels, zero biases)."""
-    return MLP(tuple(hidden)).init(key, jnp.zeros((1, N_PIXELS), jnp.float32))["params"]
+    """Fresh parameters (Flax's default LeCun-normal kernels, zero biases).
+
+    Jitted: run eagerly, Flax's ``init`` dispatches dozens of small operations, which took
+    seconds on a cold, busy 2-core machine.
+    """
+    return _init(tuple(int(h) for h in hidden), key)
 
 
 def param_layer_names(params: dict) -> list[str]:
