@@ -4,8 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.resources import enable_compilation_cache
+
 st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
+enable_compilation_cache()
 HERE = Path(__file__).parent
 PAGES = {
     "Start": [("pages/home.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:")],

@@ -15,10 +15,23 @@ import streamlit as st
 from advx import store
 from advx.config import ConfigError, TrainConfig
 from advx.data import MNIST, DataUnavailableError, load_mnist
-from advx.paths import CacheDirError
+from advx.paths import CacheDirError, cache_dir
 from advx.train import Run, TrainingDivergedError, train
 
 CONFIG_KEY = "advx_config"
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA's compiled programs in ``<cache dir>/jax`` so a restarted server skips most compilation."""
+    import jax
+
+    try:
+        folder = cache_dir() / "jax"
+    except CacheDirError:
+        return  # the app still works; it compiles on each start
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
 _ready_runs: set[str] = set()
 _memory_runs: dict[str, Run] = {}  # runs trained while the cache folder is unusable
 _lock = threading.Lock()
