@@ -396,8 +396,11 @@ def _label(widget) -> str:
 def widget_value(page, change: WidgetChange) -> str:
     """The value a widget shows now, read the same way as when it was changed."""
     widget = change.locator(page)
+    widget.wait_for(state="visible")
     if change.kind == "slider":
-        return ",".join(widget.locator("input[type='range']").evaluate_all("els => els.map(e => e.value)"))
+        thumbs = widget.locator("input[type='range']")
+        thumbs.first.wait_for(state="attached")
+        return ",".join(thumbs.evaluate_all("els => els.map(e => e.value)"))
     if change.kind in ("number_input", "selectbox"):
         return widget.locator("input").first.input_value()
     return widget.locator("[data-testid='stRadioOption'][data-selected='true']").inner_text().strip()
