@@ -210,40 +210,36 @@ import jax
 from advx.model import init_params
 key = jax.random.split(jax.random.PRNGKey(0))[0]
 start = time.perf_counter()
-fn = jax.jit(init_params, static_argnums=0) if sys.argv[2] == "jit" else init_params
-jax.block_until_ready(fn((64, 64), key))
+jax.block_until_ready(init_params((64, 64), key))
 print(json.dumps(time.perf_counter() - start))
 """
 
 
 def around_the_scan(ctx) -> dict:
     """What ``advx.train.train`` spends outside the scan: the first parameter initialisation in a fresh
-    process (Flax's ``init`` run eagerly, as ``train`` does, against the same call under ``jax.jit``), and
-    the evaluation after every epoch (the 60,000 training images plus the 10,000 test images)."""
+    process (it compiles), and the test-set evaluation after every epoch."""
     import jax
     import jax.numpy as jnp
 
     from advx.model import init_params
     from advx.train import _evaluate_pixels
 
-    init = {}
-    for mode in ("eager", "jit", "eager", "jit"):
-        done = subprocess.run([sys.executable, "-c", INIT_PROBE, str(ROOT), mode], capture_output=True, text=True,
-                              timeout=600, env={k: v for k, v in os.environ.items() if k != "XLA_FLAGS"})
-        init.setdefault(mode, []).append(json.loads(done.stdout.strip().splitlines()[-1]))
-    mnist = ctx.mnist
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XLA_FLAGS", "JAX_"))}
+    init = []
+    for _ in range(2):
+        done = subprocess.run([sys.executable, "-c", INIT_PROBE, str(ROOT)], capture_output=True, text=True,
+                              timeout=600, env=env)
+        init.append(json.loads(done.stdout.strip().splitlines()[-1]))
     params = init_params((64, 64), jax.random.PRNGKey(0))
-    sets = {"train": (mnist.train_images, mnist.train_labels), "test": (mnist.test_images, mnist.test_labels)}
-    arrays = {k: (jnp.asarray(x.reshape(len(x), -1)), jnp.asarray(y, jnp.int32)) for k, (x, y) in sets.items()}
-    times = {k: [] for k in arrays}
+    x = jnp.asarray(ctx.mnist.test_images.reshape(len(ctx.mnist.test_images), -1))
+    y = jnp.asarray(ctx.mnist.test_labels, jnp.int32)
+    times = []
     for _ in range(ctx.repeats + 1):
-        for k, (x, y) in arrays.items():
-            start = time.perf_counter()
-            jax.block_until_ready(_evaluate_pixels(params, x, y))
-            times[k].append(time.perf_counter() - start)
-    return {"first_init_s": {mode: statistics.median(v) for mode, v in init.items()},
-            "first_init_each_s": init,
-            "evaluate_s": {k: statistics.median(v[1:]) for k, v in times.items()}, "load": load()}
+        start = time.perf_counter()
+        jax.block_until_ready(_evaluate_pixels(params, x, y))
+        times.append(time.perf_counter() - start)
+    return {"first_init_s": statistics.median(init), "first_init_each_s": init,
+            "test_evaluation_s": statistics.median(times[1:]), "load": load()}
 
 
 # --------------------------------------------------------------------------------------------
@@ -476,11 +472,9 @@ def markdown(results: dict) -> str:
                            f"{r['max_s']:.3f} s | {r['vs_advx']:.2f} | {r['test_acc']:.2%} |")
             a = tu.get("around_the_scan")
             if a:
-                out += ["", f"Around the scan, in `train`: the first parameter initialisation in a fresh process takes "
-                        f"{a['first_init_s']['eager']:.1f} s as `train` runs it (Flax's `init`, eagerly) and "
-                        f"{a['first_init_s']['jit']:.1f} s under `jax.jit` (median of 2 each). The evaluation after "
-                        f"every epoch takes {a['evaluate_s']['train']:.3f} s for the 60,000 training images and "
-                        f"{a['evaluate_s']['test']:.3f} s for the 10,000 test images (load {a['load'][0]:.1f})."]
+                out += ["", f"Around the scan, in `train`: the first parameter initialisation in a fresh process "
+                        f"(`init_params`, which compiles) takes {a['first_init_s']:.1f} s (median of 2); the test-set "
+                        f"evaluation after every epoch {a['test_evaluation_s']:.3f} s (load {a['load'][0]:.1f})."]
             out.append("")
 
     s = results.get("startup")
@@ -493,16 +487,10 @@ def markdown(results: dict) -> str:
                 f"default network and drawn its curves | {s['cold']['seconds']:.1f} s | "
                 f"{s['cold']['server_answering_s']:.1f} s |"]
         if "seconds" in s["warm"]:
-            out.append(f"| warm | the run stored: `streamlit run` until Effective weights shows its 3 map grids and "
-                       f"its table | {s['warm']['seconds']:.1f} s | {s['warm']['server_answering_s']:.1f} s |")
-        c = s.get("warm_with_compilation_cache")
-        if c:
-            out.append(f"| warm, JAX's persistent compilation cache on (not the app's setting; set through "
-                       f"`JAX_COMPILATION_CACHE_DIR`, filled by one start that took {c['filling_start_s']:.1f} s) | "
-                       f"the same | {c['seconds']:.1f} s | {c['server_answering_s']:.1f} s |")
+            out.append(f"| warm | the run and XLA's compiled programs stored: `streamlit run` until Effective weights "
+                       f"shows its 3 map grids and its table | {s['warm']['seconds']:.1f} s | {s['warm']['server_answering_s']:.1f} s |")
         out.append("")
-        for start, title in (("cold", "Cold start"), ("warm", "Warm start"),
-                             ("warm_with_compilation_cache", "Warm start with the compilation cache")):
+        for start, title in (("cold", "Cold start"), ("warm", "Warm start")):
             marks = s.get(start, {}).get("milestones_s")
             if marks:
                 out.append(f"{title}, seconds after `Popen` (seen by the browser): server answering "

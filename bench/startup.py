@@ -4,9 +4,8 @@
   ``mnist.npz``. Timed from starting ``streamlit run streamlit_app.py`` until the Train page has trained
   the default network and drawn its learning curves.
 - **Warm start**: the same folder, now holding the run. Timed from starting a new server until the
-  Effective weights page is fully rendered (its three map grids drawn and its table shown). Then the same
-  warm start with JAX's persistent compilation cache switched on through its environment variables (one
-  start fills the cache, the next is timed): what the app would gain from turning it on.
+  Effective weights page is fully rendered (its three map grids drawn and its table shown). The app keeps
+  XLA's compiled programs in ``<cache folder>/jax``: the cold start fills it, the warm start reads it.
 
 "Rendered" means: the script has finished (``stApp``'s ``data-test-script-state`` is ``notRunning`` and no
 status widget shows), the page's Plotly charts are drawn (``.js-plotly-plot`` inside each chart element)
@@ -57,7 +56,7 @@ def free_port() -> int:
 class Server:
     """``streamlit run streamlit_app.py`` in its own process group, with the given cache folder."""
 
-    def __init__(self, cache_dir: Path, log_path: Path, extra_env: dict[str, str] | None = None):
+    def __init__(self, cache_dir: Path, log_path: Path):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
@@ -66,7 +65,6 @@ class Server:
         env.pop("ADVX_MNIST_DIR", None)
         env.pop("XLA_FLAGS", None)  # the app as users run it
         env = {k: v for k, v in env.items() if not k.startswith("JAX_")}
-        env.update(extra_env or {})
         command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
                    "--server.port", str(self.port), "--server.address", "127.0.0.1",
                    "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
@@ -185,19 +183,11 @@ def seed_cache(cache_dir: Path) -> Path:
     return cache_dir / CACHE_FILE_NAME
 
 
-def compilation_cache_env(folder: Path) -> dict[str, str]:
-    """JAX's persistent compilation cache in ``folder``, for every compiled computation (set through
-    JAX's environment variables, so the app's code is unchanged)."""
-    return {"JAX_COMPILATION_CACHE_DIR": str(folder), "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
-            "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}
-
-
-def timed_visit(chromium, cache_dir: Path, page_path: str, log_path: Path,
-                extra_env: dict[str, str] | None = None) -> dict:
+def timed_visit(chromium, cache_dir: Path, page_path: str, log_path: Path) -> dict:
     """Start a server, open ``page_path`` as soon as it answers, and time until it is rendered."""
     charts, tables = RENDERED[page_path]
     page = new_page(chromium)
-    server = Server(cache_dir, log_path, extra_env)
+    server = Server(cache_dir, log_path)
     try:
         healthy = server.wait_healthy()
         page.goto(f"{server.url}/{page_path}", wait_until="commit")
@@ -269,12 +259,6 @@ def measure(work_dir: Path) -> dict:
         if (ROOT / "pages" / "effective_weights.py").exists():
             out["warm"] = timed_visit(chromium, cache_dir, "effective_weights", work_dir / "server-warm.log")
             out["warm"]["target_s"] = WARM_TARGET_S
-            # The same warm start with JAX's persistent compilation cache: one start fills it, the next is timed.
-            env = compilation_cache_env(work_dir / "jax-compilation-cache")
-            filling = timed_visit(chromium, cache_dir, "effective_weights", work_dir / "server-warm-fill.log", env)
-            out["warm_with_compilation_cache"] = timed_visit(chromium, cache_dir, "effective_weights",
-                                                             work_dir / "server-warm-cached.log", env)
-            out["warm_with_compilation_cache"]["filling_start_s"] = filling["seconds"]
         else:
             out["warm"] = {"skipped": "pages/effective_weights.py is not registered"}
     anatomy_dir = work_dir / "cache-anatomy"

@@ -52,8 +52,8 @@ class AdvxVariants:
         s = self.state[variant]
         s["done"] += 1
         start = time.perf_counter()
-        s["params"], s["opt_state"], _ = s["epoch"](s["params"], s["opt_state"], jax.random.PRNGKey(s["done"]),
-                                                    s["x"], self.y)
+        out = s["epoch"](s["params"], s["opt_state"], jax.random.PRNGKey(s["done"]), s["x"], self.y)
+        s["params"], s["opt_state"] = out[0], out[1]
         jax.block_until_ready(s["params"])
         return time.perf_counter() - start
 
