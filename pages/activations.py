@@ -7,6 +7,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 st.title("Sparse activations")
 notes = st.container()
@@ -39,7 +40,7 @@ for layer, s in sparse.items():
                        key=f"act_bars_{layer}")
 
 st.subheader("Over all 10,000 test images")
-st.plotly_chart(figs.count_histograms({k: s.counts for k, s in sparse.items()},
+st.plotly_chart(hist_fig := figs.count_histograms({k: s.counts for k, s in sparse.items()},
                                       {k: s.width for k, s in sparse.items()}), key="act_hist")
 st.markdown("  \n".join(nw.sparsity_sentence(s) for s in sparse.values()))
 st.markdown(f"Compared with the seed: {nw.seed_verdict(sparse)}")
@@ -56,10 +57,13 @@ st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high
 st.subheader("Firing rates")
 stats = nw.stats(run, epoch)
 hidden = {k: v.firing_rate for k, v in stats.items() if k != "output"}
-st.plotly_chart(figs.firing_rates(hidden), key="act_rates")
+st.plotly_chart(rates_fig := figs.firing_rates(hidden), key="act_rates")
 dead = {k: stats[k].dead_neurons for k in hidden}
 st.markdown("Share of the 60,000 training images on which each neuron is active (activation above 0). "
             + (" ".join(f"**Dead in {k}** (never fire): {', '.join(f'#{i}' for i in v)}." for k, v in dead.items() if v)
                or "No neuron is dead: every one fires on some training image."))
 
+offer("activations", {"sparsity_histogram": hist_fig, "firing_rates": rates_fig},
+      {**{f"{k}_test_activations": acts[k] for k in sparse}, **{f"{k}_levels": s.levels for k, s in sparse.items()},
+       **{f"{k}_firing_rate": v for k, v in hidden.items()}})
 links.sync(**image_url, **{"def": definition, "high": high, "mild": mild})

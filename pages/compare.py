@@ -6,6 +6,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 st.title("Compare neurons")
 notes = st.container()
@@ -50,4 +51,6 @@ st.caption(f"{nw.MEASURES_HELP} Output neurons are weighted by the softmax proba
            "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
            "Image titles give the test index and the label.")
 
+offer("compare", {}, {f"{code}_{what}": now[layer][what][:, k] for code in codes
+                     for layer, k in [neurons.parse_neuron(code, widths)] for what in ("effective", "average")})
 links.sync(epoch=epoch, neurons=st.session_state["cmp_neurons"])

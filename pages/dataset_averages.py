@@ -6,6 +6,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 st.title("Dataset averages")
 notes = st.container()
@@ -29,16 +30,21 @@ with notes:
     links.show_notes()
 
 now, init = nw.maps(run, epoch, weight), nw.maps(run, 0, weight)
+shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, k) for k in idx]
     m = now[layer]
     left, right = st.columns(2)
-    left.plotly_chart(figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
+    left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
                                     notes=[nw.measure_note(m, k, "effective") for k in idx],
                                     title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
-    right.plotly_chart(figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
+    right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
                                      notes=[nw.measure_note(m, k, "average") for k in idx], colorbar_title="pixel",
                                      title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
+
+    shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
+    arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
+                   f"{layer}_neurons": idx})
 
 st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
 st.caption(f"{nw.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
@@ -46,4 +52,5 @@ st.caption(f"{nw.MEASURES_HELP} Hidden neurons are weighted by their ReLU activa
            "fires: it is marked dead and has no average.")
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table")
 
+offer("dataset_averages", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight)

@@ -6,6 +6,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 st.title("Effective weights")
 notes = st.container()
@@ -37,11 +38,15 @@ with notes:
     links.show_notes()
 
 now, init = nw.maps(run, epoch), nw.maps(run, 0)
+shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, k) for k in idx]
     linear = figs.map_grid(now[layer]["effective"][:, idx], labels, ncols=min(len(idx), 5 if view == "linear" else 3),
                            notes=[nw.measure_note(now[layer], k, "effective") for k in idx],
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
+    shown[layer] = linear
+    arrays[f"{layer}_effective_weights"] = now[layer]["effective"][:, idx]
+    arrays[f"{layer}_neurons"] = idx
     if view == "linear":
         st.plotly_chart(linear, key=f"ew_grid_{layer}")
         continue
@@ -58,4 +63,5 @@ st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
 st.caption(nw.MEASURES_HELP)
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
 
+offer("effective_weights", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)

@@ -10,6 +10,7 @@ from advx.model import param_layer_names
 from advx.figures import attacks as F
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 DEFAULT_STRENGTH = {"linf": 0.8, "l2": 5.12}
 COMPARISON_IMAGES = 2000
@@ -105,7 +106,7 @@ def strength_view():
     adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, strength, norm))[0]
     after = curves.probabilities[k]
     # ---- 2 · Images and probabilities
-    st.plotly_chart(F.overlay_triptych(x_test[image], pattern, adversarial, [
+    st.plotly_chart(images_fig := F.overlay_triptych(x_test[image], pattern, adversarial, [
         f"original #{image} (label {labels[image]})", A.SOURCE_LABELS[source],
         f"with overlay (predicted {after.argmax()})"]), key="ov_images")
     left, right = st.columns([2, 1])
@@ -115,7 +116,7 @@ def strength_view():
     right.metric(f"Probability of {target}", f"{after[target]:.1%}", f"{after[target] - clean[image][target]:+.1%}")
     # ---- 3 · Strength curve
     st.header("3 · How strong must the overlay be?")
-    st.plotly_chart(F.strength_curve(grid, curves.probabilities[:, target], curves.control_mean, curves.control_max,
+    st.plotly_chart(curve_fig := F.strength_curve(grid, curves.probabilities[:, target], curves.control_mean, curves.control_max,
                                      target=target, norm_label=A.NORM_LABELS[norm], current=strength,
                                      minimal=minimal), key="ov_curve")
     st.caption("Grey: 16 random patterns of the same norm (random signs for sign patterns). The red line marks the "
@@ -131,6 +132,9 @@ def strength_view():
     right.caption(f"Over the {int((labels == predicted).sum()):,} correctly classified test images and the nine "
                   f"other targets: {rate:.1%} succeed (median confidence {overview.median_confidence[k]:.1%}); "
                   f"random noise of the same norm: {random_rate:.1%}.")
+    offer("overlay", {"images": images_fig, "strength_curve": curve_fig},
+          {"original": x_test[image], "pattern": pattern, "adversarial": adversarial, "strengths": np.asarray(grid),
+           "target_probability": curves.probabilities[:, target], "success_matrix": overview.matrices[k]})
     st.subheader("What you are seeing")
     for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, strength=strength,
                             overlay_rate=rate, random_rate=random_rate,

@@ -9,6 +9,7 @@ from advx import subspace as S
 from advx.figures import subspace as F
 from ui import links, resources
 from ui import neuron_widgets as nw
+from ui.page_downloads import offer
 
 st.title("Why it happens")
 notes = st.container()
@@ -52,7 +53,7 @@ for column, level in zip(st.columns(len(S.VARIANCE_LEVELS)), S.VARIANCE_LEVELS):
     column.button(f"k for {level:.0%} of the energy", key=f"why_level_{round(level * 100)}",
                   on_click=set_k, args=(sub.k_for(level),))
 k = st.slider("k: how many principal directions make up the data subspace", 1, 784, key="why_k")
-st.plotly_chart(F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
+st.plotly_chart(variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
 st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
            f"plain-SGD update of W1 lies. {int(sub.blank.sum())} pixels are 0 on every image; the images have "
            f"numerical rank {sub.rank()} (directions above 10⁻⁶ of the largest energy).")
@@ -108,4 +109,7 @@ st.markdown("\n\n".join(S.explain_page(sub, k, maps, studies, columns)))
 
 with notes:
     links.show_notes()
+offer("why", {"explained_variance": variance_fig},
+      {"explained_variance": sub.explained, "blank_pixels": sub.blank,
+       "dW1_share_inside_adam": studies["adam"].maps.share_inside})
 links.sync(k=k, neurons=st.session_state["why_neurons"], focus=focus)

@@ -68,3 +68,15 @@ def test_cli_data_and_bad_train_settings():
     assert bad.returncode == 2
     assert "error: invalid training settings: epochs" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+def test_every_page_offers_its_figures_and_arrays_for_download(mnist, trained_run):
+    """Every view offers a download of what it shows (standalone HTML figures, arrays as .npz)."""
+    for name in ("train", "activations", "effective_weights", "dataset_averages", "compare", "overlay", "why"):
+        at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT).run()
+        _no_exception(at)
+        labels = [b.proto.label for b in at.get("download_button")]
+        assert labels, name
+        if name != "train":
+            assert any(label.endswith("(.npz)") for label in labels), (name, labels)
+            assert name == "compare" or any(label.endswith("(HTML)") for label in labels), (name, labels)

@@ -1,0 +1,22 @@
+"""One "Download" panel per page: its figures as standalone HTML and its arrays as ``.npz``."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import downloads
+
+
+def offer(prefix: str, figures: dict[str, go.Figure], arrays: dict[str, np.ndarray]) -> None:
+    """Render download buttons for ``figures`` (one HTML file each) and ``arrays`` (one ``.npz``)."""
+    with st.expander("Download what this page shows", icon=":material/download:"):
+        cols = st.columns(3)
+        for i, (name, fig) in enumerate(figures.items()):
+            with cols[i % 3]:
+                downloads.figure_download(fig, f"{prefix}_{name}.html", key=f"{prefix}_dl_fig_{name}",
+                                          label=f"{name} (HTML)")
+        with cols[len(figures) % 3]:
+            downloads.arrays_download({k: np.asarray(v) for k, v in arrays.items()}, f"{prefix}.npz",
+                                      key=f"{prefix}_dl_arrays", label="arrays (.npz)")
