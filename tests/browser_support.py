@@ -406,6 +406,19 @@ def widget_value(page, change: WidgetChange) -> str:
     return widget.locator("[data-testid='stRadioOption'][data-selected='true']").inner_text().strip()
 
 
+def settled_value(page, change: WidgetChange, expected: str, timeout_s: float = 15) -> str:
+    """The widget's value once it shows ``expected`` (or whatever it shows after ``timeout_s``).
+
+    A widget can be in the page a moment before its value is filled in, so a single read may see "".
+    """
+    deadline = time.monotonic() + timeout_s
+    value = widget_value(page, change)
+    while value != expected and time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        value = widget_value(page, change)
+    return value
+
+
 def change_main_widget(page) -> WidgetChange | None:
     """Change the first usable slider, number input, selectbox or radio in the main area and wait for the rerun.
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from playwright.sync_api import expect
 
 from browser_support import (AppPage, StreamlitServer, app_server, assert_no_errors, browser,  # noqa: F401
                              change_main_widget, nav_titles, new_page, open_app, query, registered_pages, screenshot,
-                             wait_for_charts, widget_value)
+                             settled_value, wait_for_charts)
 
 pytestmark = pytest.mark.browser
 
@@ -116,7 +117,7 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page)
             open_app(shared, tab.url)
             assert_no_errors(shared)
             assert query(shared) == query(tab), "opening a shared link changed its parameters"
-            assert widget_value(shared, change) == change.after
+            assert settled_value(shared, change, change.after) == change.after
             _assert_charts_drawn(shared, page)
             lap("shared link")
         finally:
@@ -181,8 +182,8 @@ def test_train_page_link_names_a_stored_run_and_corrects_an_unknown_one(app_serv
     try:
         open_app(tab, f"{app_server.url}/train?run={run.run_id}")
         assert_no_errors(tab)
-        assert tab.locator(".st-key-train_hidden input").input_value() == "32"
-        assert f"Run {run.run_id}" in tab.locator("[data-testid='stMain']").inner_text()
+        expect(tab.locator(".st-key-train_hidden input")).to_have_value("32")
+        expect(tab.locator("[data-testid='stMain']")).to_contain_text(f"Run {run.run_id}")
         assert query(tab).get("run") == run.run_id
 
         open_app(tab, f"{app_server.url}/train?run=no-such-run")

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from playwright.sync_api import expect
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 
@@ -161,14 +162,14 @@ def test_two_sessions_train_different_configurations_at_once(app_server, browser
 
         for name, tab in tabs.items():
             config, other = configs[name], configs["second" if name == "first" else "first"]
-            text = tab.locator("[data-testid='stMain']").inner_text()
             run_id = store.run_id(config, mnist.sha)
-            assert f"Run {run_id}" in text and store.run_id(other, mnist.sha) not in text
+            expect(tab.locator("[data-testid='stMain']")).to_contain_text(f"Run {run_id}")
+            assert store.run_id(other, mnist.sha) not in tab.locator("[data-testid='stMain']").inner_text()
             assert tab.locator("[data-testid='stAlertContentError'], [data-testid='stException']").count() == 0
             epochs_metric = tab.locator("[data-testid='stMetric']").nth(1).inner_text()
             assert epochs_metric.split()[-1] == str(config.epochs)
-            assert tab.locator(".st-key-train_seed input").input_value() == str(config.seed)
-            assert tab.locator(".st-key-train_epochs input").input_value() == str(config.epochs)
+            expect(tab.locator(".st-key-train_seed input")).to_have_value(str(config.seed))
+            expect(tab.locator(".st-key-train_epochs input")).to_have_value(str(config.epochs))
             screenshot(tab, f"concurrent-train-{name}")
         for config in configs.values():
             run = store.decode_run(store.run_path(config, mnist.sha).read_bytes())
