@@ -37,14 +37,23 @@ def _parse_number(text: str) -> float | None:
     return value if math.isfinite(value) else None
 
 
-def url_int(name: str, default: int, lo: int, hi: int) -> int:
-    """Integer parameter ``name`` in ``[lo, hi]``."""
+def _url_number(name: str) -> tuple[str | None, float | None]:
+    """``(raw, number)`` of parameter ``name``; ``(None, None)`` when it is absent or empty.
+
+    A present value that is not a finite number gives ``(raw, None)``.
+    """
     raw = _raw(name)
     if raw is None or raw == "":
-        return default
-    number = _parse_number(raw)
+        return None, None
+    return raw, _parse_number(raw)
+
+
+def url_int(name: str, default: int, lo: int, hi: int) -> int:
+    """Integer parameter ``name`` in ``[lo, hi]``."""
+    raw, number = _url_number(name)
     if number is None:
-        note(f"`{name}={raw}` is not a number; using {default}.")
+        if raw is not None:
+            note(f"`{name}={raw}` is not a number; using {default}.")
         return default
     value = int(round(number))
     clamped = min(max(value, lo), hi)
@@ -55,12 +64,10 @@ def url_int(name: str, default: int, lo: int, hi: int) -> int:
 
 def url_float(name: str, default: float, lo: float, hi: float) -> float:
     """Float parameter ``name`` in ``[lo, hi]``."""
-    raw = _raw(name)
-    if raw is None or raw == "":
-        return default
-    number = _parse_number(raw)
+    raw, number = _url_number(name)
     if number is None:
-        note(f"`{name}={raw}` is not a number; using {default}.")
+        if raw is not None:
+            note(f"`{name}={raw}` is not a number; using {default}.")
         return default
     clamped = min(max(number, lo), hi)
     if clamped != number:
