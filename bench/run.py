@@ -496,7 +496,8 @@ def markdown(results: dict) -> str:
                 out.append(f"{title}, seconds after `Popen` (seen by the browser): server answering "
                            f"{s[start]['server_answering_s']:.1f}, " + ", ".join(
                                f"{name.replace('_', ' ')} {t:.1f}" for name, t in marks.items())
-                           + f", rendered {s[start]['seconds']:.1f}.")
+                           + f", rendered {s[start]['seconds']:.1f}. A second visitor on that server (its caches "
+                           f"full) waits {s[start].get('second_visitor_s', float('nan')):.1f} s.")
         a = s.get("cold_path_anatomy")
         if a:
             out.append(f"The cold path without server or browser, in a fresh interpreter: imports {a['imports_s']:.1f} s, "
