@@ -11,19 +11,19 @@ st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=
 enable_compilation_cache()
 HERE = Path(__file__).parent
 PAGES = {
-    "Start": [("pages/home.py", "Home", ":material/home:"), ("pages/train.py", "Train", ":material/model_training:")],
+    "Start": [("views/home.py", "Home", ":material/home:"), ("views/train.py", "Train", ":material/model_training:")],
     "The experiment": [
-        ("pages/activations.py", "Activations", ":material/bar_chart:"),
-        ("pages/effective_weights.py", "Effective weights", ":material/grid_on:"),
-        ("pages/dataset_averages.py", "Dataset averages", ":material/image:"),
-        ("pages/compare.py", "Compare neurons", ":material/compare:"),
-        ("pages/overlay.py", "Adversarial overlay", ":material/my_location:"),
-        ("pages/why.py", "Why it happens", ":material/lightbulb:"),
+        ("views/activations.py", "Activations", ":material/bar_chart:"),
+        ("views/effective_weights.py", "Effective weights", ":material/grid_on:"),
+        ("views/dataset_averages.py", "Dataset averages", ":material/image:"),
+        ("views/compare.py", "Compare neurons", ":material/compare:"),
+        ("views/overlay.py", "Adversarial overlay", ":material/my_location:"),
+        ("views/why.py", "Why it happens", ":material/lightbulb:"),
     ],
 }
 
 navigation = st.navigation({
-    section: [st.Page(path, title=title, icon=icon, default=(path == "pages/home.py"))
+    section: [st.Page(path, title=title, icon=icon, default=(path == "views/home.py"))
               for path, title, icon in entries if (HERE / path).exists()]
     for section, entries in PAGES.items()
 })

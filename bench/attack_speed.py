@@ -63,7 +63,7 @@ def page_rerun(repeats: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
     os.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "pages" / "overlay.py"), default_timeout=900).run()
+    at = AppTest.from_file(str(ROOT / "views" / "overlay.py"), default_timeout=900).run()
     if at.exception:
         raise RuntimeError([e.value for e in at.exception])
     grid = A.STRENGTHS["linf"]

@@ -73,15 +73,15 @@ class Interaction:
 def interactions() -> list[Interaction]:
     """The main widget of every page."""
     return [
-        Interaction("pages/home.py", "none (a plain rerun)"),
-        Interaction("pages/train.py", "Train button (stored configuration)", "button", "train_submit"),
-        Interaction("pages/activations.py", "test image number", "number_input", "act_image_index"),
-        Interaction("pages/effective_weights.py", "epoch slider", "slider", "ew_epoch"),
-        Interaction("pages/dataset_averages.py", "epoch slider", "slider", "da_epoch"),
-        Interaction("pages/compare.py", "epoch slider", "slider", "cmp_epoch"),
-        Interaction("pages/overlay.py", "strength slider (L∞)", "select_slider", "ov_strength_linf",
+        Interaction("views/home.py", "none (a plain rerun)"),
+        Interaction("views/train.py", "Train button (stored configuration)", "button", "train_submit"),
+        Interaction("views/activations.py", "test image number", "number_input", "act_image_index"),
+        Interaction("views/effective_weights.py", "epoch slider", "slider", "ew_epoch"),
+        Interaction("views/dataset_averages.py", "epoch slider", "slider", "da_epoch"),
+        Interaction("views/compare.py", "epoch slider", "slider", "cmp_epoch"),
+        Interaction("views/overlay.py", "strength slider (L∞)", "select_slider", "ov_strength_linf",
                     OVERLAY_TARGET_P95_S),
-        Interaction("pages/why.py", "k slider", "slider", "why_k"),
+        Interaction("views/why.py", "k slider", "slider", "why_k"),
     ]
 
 

@@ -34,7 +34,7 @@ def registered_pages() -> list[str]:
     tree = ast.parse((ROOT / "streamlit_app.py").read_text())
     table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
                  if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets))
-    return [("" if path == "pages/home.py" else Path(path).stem)
+    return [("" if path == "views/home.py" else Path(path).stem)
             for entries in table.values() for path, _title, _icon in entries if (ROOT / path).exists()]
 
 

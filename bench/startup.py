@@ -267,11 +267,11 @@ def measure(work_dir: Path) -> dict:
         out["cold"]["target_s"] = COLD_TARGET_S
         runs = sorted(p.name for p in (cache_dir / "runs").glob("*.npz"))
         out["cold"]["runs_stored"] = runs
-        if (ROOT / "pages" / "effective_weights.py").exists():
+        if (ROOT / "views" / "effective_weights.py").exists():
             out["warm"] = timed_visit(chromium, cache_dir, "effective_weights", work_dir / "server-warm.log")
             out["warm"]["target_s"] = WARM_TARGET_S
         else:
-            out["warm"] = {"skipped": "pages/effective_weights.py is not registered"}
+            out["warm"] = {"skipped": "views/effective_weights.py is not registered"}
     anatomy_dir = work_dir / "cache-anatomy"
     seed_cache(anatomy_dir)
     out["cold_path_anatomy"] = anatomy(anatomy_dir)

@@ -61,7 +61,7 @@ class Clock:
 
 
 def page_measurements(clock: Clock, sub, k, runs, train_u8, test, labels, include_k_free: bool = True):
-    """Everything pages/why.py computes, in its order. ``include_k_free=False``: only what k changes."""
+    """Everything views/why.py computes, in its order. ``include_k_free=False``: only what k changes."""
     trained = runs["adam"]
     if include_k_free:
         maps = clock("neuron maps of the current run (init + trained, 60,000 images)",

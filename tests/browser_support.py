@@ -64,8 +64,8 @@ class AppPage:
 def registered_pages() -> list[AppPage]:
     """The pages of ``streamlit_app.py``'s ``PAGES`` table whose files exist, in navigation order.
 
-    ``st.Page("pages/x.py")`` takes its URL path from the file name (``/x``); the page marked
-    ``default`` (``pages/home.py``) is served at ``/``.
+    ``st.Page("views/x.py")`` takes its URL path from the file name (``/x``); the page marked
+    ``default`` (``views/home.py``) is served at ``/``.
     """
     tree = ast.parse((ROOT / "streamlit_app.py").read_text())
     table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
@@ -74,7 +74,7 @@ def registered_pages() -> list[AppPage]:
     for entries in table.values():
         for path, title, _icon in entries:
             if (ROOT / path).exists():
-                pages.append(AppPage(path, title, "" if path == "pages/home.py" else Path(path).stem))
+                pages.append(AppPage(path, title, "" if path == "views/home.py" else Path(path).stem))
     return pages
 
 
@@ -151,10 +151,7 @@ _shared_server: StreamlitServer | None = None
 def prime(server: StreamlitServer, browser) -> None:
     """Open the main page once, so that ``streamlit_app.py`` has run in the server process.
 
-    Streamlit 1.67 serves a folder named ``pages/`` beside the main script as a legacy multipage app
-    (each page run on its own, without ``st.navigation``) until the main script has called
-    ``st.navigation`` once in the process (``PagesManager.uses_pages_directory``). Tests that are not
-    about that first visit start from the state every later visitor sees;
+    Tests that are not about that first visit start from the state every later visitor sees;
     ``test_browser.test_a_shared_link_as_the_first_visit_of_a_fresh_server`` covers the first visit.
     """
     page = new_page(browser)

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 APP = str(ROOT / "streamlit_app.py")
-TRAIN = str(ROOT / "pages" / "train.py")
+TRAIN = str(ROOT / "views" / "train.py")
 
 
 def _no_exception(at):
@@ -73,7 +73,7 @@ def test_cli_data_and_bad_train_settings():
 def test_every_page_offers_its_figures_and_arrays_for_download(mnist, trained_run):
     """Every view offers a download of what it shows (standalone HTML figures, arrays as .npz)."""
     for name in ("train", "activations", "effective_weights", "dataset_averages", "compare", "overlay", "why"):
-        at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=TIMEOUT).run()
+        at = AppTest.from_file(str(ROOT / "views" / f"{name}.py"), default_timeout=TIMEOUT).run()
         _no_exception(at)
         labels = [b.proto.label for b in at.get("download_button")]
         assert labels, name

@@ -54,11 +54,11 @@ def test_every_registered_page_is_covered():
     assert {p.path for p in PAGES} == on_disk, "a page file is not registered in streamlit_app.py, or vice versa"
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="Streamlit 1.67 serves a folder named pages/ as a legacy multipage app until the main script "
-                          "has run once in the process; renaming the folder (e.g. views/) fixes it")
 def test_a_shared_link_as_the_first_visit_of_a_fresh_server(browser, trained_run):  # noqa: F811
-    """After a restart, the first visitor may arrive through a shared link: the app must be the same app."""
+    """After a restart, the first visitor may arrive through a shared link: the app must be the same app.
+
+    (Streamlit serves a folder named ``pages/`` as a legacy multipage app until the main script has run
+    once in the process; the views live in ``views/`` so that never happens.)"""
     server = StreamlitServer(log_name="streamlit-fresh-server.log")
     try:
         server.wait_healthy()

@@ -9,7 +9,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "overlay.py")
+PAGE = str(ROOT / "views" / "overlay.py")
 TIMEOUT = 120
 
 

@@ -1,4 +1,4 @@
-"""AppTest for "Why it happens" (pages/why.py): the default view, a changed k, level buttons, bad links.
+"""AppTest for "Why it happens" (views/why.py): the default view, a changed k, level buttons, bad links.
 
 The page compares four runs. To stay fast it is shown for a 3-epoch configuration (the session's
 chosen run), whose comparison runs are the same short runs the subspace tests use, trained once and
@@ -17,7 +17,7 @@ from advx import subspace as S
 from advx.config import TrainConfig
 from ui.resources import CONFIG_KEY
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "why.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "why.py")
 TIMEOUT = 240
 SHORT = TrainConfig(epochs=3)
 

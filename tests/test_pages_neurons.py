@@ -11,10 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
-ACTIVATIONS = str(ROOT / "pages" / "activations.py")
-EFFECTIVE = str(ROOT / "pages" / "effective_weights.py")
-AVERAGES = str(ROOT / "pages" / "dataset_averages.py")
-COMPARE = str(ROOT / "pages" / "compare.py")
+ACTIVATIONS = str(ROOT / "views" / "activations.py")
+EFFECTIVE = str(ROOT / "views" / "effective_weights.py")
+AVERAGES = str(ROOT / "views" / "dataset_averages.py")
+COMPARE = str(ROOT / "views" / "compare.py")
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -377,18 +377,18 @@ def _app_in_fresh_process(page: str, env: dict[str, str], config: TrainConfig | 
 
 def test_app_says_what_to_do_when_no_data_source_works(tmp_path):
     env = _offline_env(tmp_path)
-    train = _app_in_fresh_process("pages/train.py", env)
+    train = _app_in_fresh_process("views/train.py", env)
     assert not train["exceptions"], train["exceptions"]
     assert train["errors"] and "MNIST could not be loaded" in train["errors"][0]
     assert "ADVX_MNIST_DIR" in train["errors"][0] and "What you can do" in train["errors"][0]
-    home = _app_in_fresh_process("pages/home.py", env)  # pages that need no data still work
+    home = _app_in_fresh_process("views/home.py", env)  # pages that need no data still work
     assert not home["exceptions"] and not home["errors"] and home["titles"]
 
 
 def test_app_trains_in_memory_when_the_cache_folder_is_unusable(tmp_path, mnist_npz):
     blocker = tmp_path / "a-file"
     blocker.write_text("a file where the cache folder should be")
-    result = _app_in_fresh_process("pages/train.py", _env(blocker / "cache", mnist_npz), TrainConfig(**SMALL))
+    result = _app_in_fresh_process("views/train.py", _env(blocker / "cache", mnist_npz), TrainConfig(**SMALL))
     assert not result["exceptions"] and not result["errors"], result
     assert any("Runs cannot be saved" in w for w in result["warnings"]), result["warnings"]
     assert any("run store cannot be read" in w for w in result["warnings"]), result["warnings"]
@@ -396,7 +396,7 @@ def test_app_trains_in_memory_when_the_cache_folder_is_unusable(tmp_path, mnist_
 
 
 def _train_page(config: TrainConfig | None = None) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages/train.py"), default_timeout=APP_TIMEOUT_S)
+    at = AppTest.from_file(str(ROOT / "views/train.py"), default_timeout=APP_TIMEOUT_S)
     if config is not None:
         at.session_state["advx_config"] = config
     return at.run()
@@ -449,7 +449,7 @@ def _page_with_link(path: str, params: dict[str, str]) -> AppTest:
     return at.run()
 
 
-@pytest.mark.parametrize("page", [p for p in registered_pages() if p.path != "pages/home.py"],
+@pytest.mark.parametrize("page", [p for p in registered_pages() if p.path != "views/home.py"],
                          ids=lambda p: p.name)
 def test_malformed_link_parameters_are_corrected_on_every_page(trained_run, page):
     """Every view parameter a page writes to its link, and ``run``, garbled: a note, a valid view, no exception."""

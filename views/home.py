@@ -22,13 +22,13 @@ Computational Experiment"*, and pushes it further.
 )
 
 for path, label in [
-    ("pages/train.py", "Train the network"),
-    ("pages/activations.py", "Sparse activations"),
-    ("pages/effective_weights.py", "Effective weights"),
-    ("pages/dataset_averages.py", "Dataset averages"),
-    ("pages/compare.py", "Compare neurons side by side"),
-    ("pages/overlay.py", "The adversarial overlay"),
-    ("pages/why.py", "Why it happens"),
+    ("views/train.py", "Train the network"),
+    ("views/activations.py", "Sparse activations"),
+    ("views/effective_weights.py", "Effective weights"),
+    ("views/dataset_averages.py", "Dataset averages"),
+    ("views/compare.py", "Compare neurons side by side"),
+    ("views/overlay.py", "The adversarial overlay"),
+    ("views/why.py", "Why it happens"),
 ]:
     try:
         st.page_link(path, label=label, icon=":material/arrow_forward:")
