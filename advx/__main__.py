@@ -39,6 +39,7 @@ def cmd_data(args) -> int:
 
 def cmd_train(args) -> int:
     from advx import store  # imports JAX; keep `data` light
+    from advx.train import TrainingDivergedError
 
     config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, schedule=args.schedule, optimizer=args.optimizer,
@@ -54,7 +55,11 @@ def cmd_train(args) -> int:
             if metrics:
                 print(f"epoch {done:3d}/{total}  train loss {metrics['train_loss']:.4f}  "
                       f"test accuracy {metrics['test_acc']:.2%}  ({metrics['epoch_seconds']:.2f} s)", flush=True)
-        run = store.get_or_train(config, data, progress=report)
+        try:
+            run = store.get_or_train(config, data, progress=report)
+        except TrainingDivergedError as exc:
+            print(f"error: {exc}; nothing was saved", file=sys.stderr)
+            return 2
         print(f"saved run {run.run_id} to {store.run_path(config, data.sha)}")
     print(f"final test accuracy: {run.test_accuracy:.2%} after {run.n_epochs} epochs")
     return 0

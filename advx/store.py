@@ -5,6 +5,10 @@ A run file is an uncompressed ``.npz`` holding every epoch's parameters, the his
 are written atomically (``advx.paths.atomic_write_bytes``) and verified on every read; a damaged
 file is reported, removed and the run trained again. A lock file per run keeps two processes (or
 two threads) from training the same run at once: the second one waits and then loads the file.
+
+A process killed between writing a run's temporary file and renaming it leaves that temporary file
+behind; listing the store or saving a run removes such leftovers once they are an hour old (younger
+ones may belong to a write in progress in another process).
 """
 
 from __future__ import annotations
@@ -15,11 +19,12 @@ import io
 import json
 import os
 import threading
+import time
 import warnings
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import jax.numpy as jnp
 import numpy as np
@@ -30,6 +35,12 @@ from advx.paths import atomic_write_bytes, cache_dir
 from advx.train import Progress, Run, run_id, train
 
 FORMAT_VERSION = 1
+
+# A temporary file of an atomic write (see ``advx.paths.atomic_write_bytes``) older than this was left
+# by a process that died before renaming it: writing a run file takes well under a second.
+STALE_TEMPORARY_SECONDS = 3600.0
+
+DamageHandler = Callable[[str], None]
 
 
 class RunCorruptError(ValueError):
@@ -114,14 +125,41 @@ def decode_run(blob: bytes) -> Run:
     return run
 
 
+def remove_stale_temporary_files(root: Optional[Path] = None,
+                                  max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Delete the store's temporary run files last modified more than ``max_age`` seconds ago; return them.
+
+    Only names an atomic write of a run file gives its temporary file (``.<run file name>.<random>.tmp``)
+    are considered, and younger ones are kept: another process may be writing them right now.
+    """
+    folder = runs_dir(root)
+    now = time.time()
+    removed = []
+    for path in folder.glob(".*.npz.*.tmp"):
+        try:
+            if not path.is_file() or path.is_symlink() or now - path.stat().st_mtime <= max_age:
+                continue
+            path.unlink()
+        except OSError:  # removed or renamed by another process meanwhile, or not ours to remove
+            continue
+        removed.append(path)
+    return removed
+
+
 def save(run: Run, root: Optional[Path] = None) -> Path:
     path = run_path(run.config, run.data_sha, root)
+    remove_stale_temporary_files(root)
     atomic_write_bytes(path, encode_run(run))
     return path
 
 
-def load(config: TrainConfig, data_sha: str, root: Optional[Path] = None) -> Optional[Run]:
-    """The stored run, or ``None`` when there is none or it was damaged (then it is removed, with a warning)."""
+def load(config: TrainConfig, data_sha: str, root: Optional[Path] = None, *,
+         on_damage: Optional[DamageHandler] = None) -> Optional[Run]:
+    """The stored run, or ``None`` when there is none or it was damaged.
+
+    A damaged file is removed and reported: to ``on_damage(message)`` when given, else as a
+    ``RunCorruptWarning``. The message is a sentence for people, without a final full stop.
+    """
     path = run_path(config, data_sha, root)
     try:
         blob = path.read_bytes()
@@ -133,12 +171,15 @@ def load(config: TrainConfig, data_sha: str, root: Optional[Path] = None) -> Opt
             raise RunCorruptError("the file holds a different run than its name says")
         return run
     except RunCorruptError as exc:
-        warnings.warn(RunCorruptWarning(f"stored run {path.name} is damaged ({exc}); it was removed and will be trained again"),
-                      stacklevel=2)
+        message = f"stored run {path.name} is damaged ({exc}); it was removed and will be trained again"
         try:
             path.unlink()
         except FileNotFoundError:
             pass
+        if on_damage is None:
+            warnings.warn(RunCorruptWarning(message), stacklevel=2)
+        else:
+            on_damage(message)
         return None
 
 
@@ -162,14 +203,18 @@ def _run_lock(path: Path):
 
 
 def get_or_train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None,
-                 root: Optional[Path] = None) -> Run:
-    """The run for ``config`` on ``data``: loaded from the store, or trained and stored."""
-    run = load(config, data.sha, root)
+                 root: Optional[Path] = None, *, on_damage: Optional[DamageHandler] = None) -> Run:
+    """The run for ``config`` on ``data``: loaded from the store, or trained and stored.
+
+    A damaged stored run is reported as ``load`` does (to ``on_damage`` when given) and trained again.
+    """
+    run = load(config, data.sha, root, on_damage=on_damage)
     if run is not None:
         return run
     path = run_path(config, data.sha, root)
     with _run_lock(path):
-        run = load(config, data.sha, root)  # another process may have finished it while we waited
+        # another process may have finished it while we waited
+        run = load(config, data.sha, root, on_damage=on_damage)
         if run is None:
             run = train(config, data, progress)
             save(run, root)
@@ -177,7 +222,11 @@ def get_or_train(config: TrainConfig, data: MNIST, progress: Optional[Progress] 
 
 
 def list_runs(root: Optional[Path] = None) -> list[dict]:
-    """Metadata of every readable stored run (config, accuracy), newest first; damaged files are skipped."""
+    """Metadata of every readable stored run (config, accuracy), newest first; damaged files are skipped.
+
+    Stale temporary files of interrupted writes are removed on the way (see ``remove_stale_temporary_files``).
+    """
+    remove_stale_temporary_files(root)
     out = []
     for path in sorted(runs_dir(root).glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True):
         try:

@@ -8,7 +8,6 @@ progress is visible and every session asking for the same configuration shares o
 from __future__ import annotations
 
 import threading
-import warnings
 
 import streamlit as st
 
@@ -68,6 +67,12 @@ def _cached_run(config: TrainConfig, data_sha: str, _data: MNIST) -> Run:
     return store.get_or_train(config, _data)
 
 
+def _show_damage(messages: list[str]) -> None:
+    """Tell the user about stored runs found damaged (reported by ``store`` through ``on_damage``)."""
+    for message in messages:
+        st.warning(f"{message[:1].upper()}{message[1:]}.", icon=":material/build:")
+
+
 def _train_with_bar(config: TrainConfig, mnist: MNIST, save: bool) -> Run:
     bar = st.progress(0.0, text=f"Training {config.epochs} epochs…")
 
@@ -77,10 +82,14 @@ def _train_with_bar(config: TrainConfig, mnist: MNIST, save: bool) -> Run:
             text += f" · test accuracy {metrics['test_acc']:.2%}"
         bar.progress(done / total, text=text)
 
+    damage: list[str] = []
     try:
-        return store.get_or_train(config, mnist, progress=report) if save else train(config, mnist, report)
+        if not save:
+            return train(config, mnist, report)
+        return store.get_or_train(config, mnist, progress=report, on_damage=damage.append)
     finally:
         bar.empty()
+        _show_damage(damage)
 
 
 def run_for(config: TrainConfig) -> Run:
@@ -91,12 +100,11 @@ def run_for(config: TrainConfig) -> Run:
         return _memory_runs[key]
     try:
         if key not in _ready_runs:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always", store.RunCorruptWarning)
-                stored = store.load(config, mnist.sha)
-            for warning in caught:
-                if issubclass(warning.category, store.RunCorruptWarning):
-                    st.warning(f"{warning.message}. Training it again now.", icon=":material/build:")
+            # Damage is reported through a callback, not caught as a warning: warning filters are
+            # process-wide and sessions run in threads.
+            damage: list[str] = []
+            stored = store.load(config, mnist.sha, on_damage=damage.append)
+            _show_damage(damage)
             if stored is None:
                 _train_with_bar(config, mnist, save=True)
             with _lock:
@@ -108,7 +116,10 @@ def run_for(config: TrainConfig) -> Run:
         _memory_runs[key] = run
         return run
     except TrainingDivergedError as exc:
-        st.error(f"Training failed: {exc}")
+        # Every caller uses the returned run at once, so there is nothing to return: the script
+        # stops here. Nothing was stored or selected, so the next rerun shows the last good run.
+        st.error(f"Training failed: {exc}. Nothing was saved, and the selected run is unchanged.",
+                 icon=":material/error:")
         st.stop()
 
 
