@@ -23,6 +23,7 @@ Vectors are pixel-space columns: ``(784,)`` or ``(784, n)``, as ``advx.neurons.e
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -146,6 +147,9 @@ class DataSubspace:
         return self.basis[:, : self.check_k(k)]
 
 
+_PCA_CHUNK = 4096
+
+
 def fit_subspace(images, centred: bool = False) -> DataSubspace:
     """PCA of ``images`` (``(n, 28, 28)`` uint8 or ``(n, 784)`` in [0, 1]) as a ``DataSubspace``.
 
@@ -153,14 +157,27 @@ def fit_subspace(images, centred: bool = False) -> DataSubspace:
     matrix is formed on the non-blank pixels only, so the blank pixels stay exact zeros of every
     principal direction.
     """
-    x = as_pixels(images)
+    arr = np.asarray(images)
+    if np.issubdtype(arr.dtype, np.integer) and arr.ndim >= 2 and arr.shape[0] and arr[0].size == N_PIXELS:
+        x, scale = arr.reshape(arr.shape[0], N_PIXELS), np.float32(1 / 255)  # scaled chunk by chunk below
+    else:
+        x, scale = as_pixels(arr), np.float32(1)
     n = x.shape[0]
     blank = ~np.any(x != 0, axis=0)
     live = np.flatnonzero(~blank)
-    mean = x.mean(axis=0, dtype=np.float64)
-    # One float32 product over all pixels (cheaper than copying out the live columns first; the blank
-    # rows and columns are exact zeros), then a float64 eigendecomposition of the live block.
-    gram = (x.T @ x)[np.ix_(live, live)].astype(np.float64) / n
+    # The second-moment matrix of the non-blank pixels, accumulated over chunks of images converted to
+    # float32 one at a time (no float copy of the whole set), then eigendecomposed in float64.
+    gram = np.zeros((live.size, live.size), np.float32)
+    sums = np.zeros(N_PIXELS, np.float64)
+    buf = np.empty((_PCA_CHUNK, live.size), np.float32)
+    for start in range(0, n, _PCA_CHUNK):
+        chunk = x[start:start + _PCA_CHUNK]
+        b = buf[:len(chunk)]
+        np.multiply(chunk[:, live], scale, out=b, casting="unsafe")
+        gram += b.T @ b
+        sums[live] += b.sum(axis=0, dtype=np.float64)
+    mean = sums / n
+    gram = gram.astype(np.float64) / n
     if centred:
         gram -= np.outer(mean[live], mean[live])
     mean = mean.astype(np.float32)
@@ -722,15 +739,49 @@ class AttackRates(NamedTuple):
     n_attacked: int
 
 
+@functools.partial(jax.jit, static_argnames=("n_attack", "target", "pgd_steps"))
+def _attack_table(params: dict, pixels: jax.Array, labels: jax.Array, key: jax.Array, overlay_budgets: jax.Array,
+                  fgsm_budgets: jax.Array, pgd_budgets: jax.Array, *, n_attack: int, target: int,
+                  pgd_steps: int):
+    """Every prediction ``attack_rates`` counts, in one compiled program (one compilation serves every
+    network of the same shape, and every budget, as the budgets are arrays).
+
+    ``pixels (n, 784)``: uint8 or float32 (uint8 is scaled here). Returns ``(clean (n,), overlay (b1,
+    n_attack), fgsm (b2, n_attack), pgd (b3, n_attack))`` predicted classes.
+    """
+    from advx import attacks
+
+    if pixels.dtype == jnp.uint8:
+        pixels = pixels.astype(jnp.float32) / 255.0
+    clean = attacks.predictions(params, pixels)
+    x = pixels[:n_attack]
+    targets = jnp.full((x.shape[0],), target, jnp.int32)
+    m = None
+    for name in param_layer_names(params):
+        m = params[name]["kernel"] if m is None else m @ params[name]["kernel"]
+    pattern = m[:, target]
+
+    def predict(adversarial):
+        return attacks.predictions(params, adversarial)
+
+    overlaid = jax.vmap(lambda b: predict(attacks.overlay(x, pattern, b)))(overlay_budgets)
+    fgsm = jax.vmap(lambda b: predict(attacks.fgsm(params, x, targets, b, targeted=True)))(fgsm_budgets)
+    keys = jax.vmap(lambda i: jax.random.fold_in(key, i))(jnp.arange(pgd_budgets.shape[0]))
+    pgd = jax.vmap(lambda b, k: predict(attacks.pgd(params, x, targets, b, k, targeted=True, steps=pgd_steps)))(
+        pgd_budgets, keys)
+    return clean, overlaid, fgsm, pgd
+
+
 def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, target: int = COUNTERFACTUAL_TARGET,
                  budgets: dict | None = None, n_attack: int = ATTACK_IMAGES,
                  pgd_steps: int = PGD_STEPS) -> AttackRates:
     """Clean accuracy on all of ``test_images`` and targeted attack success on the first ``n_attack``.
 
-    ``test_images``: ``(n, 784)`` float32 in [0, 1] or ``(n, 28, 28)`` uint8; ``test_labels``: ``(n,)``.
-    ``budgets``: ``{attack: (L-inf budget, ...)}``, default ``ATTACK_BUDGETS``. The attacks run on the
-    whole fixed-size sample, so every network reuses one compiled attack, and the success rate is
-    counted over the eligible images only, as ``advx.attacks.success_rates`` does.
+    ``test_images``: ``(n, 784)`` float32 in [0, 1] or ``(n, 28, 28)`` / ``(n, 784)`` uint8; ``test_labels``:
+    ``(n,)``. ``budgets``: ``{attack: (L-inf budget, ...)}``, default ``ATTACK_BUDGETS``. The attacks run
+    on the whole fixed-size sample in one compiled program, so every network of the same shape reuses
+    it, and the success rate is counted over the eligible images only, as
+    ``advx.attacks.success_rates`` does. PGD at the ``i``-th budget starts from ``fold_in(key, i)``.
     """
     from advx import attacks
 
@@ -738,35 +789,31 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
     unknown = set(budgets) - set(ATTACK_LABELS)
     if unknown:
         raise SubspaceError(f"unknown attacks {sorted(unknown)}; the attacks are {list(ATTACK_LABELS)}")
-    pixels = jnp.asarray(as_pixels(test_images))
+    arr = np.asarray(test_images)
+    if arr.dtype == np.uint8 and arr.ndim >= 2 and arr.shape[0] > 0 and arr[0].size == N_PIXELS:
+        pixels = arr.reshape(arr.shape[0], N_PIXELS)
+    else:
+        pixels = as_pixels(arr)
     labels = np.asarray(test_labels).astype(np.int32)
     if labels.shape != (pixels.shape[0],):
         raise SubspaceError(f"need one label per image: {pixels.shape[0]} images, labels of shape {labels.shape}")
     attacks.check_class(target)
-    clean = np.asarray(attacks.predictions(params, pixels))
-    x, y = pixels[:n_attack], labels[:n_attack]
+    n_attack = min(int(n_attack), pixels.shape[0])
+    clean, *attacked = _attack_table(
+        params, jnp.asarray(pixels), jnp.asarray(labels), key,
+        *(jnp.asarray(budgets.get(a, ()), jnp.float32).reshape(-1) for a in ("overlay", "fgsm", "pgd")),
+        n_attack=n_attack, target=int(target), pgd_steps=int(pgd_steps))
+    clean = np.asarray(clean)
+    y = labels[:n_attack]
     eligible = (clean[:n_attack] == y) & (y != target)
     n = int(eligible.sum())
     if n == 0:
         raise SubspaceError(f"no correctly classified image with a label other than {target} to attack")
-    targets = jnp.full((x.shape[0],), target, jnp.int32)
-    pattern = jnp.asarray(_effective(params, "output")[:, target])
-
-    def rate(adversarial) -> float:
-        return float((np.asarray(attacks.predictions(params, adversarial)) == target)[eligible].mean())
-
     success = {}
-    for attack, values in budgets.items():
-        for i, budget in enumerate(values):
-            b = jnp.float32(budget)
-            if attack == "overlay":
-                adversarial = attacks.overlay(x, pattern, b)
-            elif attack == "fgsm":
-                adversarial = attacks.fgsm(params, x, targets, b, targeted=True)
-            else:
-                adversarial = attacks.pgd(params, x, targets, b, jax.random.fold_in(key, i), targeted=True,
-                                          steps=pgd_steps)
-            success[(attack, float(budget))] = rate(adversarial)
+    for attack, predicted in zip(("overlay", "fgsm", "pgd"), attacked):
+        hits = (np.asarray(predicted) == target)[:, eligible].mean(axis=1)
+        for budget, rate in zip(budgets.get(attack, ()), hits):
+            success[(attack, float(budget))] = float(rate)
     return AttackRates(float((clean == labels).mean()), success, n)
 
 

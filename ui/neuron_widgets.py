@@ -15,7 +15,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.data import to_float
-from ui import links, resources
+from ui import derived_jobs, links, resources
 
 SEED_HIGH, SEED_MILD = 3, 10
 SEED_CREDIT = ("Justin Skycak, *“Intuiting Adversarial Examples in Neural Networks via a Simple "
@@ -39,20 +39,23 @@ def fmt(value: float, digits: int = 2) -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _pixels(sha: str, _mnist) -> tuple[np.ndarray, np.ndarray]:
-    train, test = to_float(_mnist.train_images), to_float(_mnist.test_images)
-    train.flags.writeable = False  # shared by every session
-    test.flags.writeable = False
-    return train, test
+def _test_pixels(sha: str, _mnist) -> np.ndarray:
+    test = to_float(_mnist.test_images)
+    test.flags.writeable = False  # shared by every session
+    return test
 
 
 def pixels() -> tuple[np.ndarray, np.ndarray]:
-    """``(train (60000, 784), test (10000, 784))`` float32 in [0, 1], shared by every session."""
+    """``(train (60000, 784) uint8, test (10000, 784) float32 in [0, 1])``, shared by every session.
+
+    The training images stay uint8 (a view of the data, no copy; the library scales them inside its
+    compiled code); the test images, which the attacks and drawings use pixel by pixel, are float.
+    """
     mnist = resources.data()
-    return _pixels(mnist.sha, mnist)
+    return mnist.train_images.reshape(len(mnist.train_images), -1), _test_pixels(mnist.sha, mnist)
 
 
-@st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=64)
+@st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=16)
 def _maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
     effective = neurons.all_effective_weights(_params)
     averages = neurons.all_dataset_averages(_params, _train, output)
@@ -65,19 +68,29 @@ def _maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
 
 
 def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:
-    """``{layer: {"effective", "average" (784, n); "dead" (n,); and every NoiseDigitMeasures field (n,)}}``."""
+    """``{layer: {"effective", "average" (784, n); "dead" (n,); and every NoiseDigitMeasures field (n,)}}``.
+
+    Read from the run's every-epoch results once they are ready (``ui.derived_jobs``); until then
+    the one epoch asked for is computed (and the every-epoch results are started).
+    """
     train, _ = pixels()
+    ready = derived_jobs.results(run, train, output)
+    if ready is not None:
+        return ready.maps(int(epoch))
     return _maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), train)
 
 
-@st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=64)
+@st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=16)
 def _stats(run_id: str, epoch: int, _params, _train) -> dict:
     return neurons.neuron_stats(_params, _train)
 
 
 def stats(run, epoch: int) -> dict[str, neurons.NeuronStats]:
-    """``{layer: NeuronStats}`` over the 60,000 training images."""
+    """``{layer: NeuronStats}`` over the 60,000 training images (from the every-epoch results when ready)."""
     train, _ = pixels()
+    ready = derived_jobs.results(run, train)
+    if ready is not None:
+        return ready.stats(int(epoch))
     return _stats(run.run_id, int(epoch), run.params_at(int(epoch)), train)
 
 

@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import downloads, resources
+from ui import derived_jobs, downloads, resources
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -92,3 +92,7 @@ with st.expander("Stored runs"):
                                    for r in runs]), hide_index=True, key="train_runs")
     elif runs is not None:
         st.write("None yet.")
+
+# The neuron pages' every-epoch results, computed in the background while this page is read.
+train_images = resources.data().train_images
+derived_jobs.start(run, train_images.reshape(len(train_images), -1))

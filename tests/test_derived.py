@@ -1,0 +1,96 @@
+"""Every epoch's neuron results (advx.derived): against the per-epoch library functions, and on disk."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from advx import derived, neurons
+
+
+@pytest.fixture(scope="module")
+def results(trained_run, mnist):
+    return derived.epoch_results(trained_run, mnist.train_images)
+
+
+def test_every_epoch_matches_the_per_epoch_functions(results, trained_run, mnist):
+    """The fused, grouped pass gives what all_dataset_averages, neuron_stats and the measures give one epoch at a time."""
+    x = mnist.train_images.reshape(len(mnist.train_images), -1)
+    assert results.n_epochs == trained_run.n_epochs and results.n_images == 60_000
+    for epoch in (0, 1, 6, trained_run.n_epochs):  # first group, padded last group, middle
+        params = trained_run.params_at(epoch)
+        averages = neurons.all_dataset_averages(params, x)
+        stats = neurons.neuron_stats(params, x)
+        effective = neurons.all_effective_weights(params)
+        maps, got_stats = results.maps(epoch), results.stats(epoch)
+        for layer in averages:
+            np.testing.assert_allclose(maps[layer]["average"], np.asarray(averages[layer].images), atol=2e-6)
+            np.testing.assert_array_equal(maps[layer]["dead"], np.asarray(averages[layer].dead))
+            np.testing.assert_allclose(maps[layer]["effective"], np.asarray(effective[layer]), rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(got_stats[layer].neuron_max, stats[layer].neuron_max, rtol=1e-5)
+            np.testing.assert_allclose(got_stats[layer].firing_rate, stats[layer].firing_rate, atol=1e-7)
+            measures = neurons.noise_digit_measures(effective[layer], averages[layer])
+            for field, value in measures._asdict().items():
+                np.testing.assert_allclose(maps[layer][field], value, rtol=1e-4, atol=1e-6, equal_nan=True)
+    # the scrubber's premise: the dataset averages change with training, and epoch 0 is the initialisation
+    assert not np.allclose(results.maps(0)["output"]["average"], results.maps(trained_run.n_epochs)["output"]["average"])
+    with pytest.raises(IndexError):
+        results.maps(trained_run.n_epochs + 1)
+
+
+def test_a_set_that_is_not_a_whole_number_of_chunks(trained_run, mnist):
+    x = mnist.train_images[:12_345]
+    part = derived.epoch_results(trained_run, x)
+    stats = neurons.neuron_stats(trained_run.final_params, x.reshape(len(x), -1))
+    for layer, s in stats.items():
+        np.testing.assert_allclose(part.stats(trained_run.n_epochs)[layer].firing_rate, s.firing_rate, atol=1e-7)
+        np.testing.assert_allclose(part.stats(trained_run.n_epochs)[layer].neuron_max, s.neuron_max, rtol=1e-5)
+    with pytest.raises(ValueError, match="uint8"):
+        derived.epoch_results(trained_run, x.astype(np.float32))
+
+
+def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run, mnist, tmp_path):
+    path = derived.derived_path(trained_run.run_id, results.output, tmp_path)
+    assert derived.load(trained_run, root=tmp_path) is None
+    path.parent.mkdir(parents=True)
+    path.write_bytes(derived.encode(results, derived.params_fingerprint(trained_run.final_params)))
+    back = derived.load(trained_run, root=tmp_path)
+    for layer, fields in results.arrays.items():
+        for field, value in fields.items():
+            np.testing.assert_array_equal(back.arrays[layer][field], value)
+
+    blob = bytearray(path.read_bytes())
+    blob[len(blob) // 2] ^= 0xFF  # one flipped byte in the middle of the arrays
+    path.write_bytes(bytes(blob))
+    assert derived.load(trained_run, root=tmp_path) is None
+    again = derived.load_or_compute(trained_run, mnist.train_images, root=tmp_path)
+    np.testing.assert_allclose(again.arrays["output"]["average"], results.arrays["output"]["average"], atol=1e-6)
+    assert derived.load(trained_run, root=tmp_path) is not None  # rewritten whole
+    assert not list(path.parent.glob("*.tmp"))
+
+    # a file made for other weights under the same run id (e.g. a retrained run) is not used
+    other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
+        trained_run.params_history[0],))
+    assert derived.load(other, root=tmp_path) is None
+
+
+def test_background_job_serves_every_caller_one_computation(trained_run, mnist, tmp_path, monkeypatch):
+    from ui import derived_jobs
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(derived_jobs, "_jobs", type(derived_jobs._jobs)())
+    calls = []
+    real = derived.load_or_compute
+    monkeypatch.setattr(derived, "load_or_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
+    x = mnist.train_images.reshape(len(mnist.train_images), -1)
+    first = derived_jobs.results(trained_run, x)  # starts the job; not ready yet
+    assert first is None
+    done = derived_jobs.results(trained_run, x, wait=True)
+    assert done is not None and derived_jobs.results(trained_run, x) is done
+    assert calls == [1]
+    assert derived.derived_path(trained_run.run_id, done.output).exists()
+    # a new process (an empty job table) reads the file instead of computing
+    monkeypatch.setattr(derived_jobs, "_jobs", type(derived_jobs._jobs)())
+    assert derived_jobs.results(trained_run, x) is not None and calls == [1]

@@ -1,0 +1,62 @@
+"""Every epoch's neuron results of a run, computed once per run in a background thread.
+
+The neuron pages ask ``results(run)`` on every rerun. It returns the ``advx.derived.EpochResults``
+when they are in memory or on disk, and otherwise starts one background computation for the run
+(all epochs, about a second of CPU per four epochs, written to ``<cache>/derived``) and returns
+``None``, so the page computes just the epoch it shows meanwhile. Once the results are there, the
+epoch scrubber only slices arrays. One worker thread serves every session of the server, so two
+sessions never compute the same run twice, and a few recent runs are kept in memory.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from advx import derived, neurons
+
+KEEP_IN_MEMORY = 4  # runs (about 14 MB each for the default network)
+
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="advx-derived")
+_jobs: OrderedDict[tuple[str, str], Future] = OrderedDict()
+_lock = threading.Lock()
+
+
+def _compute(run, images, output: str) -> derived.EpochResults:
+    return derived.load_or_compute(run, images, output)
+
+
+def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait: bool = False):
+    """The run's ``EpochResults`` if ready (``wait``: block until they are), else ``None`` after starting them.
+
+    ``images``: the training images, ``(n, 784)`` uint8. A failed computation is dropped, so the
+    next call tries again; the pages fall back to computing one epoch at a time.
+    """
+    key = (run.run_id, output)
+    with _lock:
+        job = _jobs.get(key)
+        if job is None or (job.done() and job.exception() is not None):
+            found = derived.load(run, output)
+            if found is not None:
+                job = Future()
+                job.set_result(found)
+            else:
+                job = _executor.submit(_compute, run, images, output)
+            _jobs[key] = job
+            while len(_jobs) > KEEP_IN_MEMORY:
+                _jobs.popitem(last=False)
+        _jobs.move_to_end(key)
+    if wait:
+        try:
+            return job.result()
+        except Exception:  # noqa: BLE001 - the caller falls back to one epoch at a time
+            return None
+    if job.done() and job.exception() is None:
+        return job.result()
+    return None
+
+
+def start(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> None:
+    """Make sure the run's results are on their way (e.g. right after it was trained)."""
+    results(run, images, output)
