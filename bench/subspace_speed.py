@@ -13,6 +13,8 @@ measurement in a warm process, and the machine's matmul rate as a load gauge.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 
 import jax
@@ -63,7 +65,7 @@ class Clock:
 def page_measurements(clock: Clock, sub, k, runs, train_u8, test, labels, include_k_free: bool = True):
     """Everything views/why.py computes, in its order. ``include_k_free=False``: only what k changes."""
     trained = runs["adam"]
-    if include_k_free:
+    if include_k_free is True:
         maps = clock("neuron maps of the current run (init + trained, 60,000 images)",
                      lambda: S.neuron_maps(trained.params_at(0), trained.final_params, train_u8))
     else:
@@ -75,7 +77,7 @@ def page_measurements(clock: Clock, sub, k, runs, train_u8, test, labels, includ
     studies = clock("first-layer study of 4 runs", lambda: {
         n: S.first_layer_study(sub, k, r.params_at(0), r.final_params) for n, r in runs.items()})
     columns = {}
-    if include_k_free:
+    if include_k_free:  # True, or "attacks": the neuron maps were read from disk
         for name in ("trained", "noise", "decay"):
             run = runs["adam" if name == "trained" else name]
             columns[name] = clock(f"attacks: {name} network",
@@ -89,7 +91,35 @@ def page_measurements(clock: Clock, sub, k, runs, train_u8, test, labels, includ
     return columns
 
 
+def stored_visit(xla_cache: bool) -> None:
+    """A first visit in a new server process on a machine where the page ran before: the PCA and the run's
+    every-epoch neuron results are read from the cache folder; with ``xla_cache``, XLA's compiled programs
+    too (the app keeps them in ``<cache folder>/jax``)."""
+    from advx import derived
+    from advx.paths import cache_dir
+
+    if xla_cache:
+        jax.config.update("jax_compilation_cache_dir", str(cache_dir() / "jax"))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    mnist = load_mnist()
+    runs = {name: store.get_or_train(config, mnist) for name, config in S.comparison_configs(TrainConfig()).items()}
+    train_u8 = mnist.train_images.reshape(len(mnist.train_images), -1)
+    derived.load_or_compute(runs["adam"], train_u8)  # make sure the files exist (not timed)
+    S.load_or_fit_subspace(train_u8, mnist.sha)
+    clock = Clock()
+    sub = clock("PCA read back from the cache folder", lambda: S.load_or_fit_subspace(train_u8, mnist.sha))
+    results = clock("every-epoch neuron results read back", lambda: derived.load(runs["adam"]))
+    k = sub.k_for(0.95)
+    page_measurements.maps = S.NeuronMaps.from_layer_dicts(results.maps(0), results.maps(results.n_epochs))
+    page_measurements(clock, sub, k, runs, train_u8, mnist.test_images, mnist.test_labels, include_k_free="attacks")
+    clock.show(f"First visit in a new process, PCA and neuron results stored"
+               f"{', XLA programs stored' if xla_cache else ', compiling'} (k = {k})")
+
+
 def main() -> None:
+    if "--stored" in sys.argv:
+        stored_visit("--xla-cache" in sys.argv)
+        return
     print(f"load average {os.getloadavg()[0]:.1f}; matmul {matmul_rate():.0f} GFLOP/s (about 200 when idle)")
     mnist = load_mnist()
     configs = S.comparison_configs(TrainConfig())
@@ -102,28 +132,25 @@ def main() -> None:
         print(f"run {name:<6s} {runs[name].run_id}  test accuracy {runs[name].test_accuracy:.2%}  "
               f"{'loaded' if took < 5 else 'trained'} in {took:.1f} s; median epoch {np.median(history):.2f} s "
               f"over {len(history)} epochs")
-    train, test = to_float(mnist.train_images), to_float(mnist.test_images)
-    train_u8 = mnist.train_images.reshape(len(train), -1)
+    test = to_float(mnist.test_images)  # as the app holds them
+    train_u8 = mnist.train_images.reshape(len(mnist.train_images), -1)
 
     first = Clock()
-    sub = first("PCA of the 60,000 training images (fit_subspace)", lambda: S.fit_subspace(train))
+    sub = first("PCA of the 60,000 training images (fit_subspace, uint8 in chunks)", lambda: S.fit_subspace(train_u8))
     k = sub.k_for(0.95)
     page_measurements(first, sub, k, runs, train_u8, test, mnist.test_labels)
-    first.show(f"First visit (k = {k}, nothing cached, JIT compilation included)")
+    first.show(f"First visit on a new machine (k = {k}, nothing stored, nothing compiled)")
 
     change = Clock()
     page_measurements(change, sub, sub.k_for(0.99), runs, train_u8, test, mnist.test_labels, include_k_free=False)
     change.show(f"k changed to {sub.k_for(0.99)} (k-free results cached, as on the page)")
 
-    S.load_or_fit_subspace(train, mnist.sha)  # make sure the file exists
-    stored = Clock()
-    stored("PCA read back from the cache folder (load_or_fit_subspace)", lambda: S.load_or_fit_subspace(train, mnist.sha))
-    stored.show("The page's PCA on a later first visit (any new server process once the file exists)")
-
     again = Clock()
-    again("PCA computed again (warm)", lambda: S.fit_subspace(train))
+    again("PCA computed again (warm)", lambda: S.fit_subspace(train_u8))
     page_measurements(again, sub, k, runs, train_u8, test, mnist.test_labels)
     again.show("Every measurement again, compiled (what a first visit costs once the process is warm)")
+    for flags in (["--stored"], ["--stored", "--xla-cache"]):
+        subprocess.run([sys.executable, "-m", "bench.subspace_speed", *flags], check=True)
     print(f"\nload average {os.getloadavg()[0]:.1f}; matmul {matmul_rate():.0f} GFLOP/s")
 
 

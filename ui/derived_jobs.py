@@ -27,8 +27,12 @@ def _compute(run, images, output: str) -> derived.EpochResults:
     return derived.load_or_compute(run, images, output)
 
 
-def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait: bool = False):
+def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait: bool = False,
+            start: bool = True):
     """The run's ``EpochResults`` if ready (``wait``: block until they are), else ``None`` after starting them.
+
+    ``start=False``: only report what is ready (in memory or on disk); start nothing. For a page that
+    needs one or two epochs and has heavier work of its own to do first.
 
     ``images``: the training images, ``(n, 784)`` uint8. A failed computation is dropped, so the
     next call tries again; the pages fall back to computing one epoch at a time.
@@ -41,6 +45,8 @@ def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait
             if found is not None:
                 job = Future()
                 job.set_result(found)
+            elif not start:
+                return None
             else:
                 job = _executor.submit(_compute, run, images, output)
             _jobs[key] = job

@@ -67,14 +67,15 @@ def _maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
     return out
 
 
-def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:
+def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, start: bool = True) -> dict:
     """``{layer: {"effective", "average" (784, n); "dead" (n,); and every NoiseDigitMeasures field (n,)}}``.
 
     Read from the run's every-epoch results once they are ready (``ui.derived_jobs``); until then
-    the one epoch asked for is computed (and the every-epoch results are started).
+    the one epoch asked for is computed (and, unless ``start`` is false, the every-epoch results are
+    started in the background).
     """
     train, _ = pixels()
-    ready = derived_jobs.results(run, train, output)
+    ready = derived_jobs.results(run, train, output, start=start)
     if ready is not None:
         return ready.maps(int(epoch))
     return _maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), train)

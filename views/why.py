@@ -61,7 +61,7 @@ st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the 
 st.header("2 · Effective weights and dataset averages, inside and outside")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "why_neurons")
 chosen = nw.by_layer(codes, widths)
-maps = S.NeuronMaps.from_layer_dicts(nw.maps(run, 0), nw.maps(run, run.n_epochs))
+maps = S.NeuronMaps.from_layer_dicts(nw.maps(run, 0, start=False), nw.maps(run, run.n_epochs, start=False))
 measured = {layer: S.measure_neurons(sub, k, maps, layer) for layer in chosen}
 labels = [neurons.neuron_label(layer, i) for layer, idx in chosen.items() for i in idx]
 st.plotly_chart(F.neuron_energy_scatter(labels, *S.chosen_energies(measured, chosen)),
