@@ -198,6 +198,15 @@ def activations(params: dict, x: jax.Array) -> dict[str, jax.Array]:
     return {name: post for name, (_, post) in layers.items() if name != "output"}
 
 
+@functools.partial(jax.jit, static_argnames=("output",))
+def all_layer_outputs(params: dict, x: jax.Array, output: str = DEFAULT_OUTPUT_WEIGHTING) -> dict:
+    """``{layer: (pre-activation, activation)}``, each ``(n, width)``, for every layer in one forward pass.
+
+    ``x``: ``(n, 784)`` float32 in [0, 1] or uint8. The output layer's activation is per ``output``.
+    """
+    return _all_layers(params, x, output)
+
+
 @functools.partial(jax.jit, static_argnames=("layer", "output"))
 def layer_activation(params: dict, x: jax.Array, layer: str, output: str = DEFAULT_OUTPUT_WEIGHTING) -> jax.Array:
     """The activation of every neuron of ``layer``: ``(n, width)`` float32 >= 0.

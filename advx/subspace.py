@@ -111,6 +111,11 @@ class DataSubspace:
     def n_nonblank(self) -> int:
         return int((~self.blank).sum())
 
+    @functools.cached_property
+    def device_basis(self) -> jax.Array:
+        """``basis`` as a JAX array, made once (the projections use it at every ``k``)."""
+        return jnp.asarray(self.basis)
+
     def rank(self, rel_tol: float = 1e-6) -> int:
         """Numerical rank of the images: directions with energy above ``rel_tol`` × the largest.
 
@@ -334,7 +339,7 @@ def split(sub: DataSubspace, v, k: int) -> tuple[np.ndarray, np.ndarray]:
     ``v``: ``(784,)`` or ``(784, n)``; both parts have its shape (float32) and add up to ``v``.
     """
     arr, single = _columns(v)
-    inside, outside = _split(sub.basis, sub.check_k(k), arr)
+    inside, outside = _split(sub.device_basis, sub.check_k(k), arr)
     inside, outside = np.asarray(inside), np.asarray(outside)
     return (inside[:, 0], outside[:, 0]) if single else (inside, outside)
 
@@ -374,7 +379,7 @@ class Energy(NamedTuple):
 def energy(sub: DataSubspace, v, k: int) -> Energy:
     """Inside and outside energy of every column of ``v`` (``(784,)`` or ``(784, n)``)."""
     arr, _ = _columns(v)
-    inside, outside = _energy(sub.basis, sub.check_k(k), arr)
+    inside, outside = _energy(sub.device_basis, sub.check_k(k), arr)
     return Energy(np.asarray(inside), np.asarray(outside))
 
 
@@ -662,7 +667,7 @@ def energy_curve(sub: DataSubspace, matrix) -> np.ndarray:
     this curve is ``sub.explained``; a random matrix gives about ``k / 784``.
     """
     arr, _ = _columns(matrix)
-    per_direction = np.asarray(_direction_energy(sub.basis, arr), np.float64)
+    per_direction = np.asarray(_direction_energy(sub.device_basis, arr), np.float64)
     total = per_direction.sum()
     return np.cumsum(per_direction) / (total if total > 0 else 1.0)
 

@@ -95,16 +95,37 @@ def stats(run, epoch: int) -> dict[str, neurons.NeuronStats]:
     return _stats(run.run_id, int(epoch), run.params_at(int(epoch)), train)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _test_activations(run_id: str, epoch: int, output: str, _params, _test) -> dict:
-    return {layer: np.asarray(neurons.layer_activation(_params, _test, layer, output))
-            for layer in neurons.layer_widths(_params)}
+@st.cache_resource(show_spinner=False)
+def _device_test(sha: str, _mnist):
+    import jax.numpy as jnp
+
+    return jnp.asarray(_mnist.test_images.reshape(len(_mnist.test_images), -1))
+
+
+def device_test():
+    """The test images as a uint8 JAX array, made once: passing it costs no copy per call."""
+    mnist = resources.data()
+    return _device_test(mnist.sha, mnist)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _test_layers(run_id: str, epoch: int, output: str, _params, _x) -> dict:
+    out = {}
+    for layer, (pre, post) in neurons.all_layer_outputs(_params, _x, output).items():
+        pre, post = np.asarray(pre), np.asarray(post)
+        pre.flags.writeable = post.flags.writeable = False  # shared by every session
+        out[layer] = (pre, post)
+    return out
+
+
+def test_layers(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:
+    """``{layer: (pre-activations, activations)}``, each ``(10000, width)``, on the test set, one pass per epoch."""
+    return _test_layers(run.run_id, int(epoch), output, run.params_at(int(epoch)), device_test())
 
 
 def test_activations(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict[str, np.ndarray]:
     """``{layer: (10000, width)}`` activations on the test set (output: per ``output``)."""
-    _, test = pixels()
-    return _test_activations(run.run_id, int(epoch), output, run.params_at(int(epoch)), test)
+    return {layer: post for layer, (_, post) in test_layers(run, epoch, output).items()}
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -114,9 +135,8 @@ def _sparsity(run_id: str, epoch: int, definition: str, high: float, mild: float
 
 def sparsity(run, epoch: int, definition: str, high: float, mild: float) -> dict[str, neurons.LayerSparsity]:
     """``{hidden layer: LayerSparsity}`` over the 10,000 test images."""
-    _, test = pixels()
     return _sparsity(run.run_id, int(epoch), definition, float(high), float(mild), run.params_at(int(epoch)),
-                     test, stats(run, epoch))
+                     device_test(), stats(run, epoch))
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -130,15 +150,15 @@ def jacobians(run, epoch: int, index: int) -> dict[str, np.ndarray]:
     return _jacobians(run.run_id, int(epoch), int(index), run.params_at(int(epoch)), test[int(index)])
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
-def _top(run_id: str, epoch: int, layer: str, neuron: int, k: int, _params, _test):
-    return neurons.top_activating(_params, _test, layer, neuron, k)
-
-
 def top_images(run, epoch: int, layer: str, neuron: int, k: int = 9) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into the test set of the ``k`` images that drive the neuron hardest, and their pre-activations."""
-    _, test = pixels()
-    return _top(run.run_id, int(epoch), layer, int(neuron), int(k), run.params_at(int(epoch)), test)
+    """Indices into the test set of the ``k`` images that drive the neuron hardest, and their pre-activations.
+
+    Ranked by pre-activation, largest first, ties by index (as ``advx.neurons.top_activating``), from
+    the epoch's one pass over the test set.
+    """
+    pre = test_layers(run, epoch)[layer][0][:, int(neuron)]
+    order = np.argsort(-pre, kind="stable")[:k]
+    return order, pre[order]
 
 
 # --------------------------------------------------------------------------------------------
