@@ -688,13 +688,26 @@ class FirstLayerStudy(NamedTuple):
     init_curve: np.ndarray
 
 
-def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_trained: dict) -> FirstLayerStudy:
-    """``first_layer_change``, the ΔW1 pixel maps and the energy curves of one run, at ``k``."""
+def first_layer_curves(sub: DataSubspace, params_init: dict, params_trained: dict) -> tuple[np.ndarray, np.ndarray]:
+    """``(change curve, init curve)``: ``energy_curve`` of ΔW1 and of W1 at initialisation (they do not depend on k)."""
     first = param_layer_names(params_init)[0]
     w0 = np.asarray(params_init[first]["kernel"], np.float32)
     delta = np.asarray(params_trained[first]["kernel"], np.float32) - w0
+    return energy_curve(sub, delta), energy_curve(sub, w0)
+
+
+def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_trained: dict,
+                      curves: tuple[np.ndarray, np.ndarray] | None = None) -> FirstLayerStudy:
+    """``first_layer_change``, the ΔW1 pixel maps and the energy curves of one run, at ``k``.
+
+    ``curves``: ``first_layer_curves(sub, params_init, params_trained)`` if already computed (for another k).
+    """
+    first = param_layer_names(params_init)[0]
+    w0 = np.asarray(params_init[first]["kernel"], np.float32)
+    delta = np.asarray(params_trained[first]["kernel"], np.float32) - w0
+    change_curve, init_curve = curves if curves is not None else first_layer_curves(sub, params_init, params_trained)
     return FirstLayerStudy(first_layer_change(sub, k, params_init, params_trained), pixel_maps(sub, delta, k),
-                           energy_curve(sub, delta), energy_curve(sub, w0))
+                           change_curve, init_curve)
 
 
 def first_layer_rows(studies: dict[str, FirstLayerStudy], accuracies: dict[str, float]) -> list[dict]:

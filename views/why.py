@@ -25,9 +25,15 @@ def subspace(sha: str, _train) -> S.DataSubspace:
     return S.load_or_fit_subspace(_train, sha)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def first_layer_curves(run_id: str, _sub, _run) -> tuple:
+    return S.first_layer_curves(_sub, _run.params_at(0), _run.final_params)
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
 def first_layer(run_id: str, k: int, _sub, _run) -> tuple:
-    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params)
+    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params,
+                               first_layer_curves(run_id, _sub, _run))
 
 
 @st.cache_data(show_spinner="Attacking each network…", max_entries=64)
