@@ -31,6 +31,29 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 
+def tune_memory() -> None:
+    """Keep the server's resident memory close to what it uses (Community Cloud gives an app about 1 GB).
+
+    glibc's allocator by default keeps freed blocks of up to 32 MB in its heap (its mmap threshold
+    grows as big blocks are freed) and opens one heap per thread. The attacks and the passes over the
+    images free many 10-100 MB temporaries, so RSS would stay hundreds of MB above the live data.
+    Blocks of 1 MB and more are given their own mappings (returned to the system when freed), at most
+    two heaps are used, and heap tops above 4 MB are trimmed. No-op where glibc is not the allocator.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    mallopt(m_mmap_threshold, 1 << 20)
+    mallopt(m_trim_threshold, 4 << 20)
+    mallopt(m_arena_max, 2)
+
+
 _ready_runs: set[str] = set()
 _memory_runs: dict[str, Run] = {}  # runs trained while the cache folder is unusable
 _lock = threading.Lock()
