@@ -11,6 +11,7 @@ sessions never compute the same run twice, and a few recent runs are kept in mem
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -23,12 +24,14 @@ _jobs: OrderedDict[tuple[str, str], Future] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _compute(run, images, output: str) -> derived.EpochResults:
+def _compute(run, images, output: str, delay_s: float = 0.0) -> derived.EpochResults:
+    if delay_s:
+        time.sleep(delay_s)
     return derived.load_or_compute(run, images, output)
 
 
 def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait: bool = False,
-            start: bool = True):
+            start: bool = True, delay_s: float = 0.0):
     """The run's ``EpochResults`` if ready (``wait``: block until they are), else ``None`` after starting them.
 
     ``start=False``: only report what is ready (in memory or on disk); start nothing. For a page that
@@ -48,7 +51,7 @@ def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait
             elif not start:
                 return None
             else:
-                job = _executor.submit(_compute, run, images, output)
+                job = _executor.submit(_compute, run, images, output, delay_s)
             _jobs[key] = job
             while len(_jobs) > KEEP_IN_MEMORY:
                 _jobs.popitem(last=False)
@@ -63,6 +66,13 @@ def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait
     return None
 
 
+START_DELAY_S = 2.0
+
+
 def start(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> None:
-    """Make sure the run's results are on their way (e.g. right after it was trained)."""
-    results(run, images, output)
+    """Make sure the run's results are on their way (e.g. right after it was trained).
+
+    The computation waits ``START_DELAY_S`` first, so the browser can draw the page that asked for it
+    on a small machine before the pass over the images takes both cores.
+    """
+    results(run, images, output, delay_s=START_DELAY_S)
