@@ -30,7 +30,7 @@ from advx.model import param_layer_names
 from advx.paths import atomic_write_bytes, cache_dir
 
 DERIVED_FORMAT = 1
-CHUNK = 10_000  # images per step of the pass: bounds the float32 copy of the pixels to 31 MB
+CHUNK = 4_000  # images per step of the pass: bounds the float32 copy of the pixels to 12.5 MB
 EPOCH_GROUP = 4  # parameter sets per pass over the images (wider matmuls, the images read once per group)
 FIELDS = ("effective", "average", "dead", "total_weight", "neuron_max", "firing_rate",
           "effective_high_frequency", "average_high_frequency", "effective_roughness", "average_roughness",
@@ -76,17 +76,14 @@ class EpochResults:
                 for layer, f in self.arrays.items()}
 
 
-def _chunks(images) -> list[jax.Array]:
-    """``images`` as full ``(c, CHUNK, 784)`` chunks plus, if ``n`` is not a multiple, one ``(1, r, 784)`` rest."""
+def _chunks(images) -> list[np.ndarray]:
+    """``images`` as ``(1, CHUNK, 784)`` uint8 views, the last one possibly shorter. Each is copied to the
+    device only while it is processed, so a pass never holds a second copy of the whole set."""
     arr = np.asarray(images)
     arr = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr
     if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != 784 or arr.shape[0] == 0:
         raise ValueError(f"need a non-empty (n, 784) uint8 image stack, got {arr.dtype} {arr.shape}")
-    full = arr.shape[0] // CHUNK * CHUNK
-    parts = [jnp.asarray(arr[:full].reshape(-1, CHUNK, 784))] if full else []
-    if full < arr.shape[0]:
-        parts.append(jnp.asarray(arr[full:][None]))
-    return parts
+    return [arr[start:start + CHUNK][None] for start in range(0, arr.shape[0], CHUNK)]
 
 
 def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> EpochResults:
@@ -104,9 +101,9 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
         group = epochs[first:first + EPOCH_GROUP]
         padded = group + [group[-1]] * (EPOCH_GROUP - len(group))  # one compiled shape for every group
         stack = jax.tree.map(lambda *leaves: jnp.stack(leaves), *[run.params_at(e) for e in padded])
-        acc = _stacked_pass(stack, parts[0], output)
+        acc = _stacked_pass(stack, jnp.asarray(parts[0]), output)
         for part in parts[1:]:
-            more = _stacked_pass(stack, part, output)
+            more = _stacked_pass(stack, jnp.asarray(part), output)
             acc = (acc[0] + more[0], acc[1] + more[1], jnp.maximum(acc[2], more[2]), acc[3] + more[3])
         acc = [np.asarray(a) for a in acc]
         for i, e in enumerate(group):

@@ -75,10 +75,13 @@ class Sampler(threading.Thread):
         super().__init__(daemon=True)
         self.pid, self.every_s = pid, every_s
         self.peak, self.samples, self.stopped = 0, 0, threading.Event()
+        self.label, self.peaks = "start", {}  # the page being visited, and the peak seen during each visit
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            self.peak = max(self.peak, tree_rss_bytes(self.pid))
+            rss = tree_rss_bytes(self.pid)
+            self.peak = max(self.peak, rss)
+            self.peaks[self.label] = max(self.peaks.get(self.label, 0), rss)
             self.samples += 1
             self.stopped.wait(self.every_s)
 
@@ -147,13 +150,16 @@ def measure(work_dir: Path, log=print) -> dict:
         with browser() as chromium:
             page = new_page(chromium)
             for path in pages:
+                sampler.label = path or "home"
                 start = time.perf_counter()
                 page.goto(f"{server.url}/{path}", wait_until="commit")
                 wait_idle(page)
                 visits[path or "home"] = {"seconds": time.perf_counter() - start,
-                                          "tree_rss_after_mb": tree_rss_bytes(server.pid) / 2**20}
+                                          "tree_rss_after_mb": tree_rss_bytes(server.pid) / 2**20,
+                                          "sampled_peak_during_mb": sampler.peaks.get(path or "home", 0) / 2**20}
                 log(f"  visited /{path}: {visits[path or 'home']['seconds']:.1f} s, "
-                    f"server RSS {visits[path or 'home']['tree_rss_after_mb']:.0f} MB")
+                    f"server RSS {visits[path or 'home']['tree_rss_after_mb']:.0f} MB "
+                    f"(peak during the visit {visits[path or 'home']['sampled_peak_during_mb']:.0f} MB)")
             page.context.close()
         hwm = _status_kb(server.pid, "VmHWM") * 1024
         final = tree_rss_bytes(server.pid)

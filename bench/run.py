@@ -401,14 +401,14 @@ def _target_rows(results: dict) -> list[str]:
     lat = results.get("latency", {})
     if _failed(results, "latency") is None:
         pages = {k: v for k, v in lat["pages"].items() if "p95_s" in v}
-        others = {k: v for k, v in pages.items() if k != "pages/overlay.py"}
+        others = {k: v for k, v in pages.items() if k != "views/overlay.py"}
         if others:
             worst = max(others, key=lambda k: others[k]["p95_s"])
             missed = [Path(k).stem for k, v in others.items() if not v["met"]]
             rows.append(f"| every page's widget rerun p95 ≤ 300 ms | worst: {Path(worst).stem} "
                         f"{_ms(others[worst]['p95_s'])}" + (f"; over: {', '.join(missed)}" if missed else "")
                         + f" | {_verdict(not missed)} |")
-        ov = lat["pages"].get("pages/overlay.py", {})
+        ov = lat["pages"].get("views/overlay.py", {})
         if "p95_s" in ov:
             rows.append(f"| overlay strength slider p95 ≤ 200 ms | {_ms(ov['p95_s'])} | {_verdict(ov['met'])} |")
         else:
@@ -581,9 +581,12 @@ def markdown(results: dict) -> str:
         out += [f"Peak resident set of the Streamlit server and its children while one browser session visits "
                 f"every page with the default run: **{mem['peak_mb']:.0f} MB** (sampled every 100 ms: "
                 f"{mem['sampled_tree_peak_mb']:.0f} MB; the kernel's high-water mark of the server process: "
-                f"{mem['server_vmhwm_mb']:.0f} MB).", "", "| after visiting | seconds | RSS |", "|---|---|---|"]
+                f"{mem['server_vmhwm_mb']:.0f} MB).", "",
+                "| visiting | seconds | RSS after | sampled peak during the visit |", "|---|---|---|---|"]
         for page, v in mem["visits"].items():
-            out.append(f"| {page} | {v['seconds']:.1f} s | {v['tree_rss_after_mb']:.0f} MB |")
+            during = v.get("sampled_peak_during_mb")
+            out.append(f"| {page} | {v['seconds']:.1f} s | {v['tree_rss_after_mb']:.0f} MB | "
+                       f"{'' if during is None else f'{during:.0f} MB'} |")
         out.append("")
     return "\n".join(out)
 
