@@ -511,13 +511,12 @@ def measure_neurons(sub: DataSubspace, k: int, maps: NeuronMaps, layer: str) -> 
         raise SubspaceError(f"unknown layer {layer!r}; layers are {maps.layers}")
     k = sub.check_k(k)
     w0, w1 = maps.effective_init[layer], maps.effective_trained[layer]
-    return NeuronSubspace(
-        layer=layer, k=k,
-        effective_init=energy(sub, w0, k), effective_trained=energy(sub, w1, k),
-        average_init=energy(sub, maps.average_init[layer], k),
-        average_trained=energy(sub, maps.average_trained[layer], k),
-        change=energy(sub, w1 - w0, k),
-    )
+    parts = [w0, w1, maps.average_init[layer], maps.average_trained[layer], w1 - w0]
+    both = energy(sub, np.concatenate([np.asarray(p, np.float32) for p in parts], axis=1), k)  # one call
+    cuts = np.cumsum([np.asarray(p).shape[1] for p in parts])[:-1]
+    e0, e1, a0, a1, change = (Energy(i, o) for i, o in zip(np.split(both.inside, cuts), np.split(both.outside, cuts)))
+    return NeuronSubspace(layer=layer, k=k, effective_init=e0, effective_trained=e1, average_init=a0,
+                          average_trained=a1, change=change)
 
 
 def layer_summary(sub: DataSubspace, k: int, maps: NeuronMaps) -> list[dict]:

@@ -97,18 +97,11 @@ def neuron_energy_scatter(labels: Sequence[str], inside_init: np.ndarray, outsid
 
 def signed_parts(maps: Mapping[str, np.ndarray], columns: int = 4) -> go.Figure:
     """Signed pixel maps (each ``(784,)``) on one shared RdBu_r scale centred at 0, labelled by name."""
+    from advx.figures.neurons import map_grid
+
     names = list(maps)
-    stack = np.stack([_image(maps[n]) for n in names])
-    bound = float(np.abs(stack).max()) or 1.0
-    fig = px.imshow(stack, facet_col=0, facet_col_wrap=min(columns, len(names)), color_continuous_scale="RdBu_r",
-                    color_continuous_midpoint=0, zmin=-bound, zmax=bound, facet_col_spacing=0.02,
-                    facet_row_spacing=0.08)
-    _label_facets(fig, names)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    rows = -(-len(names) // min(columns, len(names)))
-    fig.update_layout(height=230 * rows + 40, margin=dict(t=30, b=10), coloraxis_colorbar=dict(title="weight"))
-    return fig
+    stack = np.stack([np.asarray(maps[n], np.float64).reshape(-1) for n in names], axis=1)  # (784, m)
+    return map_grid(stack, names, ncols=min(columns, len(names)), colorbar_title="weight", tile_px=200)
 
 
 def pixel_energy(maps: Mapping[str, np.ndarray], columns: int = 3) -> go.Figure:
