@@ -15,9 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +24,7 @@ import numpy as np
 
 from advx import neurons
 from advx.model import param_layer_names
-from advx.paths import atomic_write_bytes, cache_dir
+from advx.paths import VerifiedFileError, atomic_write_bytes, cache_dir, decode_verified, encode_verified
 
 DERIVED_FORMAT = 1
 CHUNK = 4_000  # images per step of the pass: bounds the float32 copy of the pixels to 12.5 MB
@@ -139,12 +136,6 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
 # On disk
 
 
-def _array_digest(a: np.ndarray) -> str:
-    h = hashlib.sha256(str((a.dtype.str, a.shape)).encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 def params_fingerprint(params: dict) -> str:
     """SHA-256 over a parameter set's arrays, in layer order: ties a derived file to the exact weights."""
     h = hashlib.sha256()
@@ -160,35 +151,26 @@ def derived_path(run_id: str, output: str, root: Path | None = None) -> Path:
 
 def encode(results: EpochResults, fingerprint: str) -> bytes:
     flat = {f"{layer}/{f}": a for layer, fields in results.arrays.items() for f, a in fields.items()}
-    meta = {"format": DERIVED_FORMAT, "run_id": results.run_id, "output": results.output,
-            "n_images": results.n_images, "fingerprint": fingerprint, "layers": list(results.arrays),
-            "digests": {k: _array_digest(v) for k, v in flat.items()}}
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8), **flat)
-    return buf.getvalue()
+    return encode_verified(flat, {"format": DERIVED_FORMAT, "run_id": results.run_id, "output": results.output,
+                                  "n_images": results.n_images, "fingerprint": fingerprint,
+                                  "layers": list(results.arrays)})
 
 
 def decode(blob: bytes, run_id: str, output: str, fingerprint: str) -> EpochResults:
     """Parse and verify a derived file; ``DerivedFileError`` on any damage or mismatch."""
     try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            flat = {k: npz[k] for k in npz.files}
-        meta = json.loads(flat.pop("meta").tobytes().decode())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:
-        raise DerivedFileError(f"the derived file cannot be read: {exc}") from exc
-    if meta.get("format") != DERIVED_FORMAT:
-        raise DerivedFileError(f"unknown derived file format {meta.get('format')!r}")
+        flat, meta = decode_verified(blob, DERIVED_FORMAT)
+    except VerifiedFileError as exc:
+        raise DerivedFileError(f"the derived file: {exc}") from exc
     if (meta.get("run_id"), meta.get("output"), meta.get("fingerprint")) != (run_id, output, fingerprint):
         raise DerivedFileError("the derived file belongs to another run, weighting or set of weights")
-    digests = meta.get("digests", {})
-    if set(digests) != set(flat) or any(_array_digest(v) != digests[k] for k, v in flat.items()):
-        raise DerivedFileError("the derived file's arrays fail their SHA-256 check")
-    arrays = {layer: {} for layer in meta["layers"]}
+    arrays = {layer: {} for layer in meta.get("layers", [])}
     for key, value in flat.items():
-        layer, f = key.split("/", 1)
-        value.setflags(write=False)
+        layer, _, f = key.partition("/")
+        if layer not in arrays:
+            raise DerivedFileError(f"the derived file has an array of an unknown layer: {key!r}")
         arrays[layer][f] = value
-    if any(set(fields) != set(FIELDS) for fields in arrays.values()):
+    if not arrays or any(set(fields) != set(FIELDS) for fields in arrays.values()):
         raise DerivedFileError("the derived file lacks some of its fields")
     return EpochResults(run_id, output, int(meta["n_images"]), arrays)
 

@@ -24,10 +24,6 @@ Vectors are pixel-space columns: ``(784,)`` or ``(784, n)``, as ``advx.neurons.e
 from __future__ import annotations
 
 import functools
-import hashlib
-import io
-import json
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -37,7 +33,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from advx.model import N_PIXELS, param_layer_names
-from advx.paths import atomic_write_bytes, cache_dir
+from advx.paths import VerifiedFileError, atomic_write_bytes, cache_dir, decode_verified, encode_verified
 
 VARIANCE_LEVELS = (0.90, 0.95, 0.99)
 
@@ -236,39 +232,23 @@ def subspace_path(data_sha: str, centred: bool = False, root: Path | None = None
     return folder / f"{data_sha[:16]}-{'centred' if centred else 'uncentred'}-v{SUBSPACE_FORMAT}.npz"
 
 
-def _array_digest(a: np.ndarray) -> str:
-    h = hashlib.sha256(str((a.dtype.str, a.shape)).encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
-
-
 def encode_subspace(sub: DataSubspace, data_sha: str) -> bytes:
     """The bytes of a subspace file: its arrays and a JSON record with the data hash and array digests."""
     arrays = {"basis": sub.basis, "energies": sub.energies, "blank": sub.blank, "mean": sub.mean}
-    meta = {"format": SUBSPACE_FORMAT, "data_sha": data_sha, "centred": sub.centred, "n_images": sub.n_images,
-            "digests": {k: _array_digest(v) for k, v in arrays.items()}}
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8), **arrays)
-    return buf.getvalue()
+    return encode_verified(arrays, {"format": SUBSPACE_FORMAT, "data_sha": data_sha, "centred": sub.centred,
+                                    "n_images": sub.n_images})
 
 
 def decode_subspace(blob: bytes, data_sha: str, centred: bool) -> DataSubspace:
     """Parse and verify subspace-file bytes; ``SubspaceFileError`` on any damage or mismatch."""
     try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, UnicodeDecodeError) as exc:
-        raise SubspaceFileError(f"the subspace file cannot be read: {exc}") from exc
-    if meta.get("format") != SUBSPACE_FORMAT:
-        raise SubspaceFileError(f"unknown subspace file format {meta.get('format')!r}")
+        arrays, meta = decode_verified(blob, SUBSPACE_FORMAT)
+    except VerifiedFileError as exc:
+        raise SubspaceFileError(f"the subspace file: {exc}") from exc
     if meta.get("data_sha") != data_sha or meta.get("centred") != centred:
         raise SubspaceFileError("the subspace file belongs to other data or another kind of PCA")
-    digests = meta.get("digests", {})
-    if set(digests) != set(arrays) or any(_array_digest(v) != digests[k] for k, v in arrays.items()):
-        raise SubspaceFileError("the subspace file's arrays fail their SHA-256 check")
-    for a in arrays.values():
-        a.setflags(write=False)
+    if set(arrays) != {"basis", "energies", "blank", "mean"}:
+        raise SubspaceFileError("the subspace file lacks some of its arrays")
     return DataSubspace(basis=arrays["basis"], energies=arrays["energies"], blank=arrays["blank"],
                         mean=arrays["mean"], centred=centred, n_images=int(meta["n_images"]))
 
