@@ -432,6 +432,16 @@ def _target_rows(results: dict) -> list[str]:
     return rows
 
 
+def _part(out: list[str], results: dict, part: str, title: str):
+    """Append a part's heading, and its failure if it failed; return its results, or ``None`` if it failed."""
+    out += [f"## {title}", ""]
+    failed = _failed(results, part)
+    if failed:
+        out += [failed, ""]
+        return None
+    return results[part]
+
+
 def markdown(results: dict) -> str:
     """The results as a markdown page: targets first, then every part."""
     m = results["meta"]
@@ -443,11 +453,8 @@ def markdown(results: dict) -> str:
            "within this run only.", "", "## Targets", "", "| target | measured | verdict |", "|---|---|---|",
            *_target_rows(results), ""]
 
-    t = results.get("training")
-    out += ["## Training: advx against PyTorch and Keras", ""]
-    if _failed(results, "training"):
-        out += [_failed(results, "training"), ""]
-    else:
+    t = _part(out, results, "training", "Training: advx against PyTorch and Keras")
+    if t is not None:
         st = t["setting"]
         out += [f"{st['network']}, {st['optimizer']}, batch {st['batch']}, {st['epochs']} epochs each "
                 f"(epoch 1 untimed: compilation and tracing); {st['data']}; {st['initial_weights']} "
@@ -476,32 +483,25 @@ def markdown(results: dict) -> str:
                 f"rounds of (advx GFLOP/s ÷ that round's peak): **{p['share']:.1%}**; advx's best epoch against the best "
                 f"peak: {p['best_share']:.1%}.", ""]
 
-    tu = results.get("tuning")
+    tu = _part(out, results, "tuning", "What limits advx's epoch: variants raced the same way") if "tuning" in results else None
     if tu is not None:
-        out += ["## What limits advx's epoch: variants raced the same way", ""]
-        if _failed(results, "tuning"):
-            out += [_failed(results, "tuning"), ""]
-        else:
-            out += [f"Each variant of advx's jitted epoch trains its own copy from the same weights with the same "
-                    f"batches, in two processes that differ only in `XLA_FLAGS`; {tu['epochs']} epochs each (the "
-                    f"first untimed), interleaved. `vs advx`: median epoch ÷ advx's own epoch under XLA's default.",
-                    "", "| XLA threading | variant | median epoch | min | max | vs advx | test accuracy |",
-                    "|---|---|---|---|---|---|---|"]
-            for r in tu["rows"]:
-                out.append(f"| {r['xla']} | {r['variant']} | {r['median_s']:.3f} s | {r['min_s']:.3f} s | "
-                           f"{r['max_s']:.3f} s | {r['vs_advx']:.2f} | {r['test_acc']:.2%} |")
-            a = tu.get("around_the_scan")
-            if a:
-                out += ["", f"Around the scan, in `train`: the first parameter initialisation in a fresh process "
-                        f"(`init_params`, which compiles) takes {a['first_init_s']:.1f} s (median of 2); the test-set "
-                        f"evaluation after every epoch {a['test_evaluation_s']:.3f} s (load {a['load'][0]:.1f})."]
-            out.append("")
+        out += [f"Each variant of advx's jitted epoch trains its own copy from the same weights with the same "
+                f"batches, in two processes that differ only in `XLA_FLAGS`; {tu['epochs']} epochs each (the "
+                f"first untimed), interleaved. `vs advx`: median epoch ÷ advx's own epoch under XLA's default.",
+                "", "| XLA threading | variant | median epoch | min | max | vs advx | test accuracy |",
+                "|---|---|---|---|---|---|---|"]
+        for r in tu["rows"]:
+            out.append(f"| {r['xla']} | {r['variant']} | {r['median_s']:.3f} s | {r['min_s']:.3f} s | "
+                       f"{r['max_s']:.3f} s | {r['vs_advx']:.2f} | {r['test_acc']:.2%} |")
+        a = tu.get("around_the_scan")
+        if a:
+            out += ["", f"Around the scan, in `train`: the first parameter initialisation in a fresh process "
+                    f"(`init_params`, which compiles) takes {a['first_init_s']:.1f} s (median of 2); the test-set "
+                    f"evaluation after every epoch {a['test_evaluation_s']:.3f} s (load {a['load'][0]:.1f})."]
+        out.append("")
 
-    s = results.get("startup")
-    out += ["## Cold and warm start (headless chromium)", ""]
-    if _failed(results, "startup"):
-        out += [_failed(results, "startup"), ""]
-    else:
+    s = _part(out, results, "startup", "Cold and warm start (headless chromium)")
+    if s is not None:
         out += ["| start | what is timed | seconds | server answering after |", "|---|---|---|---|",
                 f"| cold | empty cache folder but `mnist.npz`: `streamlit run` until the Train page has trained the "
                 f"default network and drawn its curves | {s['cold']['seconds']:.1f} s | "
@@ -528,11 +528,8 @@ def markdown(results: dict) -> str:
                        f"{a['store_save_s']:.1f} s: {a['total_s']:.1f} s in all (load {a['load'][0]:.1f}).")
         out += ["", f"Browser: `{s['browser']}`.", ""]
 
-    lat = results.get("latency")
-    out += ["## Interaction latency (AppTest, server-side rerun)", ""]
-    if _failed(results, "latency"):
-        out += [_failed(results, "latency"), ""]
-    else:
+    lat = _part(out, results, "latency", "Interaction latency (AppTest, server-side rerun)")
+    if lat is not None:
         out += [f"{lat['changes']} changes of each page's main widget after a first visit; `st.cache_data` "
                 "cleared before each page, so new values cost what they cost a fresh session. AppTest reruns the whole "
                 "script, also for a widget inside an `st.fragment` (the overlay's strength slider), so that row is an "
@@ -549,21 +546,15 @@ def markdown(results: dict) -> str:
                            "| | | | | – |")
         out.append("")
 
-    c = results.get("computation")
-    out += ["## Computation (library calls, in the benchmark's process)", ""]
-    if _failed(results, "computation"):
-        out += [_failed(results, "computation"), ""]
-    else:
+    c = _part(out, results, "computation", "Computation (library calls, in the benchmark's process)")
+    if c is not None:
         out += ["| step | median | first call (compiles) | note |", "|---|---|---|---|"]
         for name, r in c["rows"].items():
             out.append(f"| {name} | {r['median_s']:.3f} s | {r['first_call_s']:.2f} s | {r['note']} |")
         out.append("")
 
-    w = results.get("why")
-    out += ["## First visit of “Why it happens” (the real page, AppTest, fresh process)", ""]
-    if _failed(results, "why"):
-        out += [_failed(results, "why"), ""]
-    else:
+    w = _part(out, results, "why", "First visit of “Why it happens” (the real page, AppTest, fresh process)")
+    if w is not None:
         from bench.why_first_visit import STATES
 
         out += ["The page's whole script after the Home page, in a fresh interpreter with no compiled program "
@@ -573,11 +564,8 @@ def markdown(results: dict) -> str:
             out.append(f"| {words} | {w[state]['seconds']:.2f} s | {w[state]['load']:.1f} |")
         out.append("")
 
-    mem = results.get("memory")
-    out += ["## Memory of the server", ""]
-    if _failed(results, "memory"):
-        out += [_failed(results, "memory"), ""]
-    else:
+    mem = _part(out, results, "memory", "Memory of the server")
+    if mem is not None:
         out += [f"Peak resident set of the Streamlit server and its children while one browser session visits "
                 f"every page with the default run: **{mem['peak_mb']:.0f} MB** (sampled every 100 ms: "
                 f"{mem['sampled_tree_peak_mb']:.0f} MB; the kernel's high-water mark of the server process: "
