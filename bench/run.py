@@ -374,10 +374,19 @@ def _failed(results: dict, part: str) -> str | None:
     return None
 
 
+def _target_part(rows: list[str], results: dict, part: str, label: str):
+    """A part's results for the targets table, or ``None`` after adding a row saying it failed or did not run."""
+    failed = _failed(results, part)
+    if failed:
+        rows.append(f"| {label} | {failed} | – |")
+        return None
+    return results[part]
+
+
 def _target_rows(results: dict) -> list[str]:
     rows = []
-    t = results.get("training", {})
-    if _failed(results, "training") is None:
+    t = _target_part(rows, results, "training", "training targets")
+    if t is not None:
         e, p = t["targets"]["epoch_ratio"], t["targets"]["peak_share"]
         c = t["contenders"]
         rows.append(f"| advx's median epoch ≤ {EPOCH_TARGET_RATIO} × the faster peer's | {e['ratio']:.2f} × "
@@ -385,10 +394,8 @@ def _target_rows(results: dict) -> list[str]:
                     f" | {_verdict(e['met'])} |")
         rows.append(f"| advx ≥ {PEAK_TARGET_SHARE:.0%} of the float32 matmul peak at batch 128 | {p['share']:.1%} "
                     f"({p['advx_gflops']:.1f} of {p['peak_gflops_median']:.0f} GFLOP/s) | {_verdict(p['met'])} |")
-    else:
-        rows.append(f"| training targets | {_failed(results, 'training')} | – |")
-    s = results.get("startup", {})
-    if _failed(results, "startup") is None:
+    s = _target_part(rows, results, "startup", "start-up targets")
+    if s is not None:
         rows.append(f"| cold start to a trained, rendered Train page ≤ 20 s | {s['cold']['seconds']:.1f} s | "
                     f"{_verdict(s['cold']['seconds'] <= s['cold']['target_s'])} |")
         if "seconds" in s["warm"]:
@@ -396,10 +403,8 @@ def _target_rows(results: dict) -> list[str]:
                         f"{_verdict(s['warm']['seconds'] <= s['warm']['target_s'])} |")
         else:
             rows.append(f"| warm start ≤ 5 s | {s['warm'].get('skipped')} | – |")
-    else:
-        rows.append(f"| start-up targets | {_failed(results, 'startup')} | – |")
-    lat = results.get("latency", {})
-    if _failed(results, "latency") is None:
+    lat = _target_part(rows, results, "latency", "latency targets")
+    if lat is not None:
         pages = {k: v for k, v in lat["pages"].items() if "p95_s" in v}
         others = {k: v for k, v in pages.items() if k != "views/overlay.py"}
         if others:
@@ -413,22 +418,16 @@ def _target_rows(results: dict) -> list[str]:
             rows.append(f"| overlay strength slider p95 ≤ 200 ms | {_ms(ov['p95_s'])} | {_verdict(ov['met'])} |")
         else:
             rows.append(f"| overlay strength slider p95 ≤ 200 ms | {ov.get('skipped') or ov.get('error', 'n/a')} | – |")
-    else:
-        rows.append(f"| latency targets | {_failed(results, 'latency')} | – |")
-    w = results.get("why", {})
-    if _failed(results, "why") is None:
+    w = _target_part(rows, results, "why", "“Why it happens” first visit")
+    if w is not None:
         rows.append(f"| “Why it happens”: first visit ≤ 3 s (#5) | {w['bare']['seconds']:.1f} s with nothing of the page "
                     f"computed before; {w['after_training']['seconds']:.1f} s with the neuron results the app keeps "
                     f"after training; {w['restarted']['seconds']:.1f} s after a restart | "
                     f"{_verdict(w['bare']['seconds'] <= w['target_s'])} |")
-    else:
-        rows.append(f"| “Why it happens” first visit | {_failed(results, 'why')} | – |")
-    m = results.get("memory", {})
-    if _failed(results, "memory") is None:
+    m = _target_part(rows, results, "memory", "memory target")
+    if m is not None:
         rows.append(f"| peak RSS of the server after visiting every page ≤ 1 GB | {m['peak_mb']:.0f} MB | "
                     f"{_verdict(m['met'])} |")
-    else:
-        rows.append(f"| memory target | {_failed(results, 'memory')} | – |")
     return rows
 
 

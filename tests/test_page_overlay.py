@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import assert_ran, open_page
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "views" / "overlay.py")
 TIMEOUT = 120
@@ -23,14 +25,10 @@ def warm(trained_run):
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page(PAGE, TIMEOUT, **query)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+_ok = assert_ran
 
 
 def _spec(at: AppTest, needle: str) -> dict:

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import assert_ran, open_page
+
 from advx import subspace as S
 from advx.config import TrainConfig
 from ui.resources import CONFIG_KEY
@@ -36,15 +38,11 @@ def levels(mnist):
 
 
 def _open(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.session_state[CONFIG_KEY] = SHORT
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page(PAGE, TIMEOUT, {CONFIG_KEY: SHORT}, **query)
 
 
 def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+    assert_ran(at)
     assert not at.error, [e.value for e in at.error]
 
 

@@ -9,6 +9,8 @@ import plotly.colors
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from apptest_support import assert_ran, open_page
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
 ACTIVATIONS = str(ROOT / "views" / "activations.py")
@@ -24,14 +26,10 @@ def _default_run_is_stored(trained_run):
 
 
 def _open(path: str, **query) -> AppTest:
-    at = AppTest.from_file(path, default_timeout=TIMEOUT)
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at.run()
+    return open_page(path, TIMEOUT, **query)
 
 
-def _ok(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+_ok = assert_ran
 
 
 def _specs(at: AppTest) -> list[dict]:

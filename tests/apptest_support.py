@@ -1,0 +1,20 @@
+"""Shared AppTest helpers for the page tests: open a page with link parameters, assert it ran cleanly."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+
+def open_page(path: str, timeout: float, session_state: dict | None = None, **query) -> AppTest:
+    """Run the page at ``path`` once, with ``query`` as its link parameters and ``session_state`` preset."""
+    at = AppTest.from_file(path, default_timeout=timeout)
+    for key, value in (session_state or {}).items():
+        at.session_state[key] = value
+    for name, value in query.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+def assert_ran(at: AppTest) -> None:
+    """No exception was raised by the page."""
+    assert not at.exception, [e.value for e in at.exception]
