@@ -74,13 +74,13 @@ class EpochResults:
 
 
 def _chunks(images) -> list[np.ndarray]:
-    """``images`` as ``(1, CHUNK, 784)`` uint8 views, the last one possibly shorter. Each is copied to the
+    """``images`` as ``(CHUNK, 784)`` uint8 views, the last one possibly shorter. Each is copied to the
     device only while it is processed, so a pass never holds a second copy of the whole set."""
     arr = np.asarray(images)
     arr = arr.reshape(arr.shape[0], -1) if arr.ndim >= 2 else arr
     if arr.dtype != np.uint8 or arr.ndim != 2 or arr.shape[1] != 784 or arr.shape[0] == 0:
         raise ValueError(f"need a non-empty (n, 784) uint8 image stack, got {arr.dtype} {arr.shape}")
-    return [arr[start:start + CHUNK][None] for start in range(0, arr.shape[0], CHUNK)]
+    return [arr[start:start + CHUNK] for start in range(0, arr.shape[0], CHUNK)]
 
 
 def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> EpochResults:
@@ -93,7 +93,7 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
     widths = [int(run.final_params[name]["kernel"].shape[1]) for name in names]
     total_width = sum(widths)
     epochs = list(range(run.n_epochs + 1))
-    per_epoch = []
+    arrays = {name: {f: [] for f in FIELDS} for name in names}
     for first in range(0, len(epochs), EPOCH_GROUP):
         group = epochs[first:first + EPOCH_GROUP]
         padded = group + [group[-1]] * (EPOCH_GROUP - len(group))  # one compiled shape for every group
@@ -102,29 +102,23 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
         for part in parts[1:]:
             more = _stacked_pass(stack, jnp.asarray(part), output)
             acc = (acc[0] + more[0], acc[1] + more[1], jnp.maximum(acc[2], more[2]), acc[3] + more[3])
-        acc = [np.asarray(a) for a in acc]
+        sums, total, top, count = (np.asarray(a) for a in acc)
         for i, e in enumerate(group):
-            cols = slice(i * total_width, (i + 1) * total_width)
-            per_epoch.append(((acc[0][:, cols], acc[1][cols], acc[2][cols], acc[3][cols]),
-                              neurons.all_effective_weights(run.params_at(e))))
-    arrays = {name: {f: [] for f in FIELDS} for name in names}
-    for (sums, total, top, count), effective in per_epoch:
-        sums, total, top, count = (np.asarray(a) for a in (sums, total, top, count))
-        start = 0
-        for name, w in zip(names, widths):
-            cols = slice(start, start + w)
-            start += w
-            dead = total[cols] <= 0
-            average = np.where(dead[None, :], 0.0, sums[:, cols] / np.where(dead, 1.0, total[cols])[None, :])
-            average = average.astype(np.float32)
-            eff = np.asarray(effective[name])
-            measures = neurons.noise_digit_measures(eff, neurons.DatasetAverage(jnp.asarray(average),
-                                                                                jnp.asarray(total[cols]),
-                                                                                jnp.asarray(dead)))
-            row = dict(effective=eff, average=average, dead=dead, total_weight=total[cols],
-                       neuron_max=top[cols], firing_rate=count[cols] / n, **measures._asdict())
-            for f in FIELDS:
-                arrays[name][f].append(np.asarray(row[f]))
+            effective = neurons.all_effective_weights(run.params_at(e))
+            start = i * total_width
+            for name, w in zip(names, widths):
+                cols = slice(start, start + w)
+                start += w
+                dead = total[cols] <= 0
+                average = np.where(dead[None, :], 0.0, sums[:, cols] / np.where(dead, 1.0, total[cols])[None, :])
+                average = average.astype(np.float32)
+                eff = np.asarray(effective[name])
+                measures = neurons.noise_digit_measures(eff, neurons.DatasetAverage(
+                    jnp.asarray(average), jnp.asarray(total[cols]), jnp.asarray(dead)))
+                row = dict(effective=eff, average=average, dead=dead, total_weight=total[cols],
+                           neuron_max=top[cols], firing_rate=count[cols] / n, **measures._asdict())
+                for f in FIELDS:
+                    arrays[name][f].append(np.asarray(row[f]))
     stacked = {name: {f: np.stack(v) for f, v in fields.items()} for name, fields in arrays.items()}
     for fields in stacked.values():
         for a in fields.values():
@@ -206,35 +200,28 @@ def load_or_compute(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING,
 
 
 @functools.partial(jax.jit, static_argnames="output")
-def _stacked_pass(stack: dict, chunks: jax.Array, output: str):
-    """``_pass`` for ``E`` parameter sets at once (``stack``: every leaf with a leading epoch axis).
+def _stacked_pass(stack: dict, x: jax.Array, output: str):
+    """One chunk ``x (C, 784)`` uint8 through ``E`` parameter sets at once (``stack``: every leaf with a
+    leading epoch axis): the weighted pixel sums ``(784, E*W)``, the total weights, the largest post-ReLU
+    activation (output: largest positive logit) and the count of active images, each ``(E*W,)``, in
+    epoch-major column order (``W`` the total width of one set). Summed over chunks by the caller.
 
-    The first layer of all sets is one wide matmul and the pixel sums another, so the images are read
-    once for all ``E`` sets. Returns the four accumulators with shapes ``(784, E*W)``, ``(E*W,)``... in
-    epoch-major column order (``W`` the total width of one set).
+    The first layer of all sets is one wide matmul and the pixel sums another, so each image is read
+    once for all ``E`` sets.
     """
     names = param_layer_names(stack)
     e = stack[names[0]]["kernel"].shape[0]
-
-    def step(acc, x):
-        pixels = neurons._as_pixels(x)
-        kernel = stack[names[0]]["kernel"]  # (E, 784, w)
-        pre = (pixels @ kernel.transpose(1, 0, 2).reshape(784, -1)).reshape(x.shape[0], e, -1)
-        pre = pre + stack[names[0]]["bias"][None]
-        pres, posts = [pre], []
-        for i, name in enumerate(names):
-            if i:
-                pre = jnp.einsum("cew,ewv->cev", posts[-1], stack[name]["kernel"]) + stack[name]["bias"][None]
-                pres.append(pre)
-            last = name == "output"
-            posts.append(jax.nn.softmax(pre, axis=-1) if last and output == "softmax" else jax.nn.relu(pre))
-        weights = jnp.concatenate(posts, axis=2).reshape(x.shape[0], -1)  # (C, E*W), epoch-major
-        positive = jax.nn.relu(jnp.concatenate(pres, axis=2)).reshape(x.shape[0], -1)
-        sums, total, top, count = acc
-        return (sums + pixels.T @ weights, total + weights.sum(axis=0), jnp.maximum(top, positive.max(axis=0)),
-                count + (positive > 0).sum(axis=0)), None
-
-    width = e * sum(stack[n]["kernel"].shape[2] for n in names)
-    zeros = jnp.zeros((width,), jnp.float32)
-    init = (jnp.zeros((chunks.shape[2], width), jnp.float32), zeros, zeros, jnp.zeros((width,), jnp.int32))
-    return jax.lax.scan(step, init, chunks)[0]
+    pixels = neurons._as_pixels(x)
+    kernel = stack[names[0]]["kernel"]  # (E, 784, w)
+    pre = (pixels @ kernel.transpose(1, 0, 2).reshape(784, -1)).reshape(x.shape[0], e, -1)
+    pre = pre + stack[names[0]]["bias"][None]
+    pres, posts = [pre], []
+    for i, name in enumerate(names):
+        if i:
+            pre = jnp.einsum("cew,ewv->cev", posts[-1], stack[name]["kernel"]) + stack[name]["bias"][None]
+            pres.append(pre)
+        last = name == "output"
+        posts.append(jax.nn.softmax(pre, axis=-1) if last and output == "softmax" else jax.nn.relu(pre))
+    weights = jnp.concatenate(posts, axis=2).reshape(x.shape[0], -1)  # (C, E*W), epoch-major
+    positive = jax.nn.relu(jnp.concatenate(pres, axis=2)).reshape(x.shape[0], -1)
+    return pixels.T @ weights, weights.sum(axis=0), positive.max(axis=0), (positive > 0).sum(axis=0)

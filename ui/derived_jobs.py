@@ -37,7 +37,7 @@ def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait
     ``start=False``: only report what is ready (in memory or on disk); start nothing. For a page that
     needs one or two epochs and has heavier work of its own to do first.
 
-    ``images``: the training images, ``(n, 784)`` uint8. A failed computation is dropped, so the
+    ``images``: the training images, ``(n, 784)`` or ``(n, 28, 28)`` uint8. A failed computation is dropped, so the
     next call tries again; the pages fall back to computing one epoch at a time.
     """
     key = (run.run_id, output)

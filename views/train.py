@@ -94,5 +94,4 @@ with st.expander("Stored runs"):
         st.write("None yet.")
 
 # The neuron pages' every-epoch results, computed in the background while this page is read.
-train_images = resources.data().train_images
-derived_jobs.start(run, train_images.reshape(len(train_images), -1))
+derived_jobs.start(run, resources.data().train_images)
