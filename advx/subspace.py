@@ -24,6 +24,8 @@ Vectors are pixel-space columns: ``(784,)`` or ``(784, n)``, as ``advx.neurons.e
 from __future__ import annotations
 
 import functools
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -107,11 +109,6 @@ class DataSubspace:
     def n_nonblank(self) -> int:
         return int((~self.blank).sum())
 
-    @functools.cached_property
-    def device_basis(self) -> jax.Array:
-        """``basis`` as a JAX array, made once (the projections use it at every ``k``)."""
-        return jnp.asarray(self.basis)
-
     def rank(self, rel_tol: float = 1e-6) -> int:
         """Numerical rank of the images: directions with energy above ``rel_tol`` × the largest.
 
@@ -160,25 +157,30 @@ def fit_subspace(images, centred: bool = False) -> DataSubspace:
     """
     arr = np.asarray(images)
     if np.issubdtype(arr.dtype, np.integer) and arr.ndim >= 2 and arr.shape[0] and arr[0].size == N_PIXELS:
-        x, scale = arr.reshape(arr.shape[0], N_PIXELS), np.float32(1 / 255)  # scaled chunk by chunk below
+        x, scale = arr.reshape(arr.shape[0], N_PIXELS), 1 / 255  # converted chunk by chunk below
     else:
-        x, scale = as_pixels(arr), np.float32(1)
+        x, scale = as_pixels(arr), 1.0
     n = x.shape[0]
-    blank = ~np.any(x != 0, axis=0)
-    live = np.flatnonzero(~blank)
-    # The second-moment matrix of the non-blank pixels, accumulated over chunks of images converted to
-    # float32 one at a time (no float copy of the whole set), then eigendecomposed in float64.
-    gram = np.zeros((live.size, live.size), np.float32)
+    # The second-moment matrix, accumulated over chunks of images converted to float32 one at a time (no
+    # float copy of the whole set): a contiguous conversion and a symmetric rank-k update (BLAS syrk,
+    # which ``b.T @ b`` dispatches to) are cheaper than gathering the non-blank columns first. The
+    # uint8 scale 1/255 is applied once, to the sums.
+    gram = np.zeros((N_PIXELS, N_PIXELS), np.float32)
     sums = np.zeros(N_PIXELS, np.float64)
-    buf = np.empty((_PCA_CHUNK, live.size), np.float32)
+    buf = np.empty((_PCA_CHUNK, N_PIXELS), np.float32)
     for start in range(0, n, _PCA_CHUNK):
         chunk = x[start:start + _PCA_CHUNK]
         b = buf[:len(chunk)]
-        np.multiply(chunk[:, live], scale, out=b, casting="unsafe")
+        b[...] = chunk
         gram += b.T @ b
-        sums[live] += b.sum(axis=0, dtype=np.float64)
-    mean = sums / n
-    gram = gram.astype(np.float64) / n
+        sums += b.sum(axis=0, dtype=np.float64)
+    # uint8 pixels are non-negative, so their sum vanishes only where every image is 0
+    blank = sums == 0 if scale != 1.0 else ~np.any(x != 0, axis=0)
+    live = np.flatnonzero(~blank)
+    mean = sums * scale / n
+    # Only the non-blank pixels enter the eigendecomposition, so the blank ones stay exact zeros of
+    # every principal direction.
+    gram = gram[np.ix_(live, live)].astype(np.float64) * (scale * scale / n)
     if centred:
         gram -= np.outer(mean[live], mean[live])
     mean = mean.astype(np.float32)
@@ -277,26 +279,20 @@ def load_or_fit_subspace(images, data_sha: str, centred: bool = False, root: Pat
 
 
 # --------------------------------------------------------------------------------------------
-# Projections and energies (jitted on the full basis with a mask, so a new k never retraces)
+# Projections and energies
+#
+# Plain NumPy: the products are at most (784, 784) by (784, a few hundred), a few milliseconds with
+# BLAS, and a NumPy call has nothing to compile, so neither a first visit nor a new k waits for XLA.
 
 
-def _keep(basis: jax.Array, k) -> jax.Array:
-    return (jnp.arange(basis.shape[1]) < k).astype(basis.dtype)
+def _coordinates(sub: DataSubspace, arr: np.ndarray) -> np.ndarray:
+    """``(784, n)`` float32: the coordinates of the columns of ``arr`` along every basis direction."""
+    return sub.basis.T @ arr
 
 
-@jax.jit
-def _split(basis: jax.Array, k, v: jax.Array) -> tuple[jax.Array, jax.Array]:
-    coords = basis.T @ v
-    inside = basis @ (coords * _keep(basis, k)[:, None])
-    outside = basis @ (coords * (1 - _keep(basis, k))[:, None])
-    return inside, outside
-
-
-@jax.jit
-def _energy(basis: jax.Array, k, v: jax.Array) -> tuple[jax.Array, jax.Array]:
-    sq = (basis.T @ v) ** 2
-    keep = _keep(basis, k)[:, None]
-    return (sq * keep).sum(0), (sq * (1 - keep)).sum(0)
+def _energies(coords: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    sq = np.square(coords, dtype=np.float64)
+    return sq[:k].sum(0).astype(np.float32), sq[k:].sum(0).astype(np.float32)
 
 
 def _columns(v) -> tuple[np.ndarray, bool]:
@@ -319,8 +315,9 @@ def split(sub: DataSubspace, v, k: int) -> tuple[np.ndarray, np.ndarray]:
     ``v``: ``(784,)`` or ``(784, n)``; both parts have its shape (float32) and add up to ``v``.
     """
     arr, single = _columns(v)
-    inside, outside = _split(sub.device_basis, sub.check_k(k), arr)
-    inside, outside = np.asarray(inside), np.asarray(outside)
+    k = sub.check_k(k)
+    coords = _coordinates(sub, arr)
+    inside, outside = sub.basis[:, :k] @ coords[:k], sub.basis[:, k:] @ coords[k:]
     return (inside[:, 0], outside[:, 0]) if single else (inside, outside)
 
 
@@ -359,8 +356,7 @@ class Energy(NamedTuple):
 def energy(sub: DataSubspace, v, k: int) -> Energy:
     """Inside and outside energy of every column of ``v`` (``(784,)`` or ``(784, n)``)."""
     arr, _ = _columns(v)
-    inside, outside = _energy(sub.device_basis, sub.check_k(k), arr)
-    return Energy(np.asarray(inside), np.asarray(outside))
+    return Energy(*_energies(_coordinates(sub, arr), sub.check_k(k)))
 
 
 def energy_fraction(sub: DataSubspace, v, k: int) -> np.ndarray | float:
@@ -634,11 +630,6 @@ def project_first_layer(params: dict, sub: DataSubspace, k: int) -> dict:
     return out
 
 
-@jax.jit
-def _direction_energy(basis: jax.Array, m: jax.Array) -> jax.Array:
-    return ((basis.T @ m) ** 2).sum(1)
-
-
 def energy_curve(sub: DataSubspace, matrix) -> np.ndarray:
     """``(784,)`` float64: the share of ``matrix``'s total energy inside the top-``k`` subspace, at ``k-1``.
 
@@ -646,7 +637,7 @@ def energy_curve(sub: DataSubspace, matrix) -> np.ndarray:
     this curve is ``sub.explained``; a random matrix gives about ``k / 784``.
     """
     arr, _ = _columns(matrix)
-    per_direction = np.asarray(_direction_energy(sub.device_basis, arr), np.float64)
+    per_direction = np.square(_coordinates(sub, arr), dtype=np.float64).sum(1)
     total = per_direction.sum()
     return np.cumsum(per_direction) / (total if total > 0 else 1.0)
 
@@ -775,6 +766,50 @@ def _attack_table(params: dict, pixels: jax.Array, labels: jax.Array, key: jax.A
     return clean, overlaid, fgsm, pgd
 
 
+_programs: dict[tuple, Future] = {}  # signature -> Future of the compiled attack table
+_programs_lock = threading.Lock()
+_compiler = ThreadPoolExecutor(max_workers=1, thread_name_prefix="advx-attack-compile")
+
+
+def _spec(tree):
+    return jax.tree.map(lambda a: jax.ShapeDtypeStruct(np.shape(a), a.dtype if hasattr(a, "dtype") else
+                                                       jnp.result_type(a)), tree)
+
+
+def _attack_program(args: tuple, n_attack: int, target: int, pgd_steps: int) -> Future:
+    """The compiled ``_attack_table`` for arguments shaped like ``args`` (arrays or shape specs), as a
+    Future: compiled once per signature in a worker thread, and shared by every caller, so a caller
+    that comes while the compilation is under way waits for it instead of compiling again."""
+    spec = _spec(args)
+    leaves, tree = jax.tree.flatten(spec)
+    signature = (tree, tuple((leaf.shape, str(leaf.dtype)) for leaf in leaves), n_attack, target, pgd_steps)
+    with _programs_lock:
+        job = _programs.get(signature)
+        if job is None or (job.done() and job.exception() is not None):
+            job = _compiler.submit(lambda: _attack_table.lower(*spec, n_attack=n_attack, target=target,
+                                                               pgd_steps=pgd_steps).compile())
+            _programs[signature] = job
+    return job
+
+
+def prepare_attack_rates(params: dict, n_images: int, pixel_dtype=np.float32, *,
+                         target: int = COUNTERFACTUAL_TARGET, budgets: dict | None = None,
+                         n_attack: int = ATTACK_IMAGES, pgd_steps: int = PGD_STEPS) -> Future:
+    """Start compiling what ``attack_rates`` runs for networks shaped like ``params`` and ``n_images`` test
+    images of ``pixel_dtype`` (float32 in [0, 1] or uint8), without waiting: XLA takes about a second for
+    it, which a caller can spend on other work. Returns a Future that is done when the program is
+    ready; ``attack_rates`` with the same shapes then runs it at once.
+    """
+    budgets = ATTACK_BUDGETS if budgets is None else budgets
+    n_images = int(n_images)
+    if n_images < 1:
+        raise SubspaceError(f"need at least one test image, got {n_images}")
+    args = (_spec(params), jax.ShapeDtypeStruct((n_images, N_PIXELS), np.dtype(pixel_dtype)),
+            jax.ShapeDtypeStruct((n_images,), np.int32), jax.eval_shape(lambda: jax.random.key(0)),
+            *(jax.ShapeDtypeStruct((len(budgets.get(a, ())),), np.float32) for a in ("overlay", "fgsm", "pgd")))
+    return _attack_program(args, min(int(n_attack), n_images), int(target), int(pgd_steps))
+
+
 def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, target: int = COUNTERFACTUAL_TARGET,
                  budgets: dict | None = None, n_attack: int = ATTACK_IMAGES,
                  pgd_steps: int = PGD_STEPS) -> AttackRates:
@@ -802,10 +837,10 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
         raise SubspaceError(f"need one label per image: {pixels.shape[0]} images, labels of shape {labels.shape}")
     attacks.check_class(target)
     n_attack = min(int(n_attack), pixels.shape[0])
-    clean, *attacked = _attack_table(
-        params, jnp.asarray(pixels), jnp.asarray(labels), key,
-        *(jnp.asarray(budgets.get(a, ()), jnp.float32).reshape(-1) for a in ("overlay", "fgsm", "pgd")),
-        n_attack=n_attack, target=int(target), pgd_steps=int(pgd_steps))
+    args = (params, jnp.asarray(pixels), jnp.asarray(labels), key,
+            *(jnp.asarray(budgets.get(a, ()), jnp.float32).reshape(-1) for a in ("overlay", "fgsm", "pgd")))
+    program = _attack_program(args, n_attack, int(target), int(pgd_steps)).result()
+    clean, *attacked = program(*args)
     clean = np.asarray(clean)
     y = labels[:n_attack]
     eligible = (clean[:n_attack] == y) & (y != target)

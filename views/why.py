@@ -48,6 +48,8 @@ def set_k(value: int) -> None:
 
 mnist, run = resources.data(), resources.current_run()
 train, test = nw.pixels()
+# XLA compiles the attacks of section 4 in a worker thread while sections 1 to 3 are computed and drawn.
+S.prepare_attack_rates(run.final_params, len(test), test.dtype)
 sub = subspace(mnist.sha, train)
 widths = neurons.layer_widths(run.final_params)
 runs = {name: run if config == run.config else resources.run_for(config)
