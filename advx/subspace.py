@@ -369,6 +369,32 @@ def energy_fraction(sub: DataSubspace, v, k: int) -> np.ndarray | float:
     return float(frac[0]) if single else frac
 
 
+class Spectrum(NamedTuple):
+    """Every ``k``'s inside / outside energy of the columns of a ``(784, n)`` matrix, from one projection.
+
+    ``head[k]``: energy in the top ``k`` directions, ``tail[k]``: energy in the others, both ``(785, n)``
+    float64 for ``k = 0 .. 784``. Measuring at a new ``k`` is then a lookup, not a product.
+    """
+
+    head: np.ndarray
+    tail: np.ndarray
+
+    def energy(self, k: int) -> Energy:
+        return Energy(self.head[k].astype(np.float32), self.tail[k].astype(np.float32))
+
+
+def spectrum(sub: DataSubspace, v) -> Spectrum:
+    """The ``Spectrum`` of ``v`` (``(784,)`` or ``(784, n)``): ``spectrum(sub, v).energy(k) == energy(sub, v, k)``."""
+    arr, _ = _columns(v)
+    sq = np.square(_coordinates(sub, arr), dtype=np.float64)
+    zero = np.zeros((1, sq.shape[1]))
+    head = np.concatenate([zero, np.cumsum(sq, axis=0)])
+    tail = np.concatenate([np.cumsum(sq[::-1], axis=0)[::-1], zero])
+    for a in (head, tail):
+        a.setflags(write=False)
+    return Spectrum(head, tail)
+
+
 def pooled_fraction(e: Energy) -> float:
     """Share of the *total* energy of all columns that lies inside (big columns weigh more)."""
     total = float(e.inside.sum() + e.outside.sum())
@@ -478,24 +504,55 @@ def neuron_maps(params_init: dict, params_trained: dict, images) -> NeuronMaps:
     )
 
 
-def measure_neurons(sub: DataSubspace, k: int, maps: NeuronMaps, layer: str) -> NeuronSubspace:
+_NEURON_PARTS = ("effective_init", "effective_trained", "average_init", "average_trained", "change")
+
+
+def _neuron_parts(maps: NeuronMaps, layer: str) -> list[np.ndarray]:
+    w0, w1 = maps.effective_init[layer], maps.effective_trained[layer]
+    return [np.asarray(p, np.float32) for p in (w0, w1, maps.average_init[layer], maps.average_trained[layer], w1 - w0)]
+
+
+@dataclass(frozen=True, eq=False)
+class NeuronSpectra:
+    """The ``Spectrum`` of every neuron's maps (``NeuronMaps``) in one data subspace, for every layer: what
+    ``measure_neurons`` needs at any ``k``, computed once. ``spectra[layer]`` covers the columns of the
+    five parts of ``NeuronSubspace`` side by side, ``width[layer]`` neurons each."""
+
+    spectra: dict
+    width: dict
+
+    @property
+    def layers(self) -> list[str]:
+        return list(self.spectra)
+
+
+def neuron_spectra(sub: DataSubspace, maps: NeuronMaps) -> NeuronSpectra:
+    """``NeuronSpectra`` of ``maps`` in ``sub``: one product per layer, then any ``k`` is a lookup."""
+    return NeuronSpectra({layer: spectrum(sub, np.concatenate(_neuron_parts(maps, layer), axis=1)) for layer in maps.layers},
+                         {layer: int(maps.effective_trained[layer].shape[1]) for layer in maps.layers})
+
+
+def measure_neurons(sub: DataSubspace, k: int, maps: NeuronMaps | NeuronSpectra, layer: str) -> NeuronSubspace:
     """Every measurement of one layer's neurons in the top-``k`` subspace (see ``NeuronSubspace``).
 
+    ``maps``: the ``NeuronMaps``, or their ``NeuronSpectra`` in ``sub`` (the same numbers, without a product).
     Raises ``SubspaceError`` if ``layer`` is not one of ``maps.layers``.
     """
     if layer not in maps.layers:
         raise SubspaceError(f"unknown layer {layer!r}; layers are {maps.layers}")
     k = sub.check_k(k)
-    w0, w1 = maps.effective_init[layer], maps.effective_trained[layer]
-    parts = [w0, w1, maps.average_init[layer], maps.average_trained[layer], w1 - w0]
-    both = energy(sub, np.concatenate([np.asarray(p, np.float32) for p in parts], axis=1), k)  # one call
-    cuts = np.cumsum([np.asarray(p).shape[1] for p in parts])[:-1]
+    if isinstance(maps, NeuronSpectra):
+        both, n = maps.spectra[layer].energy(k), maps.width[layer]
+    else:
+        parts = _neuron_parts(maps, layer)
+        both, n = energy(sub, np.concatenate(parts, axis=1), k), parts[0].shape[1]  # one product
+    cuts = [n * i for i in range(1, len(_NEURON_PARTS))]
     e0, e1, a0, a1, change = (Energy(i, o) for i, o in zip(np.split(both.inside, cuts), np.split(both.outside, cuts)))
     return NeuronSubspace(layer=layer, k=k, effective_init=e0, effective_trained=e1, average_init=a0,
                           average_trained=a1, change=change)
 
 
-def layer_summary(sub: DataSubspace, k: int, maps: NeuronMaps) -> list[dict]:
+def layer_summary(sub: DataSubspace, k: int, maps: NeuronMaps | NeuronSpectra) -> list[dict]:
     """One row per layer, energies pooled over its neurons: the shares inside the top-``k`` subspace of
     the effective weights (init, trained), of the dataset averages (trained; the smallest single neuron
     too) and of the change, and the outside norm of the effective weights at init and trained."""
@@ -572,15 +629,35 @@ class FirstLayerChange(NamedTuple):
         return self.change_norm_outside / self.norm_outside_init if self.norm_outside_init > 0 else float("nan")
 
 
-def first_layer_change(sub: DataSubspace, k: int, params_init: dict, params_trained: dict) -> FirstLayerChange:
-    """Measure ΔW1 = W1_trained − W1_init against the top-``k`` subspace and the blank pixels."""
+def _first_layer(params_init: dict, params_trained: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(W1 at init, W1 trained, ΔW1)``, each ``(784, h)`` float32."""
     first = param_layer_names(params_init)[0]
     w0 = np.asarray(params_init[first]["kernel"], np.float32)
     w1 = np.asarray(params_trained[first]["kernel"], np.float32)
     if w0.shape != w1.shape or w0.shape[0] != N_PIXELS:
         raise SubspaceError(f"first-layer kernels must both be (784, h), got {w0.shape} and {w1.shape}")
-    delta = w1 - w0
-    e0, e1, ed = energy(sub, w0, k), energy(sub, w1, k), energy(sub, delta, k)
+    return w0, w1, w1 - w0
+
+
+def first_layer_spectrum(sub: DataSubspace, params_init: dict, params_trained: dict) -> Spectrum:
+    """The ``Spectrum`` of ``[W1 init | W1 trained | ΔW1]`` (columns side by side): ``first_layer_change`` at any k."""
+    return spectrum(sub, np.concatenate(_first_layer(params_init, params_trained), axis=1))
+
+
+def first_layer_change(sub: DataSubspace, k: int, params_init: dict, params_trained: dict,
+                       spectrum: Spectrum | None = None) -> FirstLayerChange:
+    """Measure ΔW1 = W1_trained − W1_init against the top-``k`` subspace and the blank pixels.
+
+    ``spectrum``: ``first_layer_spectrum(sub, params_init, params_trained)`` if already computed (any k).
+    """
+    w0, w1, delta = _first_layer(params_init, params_trained)
+    k = sub.check_k(k)
+    if spectrum is None:
+        both = energy(sub, np.concatenate([w0, w1, delta], axis=1), k)
+    else:
+        both = spectrum.energy(k)
+    h = w0.shape[1]
+    e0, e1, ed = (Energy(both.inside[i * h:(i + 1) * h], both.outside[i * h:(i + 1) * h]) for i in range(3))
     blank_delta = np.abs(delta[sub.blank])
     return FirstLayerChange(
         fraction_inside=pooled_fraction(ed),
@@ -667,16 +744,16 @@ def first_layer_curves(sub: DataSubspace, params_init: dict, params_trained: dic
 
 
 def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_trained: dict,
-                      curves: tuple[np.ndarray, np.ndarray] | None = None) -> FirstLayerStudy:
+                      curves: tuple[np.ndarray, np.ndarray] | None = None,
+                      spectrum: Spectrum | None = None) -> FirstLayerStudy:
     """``first_layer_change``, the ΔW1 pixel maps and the energy curves of one run, at ``k``.
 
-    ``curves``: ``first_layer_curves(sub, params_init, params_trained)`` if already computed (for another k).
+    ``curves``: ``first_layer_curves(sub, params_init, params_trained)`` and ``spectrum``:
+    ``first_layer_spectrum(...)``, if already computed (they do not depend on k).
     """
-    first = param_layer_names(params_init)[0]
-    w0 = np.asarray(params_init[first]["kernel"], np.float32)
-    delta = np.asarray(params_trained[first]["kernel"], np.float32) - w0
+    delta = _first_layer(params_init, params_trained)[2]
     change_curve, init_curve = curves if curves is not None else first_layer_curves(sub, params_init, params_trained)
-    return FirstLayerStudy(first_layer_change(sub, k, params_init, params_trained), pixel_maps(sub, delta, k),
+    return FirstLayerStudy(first_layer_change(sub, k, params_init, params_trained, spectrum), pixel_maps(sub, delta, k),
                            change_curve, init_curve)
 
 
@@ -815,8 +892,8 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
                  pgd_steps: int = PGD_STEPS) -> AttackRates:
     """Clean accuracy on all of ``test_images`` and targeted attack success on the first ``n_attack``.
 
-    ``test_images``: ``(n, 784)`` float32 in [0, 1] or ``(n, 28, 28)`` / ``(n, 784)`` uint8; ``test_labels``:
-    ``(n,)``. ``budgets``: ``{attack: (L-inf budget, ...)}``, default ``ATTACK_BUDGETS``. The attacks run
+    ``test_images``: ``(n, 784)`` float32 in [0, 1] or ``(n, 28, 28)`` / ``(n, 784)`` uint8 (a uint8 JAX array
+    of shape ``(n, 784)`` is used where it is, without a copy); ``test_labels``: ``(n,)``. ``budgets``: ``{attack: (L-inf budget, ...)}``, default ``ATTACK_BUDGETS``. The attacks run
     on the whole fixed-size sample in one compiled program, so every network of the same shape reuses
     it, and the success rate is counted over the eligible images only, as
     ``advx.attacks.success_rates`` does. PGD starts from one random draw of ``key`` over all its budgets.
@@ -827,11 +904,15 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
     unknown = set(budgets) - set(ATTACK_LABELS)
     if unknown:
         raise SubspaceError(f"unknown attacks {sorted(unknown)}; the attacks are {list(ATTACK_LABELS)}")
-    arr = np.asarray(test_images)
-    if arr.dtype == np.uint8 and arr.ndim >= 2 and arr.shape[0] > 0 and arr[0].size == N_PIXELS:
-        pixels = arr.reshape(arr.shape[0], N_PIXELS)
+    if (isinstance(test_images, jax.Array) and test_images.dtype == jnp.uint8 and test_images.ndim == 2
+            and test_images.shape[0] > 0 and test_images.shape[1] == N_PIXELS):
+        pixels = test_images  # already on the device: no copy
     else:
-        pixels = as_pixels(arr)
+        arr = np.asarray(test_images)
+        if arr.dtype == np.uint8 and arr.ndim >= 2 and arr.shape[0] > 0 and arr[0].size == N_PIXELS:
+            pixels = arr.reshape(arr.shape[0], N_PIXELS)
+        else:
+            pixels = as_pixels(arr)
     labels = np.asarray(test_labels).astype(np.int32)
     if labels.shape != (pixels.shape[0],):
         raise SubspaceError(f"need one label per image: {pixels.shape[0]} images, labels of shape {labels.shape}")
@@ -1033,7 +1114,7 @@ def _street_smart_sentence(t: AttackRates, s: AttackRates, name: str) -> str:
     return "; ".join(parts) + "."
 
 
-def explain_page(sub: DataSubspace, k: int, maps: NeuronMaps, studies: dict[str, FirstLayerStudy],
+def explain_page(sub: DataSubspace, k: int, maps: NeuronMaps | NeuronSpectra, studies: dict[str, FirstLayerStudy],
                  columns: dict[str, AttackRates] | None, layer: str = "output") -> list[str]:
     """``explain`` with every number taken from the page's measurements.
 

@@ -1,4 +1,4 @@
-"""Every epoch's neuron results of a run, computed once per run in a background thread.
+"""Every epoch's neuron results of a run, and the data subspace, computed once in a background thread.
 
 The neuron pages ask ``results(run)`` on every rerun. It returns the ``advx.derived.EpochResults``
 when they are in memory or on disk, and otherwise starts one background computation for the run
@@ -6,6 +6,11 @@ when they are in memory or on disk, and otherwise starts one background computat
 ``None``, so the page computes just the epoch it shows meanwhile. Once the results are there, the
 epoch scrubber only slices arrays. One worker thread serves every session of the server, so two
 sessions never compute the same run twice, and a few recent runs are kept in memory.
+
+After a run's results, the same worker prepares what "Why it happens" needs before any k is chosen:
+the PCA of the training images (``subspace``, once per data set, kept in ``<cache>/subspace``) and
+the compiled counterfactual attacks. A page that asks for the PCA first computes it itself; one that
+asks while the worker computes it waits for that computation.
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 
+import numpy as np
+
 from advx import derived, neurons
+from advx import subspace as S
 
 KEEP_IN_MEMORY = 4  # runs (about 14 MB each for the default network)
 
@@ -52,6 +60,7 @@ def results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, wait
                 return None
             else:
                 job = _executor.submit(_compute, run, images, output, delay_s)
+                _executor.submit(_prepare_why, run, images)
             _jobs[key] = job
             while len(_jobs) > KEEP_IN_MEMORY:
                 _jobs.popitem(last=False)
@@ -76,3 +85,38 @@ def start(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> None:
     on a small machine before the pass over the images takes both cores.
     """
     results(run, images, output, delay_s=START_DELAY_S)
+
+
+N_TEST_IMAGES = 10_000  # MNIST's test set, which the counterfactual attacks are compiled for
+
+_subspaces: dict[str, Future] = {}  # data hash -> the DataSubspace of its training images
+_subspace_lock = threading.Lock()
+
+
+def subspace(data_sha: str, images) -> S.DataSubspace:
+    """The data subspace of the training images ``images`` (``(n, 784)`` uint8), whose content hash is
+    ``data_sha``: ``advx.subspace.load_or_fit_subspace``, computed once per data set by whoever asks first
+    (a page or the worker); a later caller waits for that computation. A failed one is tried again."""
+    with _subspace_lock:
+        job = _subspaces.get(data_sha)
+        mine = job is None or (job.done() and job.exception() is not None)
+        if mine:
+            job = _subspaces[data_sha] = Future()
+    if mine:
+        try:
+            job.set_result(S.load_or_fit_subspace(images, data_sha))
+        except BaseException as exc:
+            job.set_exception(exc)
+            raise
+    return job.result()
+
+
+def _prepare_why(run, images) -> None:
+    """The PCA and the compiled attacks of "Why it happens", for ``run``'s network; both kept for later."""
+    subspace(run.data_sha, images)
+    S.prepare_attack_rates(run.final_params, N_TEST_IMAGES, np.uint8).result()
+
+
+def settle(timeout: float | None = None) -> None:
+    """Wait until the worker has finished everything submitted so far (for benchmarks and tests)."""
+    _executor.submit(lambda: None).result(timeout)

@@ -1,13 +1,12 @@
 """Why it happens: the data subspace, what training changes in it, and a counterfactual."""
 
-import jax
 import pandas as pd
 import streamlit as st
 
 from advx import neurons
 from advx import subspace as S
 from advx.figures import subspace as F
-from ui import links, resources
+from ui import counterfactual, derived_jobs, links, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -22,24 +21,33 @@ st.markdown(
 
 @st.cache_resource(show_spinner="Finding the data subspace (PCA of the 60,000 training images)…")
 def subspace(sha: str, _train) -> S.DataSubspace:
-    return S.load_or_fit_subspace(_train, sha)
+    return derived_jobs.subspace(sha, _train)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def first_layer_curves(run_id: str, _sub, _run) -> tuple:
-    return S.first_layer_curves(_sub, _run.params_at(0), _run.final_params)
+@st.cache_resource(show_spinner="Computing effective weights and dataset averages…", max_entries=16)
+def neuron_maps(run_id: str, _run, _train) -> S.NeuronMaps:
+    ready = derived_jobs.results(_run, _train, start=False)  # the every-epoch results, if the app has them
+    if ready is not None:
+        return S.NeuronMaps.from_layer_dicts(ready.maps(0), ready.maps(_run.n_epochs))
+    return S.neuron_maps(_run.params_at(0), _run.final_params, _train)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def first_layer_spectra(run_id: str, _sub, _run) -> tuple:
+    """What the first-layer study needs at every k (read-only arrays, shared by every session)."""
+    return (S.first_layer_curves(_sub, _run.params_at(0), _run.final_params),
+            S.first_layer_spectrum(_sub, _run.params_at(0), _run.final_params))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def first_layer(run_id: str, k: int, _sub, _run) -> tuple:
-    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params,
-                               first_layer_curves(run_id, _sub, _run))
+    curves, spectrum = first_layer_spectra(run_id, _sub, _run)
+    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params, curves, spectrum)
 
 
-@st.cache_data(show_spinner="Attacking each network…", max_entries=64)
-def attack_rates(run_id: str, k: int, _sub, _params, _test, _labels) -> S.AttackRates:
-    params = S.project_first_layer(_params, _sub, k) if k else _params
-    return S.attack_rates(params, _test, _labels, jax.random.key(0))
+@st.cache_resource(show_spinner=False, max_entries=16)
+def neuron_spectra(run_id: str, _sub, _maps) -> S.NeuronSpectra:
+    return S.neuron_spectra(_sub, _maps)
 
 
 def set_k(value: int) -> None:
@@ -47,9 +55,7 @@ def set_k(value: int) -> None:
 
 
 mnist, run = resources.data(), resources.current_run()
-train, test = nw.pixels()
-# XLA compiles the attacks of section 4 in a worker thread while sections 1 to 3 are computed and drawn.
-S.prepare_attack_rates(run.final_params, len(test), test.dtype)
+train, _ = nw.pixels()
 sub = subspace(mnist.sha, train)
 widths = neurons.layer_widths(run.final_params)
 runs = {name: run if config == run.config else resources.run_for(config)
@@ -61,6 +67,10 @@ for column, level in zip(st.columns(len(S.VARIANCE_LEVELS)), S.VARIANCE_LEVELS):
     column.button(f"k for {level:.0%} of the energy", key=f"why_level_{round(level * 100)}",
                   on_click=set_k, args=(sub.k_for(level),))
 k = st.slider("k: how many principal directions make up the data subspace", 1, 784, key="why_k")
+# Section 4's attacks start now, in a worker thread, and run while sections 1 to 3 are drawn.
+pending = {kind: counterfactual.column(r, kk, sub, nw.device_test(), mnist.test_labels)
+           for kind, r, kk in (("projected", run, k), ("trained", run, 0), ("noise", runs["noise"], 0),
+                               ("decay", runs["decay"], 0))}
 st.plotly_chart(variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
 st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
            f"plain-SGD update of W1 lies. {int(sub.blank.sum())} pixels are 0 on every image; the images have "
@@ -69,18 +79,18 @@ st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the 
 st.header("2 · Effective weights and dataset averages, inside and outside")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "why_neurons")
 chosen = nw.by_layer(codes, widths)
-maps = S.NeuronMaps.from_layer_dicts(nw.maps(run, 0, start=False), nw.maps(run, run.n_epochs, start=False))
-measured = {layer: S.measure_neurons(sub, k, maps, layer) for layer in chosen}
+maps = neuron_maps(run.run_id, run, train)
+spectra = neuron_spectra(run.run_id, sub, maps)  # any k's measurements are then lookups
+measured = {layer: S.measure_neurons(sub, k, spectra, layer) for layer in chosen}
 labels = [neurons.neuron_label(layer, i) for layer, idx in chosen.items() for i in idx]
 st.plotly_chart(F.neuron_energy_scatter(labels, *S.chosen_energies(measured, chosen)),
                 key="why_energies")
 st.caption("Each neuron's effective weights at initialisation (open) and trained (filled): energy inside the data "
            "subspace against energy outside it. Above the dotted line, more of the neuron lives outside the data "
            "than inside. The table pools every neuron of a layer.")
-layers = pd.DataFrame(S.layer_summary(sub, k, maps))
-st.dataframe(layers.style.format({c: "{:.1%}" for c in layers if "inside" in c} | {c: "{:.2f}" for c in layers
-                                                                                     if "norm" in c}),
-             hide_index=True, key="why_layers")
+layers = pd.DataFrame(S.layer_summary(sub, k, spectra))
+st.dataframe(layers, hide_index=True, key="why_layers", column_config={
+    c: st.column_config.NumberColumn(format="percent" if "inside" in c else "%.2f") for c in layers if c != "layer"})
 links.seed("why_focus", links.url_choice("focus", codes[0], codes))
 focus = st.selectbox("Split one neuron", codes, key="why_focus", format_func=lambda c: neurons.neuron_label(
     *neurons.parse_neuron(c, widths)))
@@ -103,17 +113,16 @@ st.dataframe(pd.DataFrame(S.first_layer_rows(studies, {n: r.test_accuracy for n,
              hide_index=True, key="why_optimisers")
 
 st.header("4 · The counterfactual: delete what training never touched")
-columns = {"trained": attack_rates(run.run_id, 0, sub, run.final_params, test, mnist.test_labels),
-           "projected": attack_rates(run.run_id, k, sub, run.final_params, test, mnist.test_labels),
-           **{n: attack_rates(runs[n].run_id, 0, sub, runs[n].final_params, test, mnist.test_labels)
-              for n in ("noise", "decay")}}
+with st.spinner("Attacking each network…"):
+    columns = {kind: pending[kind].result() for kind in S.COLUMN_KINDS}
 titles = S.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
 table = pd.DataFrame(S.counterfactual_rows(columns, titles)).set_index("measure")
-st.dataframe(table.style.format("{:.1%}"), key="why_counterfactual")
-st.caption(S.counterfactual_caption(columns["trained"], len(test)))
+st.dataframe(table, key="why_counterfactual",
+             column_config={c: st.column_config.NumberColumn(format="percent") for c in table.columns})
+st.caption(S.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
 
 st.header("5 · What the numbers say")
-st.markdown("\n\n".join(S.explain_page(sub, k, maps, studies, columns)))
+st.markdown("\n\n".join(S.explain_page(sub, k, spectra, studies, columns)))
 
 with notes:
     links.show_notes()

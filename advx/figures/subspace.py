@@ -23,18 +23,20 @@ def explained_variance(explained: np.ndarray, k: int, levels: Sequence[float] = 
     Marks the chosen ``k`` and the ``k`` of each variance level.
     """
     ks = np.arange(1, len(explained) + 1, dtype=np.float64)  # plotly.js reads no int64 typed arrays
-    fig = go.Figure(go.Scatter(x=ks, y=np.asarray(explained, np.float64), mode="lines", name="training images",
-                               line=dict(color=CURVE_COLOURS[0]),
-                               hovertemplate="k = %{x}<br>share kept = %{y:.2%}<extra></extra>"))
+    shapes, annotations = _k_marker(k, f"k = {k}: {explained[k - 1]:.1%}", INSIDE_COLOUR)
     for level in levels:
         k_level = int(np.searchsorted(explained, level - 1e-6) + 1)
-        fig.add_hline(y=level, line=dict(dash="dot", color="#999999", width=1),
-                      annotation_text=f"{level:.0%} at k = {k_level}", annotation_position="bottom right")
-    _mark_k(fig, k, f"k = {k}: {explained[k - 1]:.1%}", INSIDE_COLOUR)
-    fig.update_layout(xaxis_title="k (number of principal directions)", yaxis_title="share of image energy kept",
-                      yaxis_tickformat=".0%", xaxis_type="log", height=360, margin=dict(t=30, b=40),
-                      showlegend=False)
-    return fig
+        shapes.append(dict(type="line", xref="x domain", x0=0, x1=1, yref="y", y0=level, y1=level,
+                           line=dict(dash="dot", color="#999999", width=1)))
+        annotations.append(dict(xref="x domain", x=1, yref="y", y=level, text=f"{level:.0%} at k = {k_level}",
+                                showarrow=False, xanchor="right", yanchor="top"))
+    # The layout is given whole: plotly's add_hline / add_vline cost about 20 ms each.
+    return go.Figure(
+        go.Scatter(x=ks, y=np.asarray(explained, np.float64), mode="lines", name="training images",
+                   line=dict(color=CURVE_COLOURS[0]), hovertemplate="k = %{x}<br>share kept = %{y:.2%}<extra></extra>"),
+        layout=dict(shapes=shapes, annotations=annotations, height=360, margin=dict(t=30, b=40), showlegend=False,
+                    xaxis=dict(title=dict(text="k (number of principal directions)"), type="log"),
+                    yaxis=dict(title=dict(text="share of image energy kept"), tickformat=".0%")))
 
 
 def energy_curves(curves: Mapping[str, np.ndarray], k: int) -> go.Figure:
@@ -43,16 +45,15 @@ def energy_curves(curves: Mapping[str, np.ndarray], k: int) -> go.Figure:
     Used to set ΔW1 of each optimiser beside the training images: a curve that rises as fast as the
     images' lies in the same few directions.
     """
-    fig = go.Figure()
     ks = np.arange(1, 785, dtype=np.float64)
-    for (name, curve), colour in zip(curves.items(), CURVE_COLOURS):
-        fig.add_trace(go.Scatter(x=ks, y=np.asarray(curve, np.float64), mode="lines", name=name, line=dict(color=colour),
-                                 hovertemplate=f"{name}<br>k = %{{x}}<br>share inside = %{{y:.2%}}<extra></extra>"))
-    _mark_k(fig, k, f"k = {k}", "#999999")
-    fig.update_layout(xaxis_title="k (top-k data subspace)", yaxis_title="share of energy inside",
-                      yaxis_tickformat=".0%", xaxis_type="log", height=380, margin=dict(t=30, b=40),
-                      legend=dict(orientation="h", y=-0.25))
-    return fig
+    traces = [go.Scatter(x=ks, y=np.asarray(curve, np.float64), mode="lines", name=name, line=dict(color=colour),
+                         hovertemplate=f"{name}<br>k = %{{x}}<br>share inside = %{{y:.2%}}<extra></extra>")
+              for (name, curve), colour in zip(curves.items(), CURVE_COLOURS)]
+    shapes, annotations = _k_marker(k, f"k = {k}", "#999999")
+    return go.Figure(traces, layout=dict(
+        shapes=shapes, annotations=annotations, height=380, margin=dict(t=30, b=40),
+        legend=dict(orientation="h", y=-0.25), xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
+        yaxis=dict(title=dict(text="share of energy inside"), tickformat=".0%")))
 
 
 def neuron_energy_scatter(labels: Sequence[str], inside_init: np.ndarray, outside_init: np.ndarray,
@@ -119,34 +120,31 @@ def pixel_energy(maps: Mapping[str, np.ndarray], columns: int = 3) -> go.Figure:
 
 def share_map(share: np.ndarray, title: str) -> go.Figure:
     """A ``(784,)`` share in [0, 1] per pixel (NaN shown blank), on a 0–100% blue scale."""
-    fig = go.Figure(go.Heatmap(z=_image(share)[::-1], zmin=0, zmax=1, colorscale="Blues",
-                               colorbar=dict(title="inside", tickformat=".0%"),
-                               hovertemplate="share inside = %{z:.1%}<extra></extra>"))
-    _square(fig, title)
-    return fig
+    return go.Figure(go.Heatmap(z=_image(share)[::-1], zmin=0, zmax=1, colorscale="Blues",
+                                colorbar=dict(title=dict(text="inside"), tickformat=".0%"),
+                                hovertemplate="share inside = %{z:.1%}<extra></extra>"), layout=_square(title))
 
 
 def blank_map(blank: np.ndarray, title: str) -> go.Figure:
     """The ``(784,)`` bool mask of blank pixels: black where the pixel is 0 on every training image."""
     z = _image(np.asarray(blank, np.float64))[::-1]
-    fig = go.Figure(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, "#f2f2f2"], [1, "#000000"]], showscale=False,
-                               hovertemplate="%{z:.0f} (1 = blank on every image)<extra></extra>"))
-    _square(fig, title)
-    return fig
+    return go.Figure(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, "#f2f2f2"], [1, "#000000"]], showscale=False,
+                                hovertemplate="%{z:.0f} (1 = blank on every image)<extra></extra>"),
+                     layout=_square(title))
 
 
-def _mark_k(fig: go.Figure, k: int, text: str, colour: str) -> None:
-    """A vertical line at ``k`` on a log x axis. Its label is a separate annotation placed at log10(k):
-    annotations on a log axis take the exponent, and ``add_vline(annotation_text=...)`` does not."""
-    fig.add_vline(x=k, line=dict(color=colour, width=2))
-    fig.add_annotation(x=float(np.log10(k)), y=1.0, yref="paper", text=text, showarrow=False, xanchor="left",
-                       yanchor="bottom", font=dict(color=colour))
+def _k_marker(k: int, text: str, colour: str) -> tuple[list[dict], list[dict]]:
+    """``([shape], [annotation])``: a vertical line at ``k`` on a log x axis and its label. A shape takes
+    the value on a log axis, an annotation its exponent, so the label is placed at log10(k)."""
+    return ([dict(type="line", xref="x", x0=k, x1=k, yref="y domain", y0=0, y1=1, line=dict(color=colour, width=2))],
+            [dict(x=float(np.log10(k)), y=1.0, yref="paper", text=text, showarrow=False, xanchor="left",
+                  yanchor="bottom", font=dict(color=colour))])
 
 
-def _square(fig: go.Figure, title: str) -> None:
-    fig.update_xaxes(showticklabels=False, constrain="domain")
-    fig.update_yaxes(showticklabels=False, scaleanchor="x")
-    fig.update_layout(title=dict(text=title, font=dict(size=14)), height=330, margin=dict(t=40, b=10, l=10, r=10))
+def _square(title: str) -> dict:
+    """The layout of a square 28 × 28 pixel map without tick labels."""
+    return dict(title=dict(text=title, font=dict(size=14)), height=330, margin=dict(t=40, b=10, l=10, r=10),
+                xaxis=dict(showticklabels=False, constrain="domain"), yaxis=dict(showticklabels=False, scaleanchor="x"))
 
 
 def _label_facets(fig: go.Figure, names: Sequence[str]) -> None:
