@@ -1,0 +1,195 @@
+"""The fast paths of "Why it happens" give the numbers of the direct routes.
+
+- ``Spectrum`` / ``NeuronSpectra``: any k's energies from one projection, against numpy's projector and
+  against ``measure_neurons`` / ``first_layer_change`` computed from the maps at that k;
+- the counterfactual attack program compiled ahead (``prepare_attack_rates``): one compilation per
+  shape, and its counts equal to the attacks called one budget at a time;
+- the workers of the app (``ui.derived_jobs.subspace``, ``ui.counterfactual.column``): one computation
+  shared by every caller, a failure tried again, the same result as the library call;
+- ``ui.resources.tune_threads``: NumPy's BLAS runs on one thread.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from advx import attacks as A
+from advx import subspace as S
+
+
+def _images(n=700, seed=4):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 784)).astype(np.float32) ** 3
+    x[:, :40] = 0.0
+    return x
+
+
+@pytest.fixture(scope="module")
+def sub():
+    return S.fit_subspace(_images())
+
+
+@pytest.fixture(scope="module")
+def numpy_basis():
+    """Right singular vectors of the same images by numpy's SVD: the independent route."""
+    return np.linalg.svd(_images().astype(np.float64), full_matrices=False)[2]
+
+
+@pytest.mark.parametrize("k", [1, 20, 333, 744, 784])
+def test_spectrum_gives_every_k_the_energy_of_the_projection(sub, numpy_basis, k):
+    rng = np.random.default_rng(k)
+    v = rng.normal(size=(784, 5)).astype(np.float32)
+    spec = S.spectrum(sub, v)
+    e = spec.energy(k)
+    total = (v.astype(np.float64) ** 2).sum(0)
+    np.testing.assert_allclose(e.inside + e.outside, total, rtol=1e-5)
+    direct = S.energy(sub, v, k)
+    np.testing.assert_allclose(e.inside, direct.inside, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(e.outside, direct.outside, rtol=1e-5, atol=1e-6)
+    if k <= 660:  # numpy's SVD has only as many directions as the 744 non-blank pixels; compare well inside them
+        top = numpy_basis[:k].T  # (784, k)
+        np.testing.assert_allclose(e.inside, ((top.T @ v) ** 2).sum(0), rtol=2e-4, atol=1e-4)
+    assert spec.head.shape == spec.tail.shape == (785, 5)
+    assert (spec.head[0] == 0).all() and (spec.tail[784] == 0).all()
+    assert not spec.head.flags.writeable  # shared by every session of the app
+
+
+def test_neuron_spectra_and_first_layer_spectrum_measure_like_the_maps(sub, trained_run, mnist):
+    train = mnist.train_images[:3000].reshape(3000, -1)
+    maps = S.neuron_maps(trained_run.params_at(0), trained_run.final_params, train)
+    spectra = S.neuron_spectra(sub, maps)
+    assert spectra.layers == maps.layers
+    for k in (7, 150, 600):
+        for layer in maps.layers:
+            fast, slow = S.measure_neurons(sub, k, spectra, layer), S.measure_neurons(sub, k, maps, layer)
+            for part in ("effective_init", "effective_trained", "average_init", "average_trained", "change"):
+                a, b = getattr(fast, part), getattr(slow, part)
+                np.testing.assert_allclose(a.inside, b.inside, rtol=1e-4, atol=1e-7)
+                np.testing.assert_allclose(a.outside, b.outside, rtol=1e-4, atol=1e-7)
+        for fast_row, slow_row in zip(S.layer_summary(sub, k, spectra), S.layer_summary(sub, k, maps)):
+            assert fast_row["layer"] == slow_row["layer"]
+            assert {c: v for c, v in fast_row.items() if c != "layer"} == pytest.approx(
+                {c: v for c, v in slow_row.items() if c != "layer"}, rel=1e-4)
+        first = S.first_layer_spectrum(sub, trained_run.params_at(0), trained_run.final_params)
+        with_spectrum = S.first_layer_change(sub, k, trained_run.params_at(0), trained_run.final_params, first)
+        without = S.first_layer_change(sub, k, trained_run.params_at(0), trained_run.final_params)
+        assert with_spectrum == pytest.approx(without, rel=1e-4)
+    with pytest.raises(S.SubspaceError, match="unknown layer"):
+        S.measure_neurons(sub, 5, spectra, "Layer_9")
+
+
+# --------------------------------------------------------------------------------------------
+# The counterfactual attack program
+
+
+BUDGETS = {"overlay": (0.2, 0.6), "fgsm": (0.1, 0.3), "pgd": (0.1,)}
+
+
+def test_the_program_compiled_ahead_counts_what_the_attacks_do_one_budget_at_a_time(mnist, trained_run):
+    params = trained_run.final_params
+    n = 400
+    test_u8 = mnist.test_images[:n].reshape(n, -1)
+    labels = mnist.test_labels[:n]
+    job = S.prepare_attack_rates(params, n, np.uint8, budgets=BUDGETS, n_attack=120, pgd_steps=10)
+    assert S.prepare_attack_rates(params, n, np.uint8, budgets=BUDGETS, n_attack=120, pgd_steps=10) is job
+    job.result(timeout=300)
+    on_device = S.attack_rates(params, jnp.asarray(test_u8), labels, jax.random.key(3), budgets=BUDGETS,
+                               n_attack=120, pgd_steps=10)
+    from_host = S.attack_rates(params, test_u8.astype(np.float32) / 255, labels, jax.random.key(3), budgets=BUDGETS,
+                               n_attack=120, pgd_steps=10)
+    assert on_device.n_attacked == from_host.n_attacked
+    assert on_device.clean_accuracy == pytest.approx(from_host.clean_accuracy, abs=1e-9)
+    for budget_key, rate in on_device.success.items():
+        assert rate == pytest.approx(from_host.success[budget_key], abs=1 / on_device.n_attacked + 1e-9)
+    # the independent route: the library's attacks, one budget at a time
+    x = jnp.asarray(test_u8, jnp.float32) / 255
+    clean = np.asarray(A.predictions(params, x))
+    assert on_device.clean_accuracy == pytest.approx(float((clean == labels).mean()), abs=1e-9)
+    eligible = (clean[:120] == labels[:120]) & (labels[:120] != 0)
+    assert on_device.n_attacked == int(eligible.sum())
+    pattern = A.pattern_for(params, x[:1], 0)
+    for budget in BUDGETS["overlay"]:
+        hits = np.asarray(A.predictions(params, A.overlay(x[:120], pattern, budget, "linf"))) == 0
+        assert on_device.success[("overlay", budget)] == pytest.approx(hits[eligible].mean(), abs=1e-9)
+    zeros = jnp.zeros((120,), jnp.int32)
+    for budget in BUDGETS["fgsm"]:
+        hits = np.asarray(A.predictions(params, A.fgsm(params, x[:120], zeros, budget, targeted=True))) == 0
+        # one image may round the other way at the class boundary
+        assert on_device.success[("fgsm", budget)] == pytest.approx(hits[eligible].mean(), abs=1 / eligible.sum() + 1e-9)
+
+
+def test_prepare_attack_rates_rejects_an_empty_test_set(trained_run):
+    with pytest.raises(S.SubspaceError, match="at least one"):
+        S.prepare_attack_rates(trained_run.final_params, 0)
+
+
+# --------------------------------------------------------------------------------------------
+# The app's workers
+
+
+def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_again(monkeypatch, tmp_path):
+    from ui import derived_jobs
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(derived_jobs, "_subspaces", {})
+    calls, real = [], S.load_or_fit_subspace
+    fail = [True]
+
+    def counted(images, sha):
+        calls.append(sha)
+        time.sleep(0.3)  # long enough for the other callers to arrive while it runs
+        if fail[0]:
+            fail[0] = False
+            raise OSError("disk full")
+        return real(images, sha)
+
+    monkeypatch.setattr(S, "load_or_fit_subspace", counted)
+    x = (_images(200) * 255).astype(np.uint8)
+    with pytest.raises(OSError):
+        derived_jobs.subspace("b" * 64, x)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(derived_jobs.subspace("b" * 64, x))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 2 and len(results) == 3 and all(r is results[0] for r in results)
+    assert results[0].k_for(0.9) == S.fit_subspace(x).k_for(0.9)
+
+
+def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist, trained_run, monkeypatch):
+    from ui import counterfactual
+
+    monkeypatch.setattr(counterfactual, "_jobs", type(counterfactual._jobs)())
+    sub = S.fit_subspace(mnist.train_images[:5000])
+    test = jnp.asarray(mnist.test_images.reshape(10000, -1))
+    job = counterfactual.column(trained_run, 40, sub, test, mnist.test_labels)
+    assert counterfactual.column(trained_run, 40, sub, test, mnist.test_labels) is job
+    projected = S.project_first_layer(trained_run.final_params, sub, 40)
+    direct = S.attack_rates(projected, test, mnist.test_labels, jax.random.key(0))
+    assert job.result(timeout=300) == direct
+    trained = counterfactual.column(trained_run, 0, sub, test, mnist.test_labels).result(timeout=300)
+    assert trained == S.attack_rates(trained_run.final_params, test, mnist.test_labels, jax.random.key(0))
+    assert trained.clean_accuracy == pytest.approx(trained_run.test_accuracy, abs=1e-6)
+
+
+def test_tune_threads_leaves_numpy_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    from ui import resources
+
+    try:
+        resources.tune_threads()
+        resources.tune_threads()  # idempotent
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+    finally:
+        if resources._blas_limits is not None:
+            resources._blas_limits.restore_original_limits()
+            resources._blas_limits = None
