@@ -420,10 +420,12 @@ def _target_rows(results: dict) -> list[str]:
             rows.append(f"| overlay strength slider p95 ≤ 200 ms | {ov.get('skipped') or ov.get('error', 'n/a')} | – |")
     w = _target_part(rows, results, "why", "“Why it happens” first visit")
     if w is not None:
-        rows.append(f"| “Why it happens”: first visit ≤ 3 s (#5) | {w['bare']['seconds']:.1f} s with nothing of the page "
-                    f"computed before; {w['after_training']['seconds']:.1f} s with the neuron results the app keeps "
-                    f"after training; {w['restarted']['seconds']:.1f} s after a restart | "
-                    f"{_verdict(w['bare']['seconds'] <= w['target_s'])} |")
+        usual = max(w["after_training"]["seconds"], w["restarted"]["seconds"])
+        rows.append(f"| “Why it happens”: first visit ≤ 3 s (#5) | {w['after_training']['seconds']:.1f} s on the usual "
+                    f"path (the run shown on the Train page first); {w['restarted']['seconds']:.1f} s after a server "
+                    f"restart; {w['bare']['seconds']:.1f} s as a link to a server that never computed any of it | "
+                    f"{_verdict(usual <= w['target_s'])} on the usual path and after a restart; "
+                    f"{_verdict(w['bare']['seconds'] <= w['target_s'])} for the bare link |")
     m = _target_part(rows, results, "memory", "memory target")
     if m is not None:
         rows.append(f"| peak RSS of the server after visiting every page ≤ 1 GB | {m['peak_mb']:.0f} MB | "
@@ -556,11 +558,13 @@ def markdown(results: dict) -> str:
     if w is not None:
         from bench.why_first_visit import STATES
 
-        out += ["The page's whole script after the Home page, in a fresh interpreter with no compiled program "
-                "stored, for three states of the cache folder (`bench/why_first_visit.py`).", "",
-                "| cache folder holds | seconds | load |", "|---|---|---|"]
+        out += ["The page's whole script, in a fresh interpreter, in three states that the app itself leaves "
+                "(`bench/why_first_visit.py`): each starts from the verified data and the four stored runs.", "",
+                "| state | seconds | background work before the visit | load |", "|---|---|---|---|"]
         for state, words in STATES.items():
-            out.append(f"| {words} | {w[state]['seconds']:.2f} s | {w[state]['load']:.1f} |")
+            background = w[state].get("background_s") or 0.0
+            out.append(f"| {words} | {w[state]['seconds']:.2f} s | {f'{background:.1f} s' if background else '–'} | "
+                       f"{w[state]['load']:.1f} |")
         out.append("")
 
     mem = _part(out, results, "memory", "Memory of the server")
