@@ -936,6 +936,93 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
     return AttackRates(float((clean == labels).mean()), success, n)
 
 
+# --------------------------------------------------------------------------------------------
+# The counterfactual columns on disk: a run's attack rates, per k, read back (verified) after a restart
+
+COUNTERFACTUAL_FORMAT = 1
+
+
+def counterfactual_path(run_id: str, root: Path | None = None) -> Path:
+    """Where the counterfactual columns of the run ``run_id`` are kept (under the cache dir)."""
+    return (Path(root) if root is not None else cache_dir() / "counterfactual") / f"{run_id}-v{COUNTERFACTUAL_FORMAT}.json"
+
+
+def _settings(sub: DataSubspace, n_test: int, seed: int) -> dict:
+    return {"budgets": {a: [float(b) for b in bs] for a, bs in ATTACK_BUDGETS.items()}, "n_attack": ATTACK_IMAGES,
+            "pgd_steps": PGD_STEPS, "target": COUNTERFACTUAL_TARGET, "seed": int(seed), "n_test": int(n_test),
+            "subspace": {"n_images": sub.n_images, "centred": sub.centred,
+                         "energies": [float(e) for e in sub.energies[:8]]}}
+
+
+def _read_columns(path: Path, run_id: str, fingerprint: str, settings: dict) -> dict:
+    """``{k: AttackRates}`` from a counterfactual file, or ``{}`` when it is absent, damaged or stale."""
+    import json
+
+    from advx.paths import sha256_bytes
+
+    try:
+        record = json.loads(path.read_bytes())
+        body = json.dumps(record["body"], sort_keys=True).encode()
+        if record.get("sha256") != sha256_bytes(body):
+            return {}
+        body = record["body"]
+        if (body["format"], body["run_id"], body["fingerprint"], body["settings"]) != (
+                COUNTERFACTUAL_FORMAT, run_id, fingerprint, json.loads(json.dumps(settings))):
+            return {}
+        return {int(k): AttackRates(float(c["clean_accuracy"]), {(a, float(b)): float(r) for a, b, r in c["success"]},
+                                    int(c["n_attacked"])) for k, c in body["columns"].items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+
+
+_columns_lock = threading.Lock()
+
+
+def stored_attack_rates(run, k: int, sub: DataSubspace, test_images, test_labels, *, seed: int = 0,
+                        root: Path | None = None) -> AttackRates:
+    """``attack_rates`` of ``run``'s final network (``k`` = 0) or of it with its first layer projected onto the
+    top-``k`` subspace of ``sub``, with ``jax.random.key(seed)``, read from the cache folder when it was
+    computed before.
+
+    The file ``counterfactual_path(run.run_id)`` holds every k measured for the run, under a SHA-256 of
+    its content, the run's weights and the attack settings; a damaged or stale file is ignored and
+    rewritten (atomically), and a folder that cannot be written only means nothing is kept.
+    """
+    import json
+
+    from advx.derived import params_fingerprint
+    from advx.paths import sha256_bytes
+
+    k = 0 if not k else sub.check_k(k)
+    fingerprint = params_fingerprint(run.final_params)
+    settings = _settings(sub, len(test_labels), seed)
+    try:
+        path = counterfactual_path(run.run_id, root)
+    except OSError:  # no usable cache folder
+        path = None
+    found = _read_columns(path, run.run_id, fingerprint, settings) if path is not None else {}
+    if k in found:
+        return found[k]
+    params = project_first_layer(run.final_params, sub, k) if k else run.final_params
+    rates = attack_rates(params, test_images, test_labels, jax.random.key(seed))
+    if path is None:
+        return rates
+    with _columns_lock:  # read again and add: another k may have been written meanwhile
+        columns = _read_columns(path, run.run_id, fingerprint, settings)
+        columns[k] = rates
+        body = {"format": COUNTERFACTUAL_FORMAT, "run_id": run.run_id, "fingerprint": fingerprint,
+                "settings": settings,
+                "columns": {str(kk): {"clean_accuracy": r.clean_accuracy, "n_attacked": r.n_attacked,
+                                      "success": [[a, b, v] for (a, b), v in r.success.items()]}
+                            for kk, r in sorted(columns.items())}}
+        blob = json.dumps({"body": body, "sha256": sha256_bytes(json.dumps(body, sort_keys=True).encode())})
+        try:
+            atomic_write_bytes(path, blob.encode())
+        except OSError:
+            pass
+    return rates
+
+
 COLUMN_KINDS = ("trained", "projected", "noise", "decay")
 
 

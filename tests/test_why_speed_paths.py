@@ -193,3 +193,39 @@ def test_tune_threads_leaves_numpy_one_blas_thread():
         if resources._blas_limits is not None:
             resources._blas_limits.restore_original_limits()
             resources._blas_limits = None
+
+
+def test_stored_counterfactual_columns_survive_a_restart_and_damage_is_recomputed(mnist, trained_run, tmp_path,
+                                                                                  monkeypatch):
+    import dataclasses
+
+    sub = S.fit_subspace(mnist.train_images[:5000])
+    test = jnp.asarray(mnist.test_images.reshape(10000, -1))
+    calls, real = [], S.attack_rates
+    monkeypatch.setattr(S, "attack_rates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    first = S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path)
+    trained = S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path)
+    assert len(calls) == 2
+    # the independent route: the library call on the projected network
+    assert first == real(S.project_first_layer(trained_run.final_params, sub, 40), test, mnist.test_labels,
+                         jax.random.key(0))
+    # read back (a new process would do the same): no attack runs, the same numbers, both ks in one file
+    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
+    assert S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path) == trained
+    assert len(calls) == 2
+    path = S.counterfactual_path(trained_run.run_id, tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    # a flipped digit breaks the digest: the column is computed again and the file rewritten whole
+    blob = path.read_bytes()
+    i = blob.index(b'"clean_accuracy": 0.') + len(b'"clean_accuracy": 0.')
+    path.write_bytes(blob[:i] + bytes([ord("0") + (blob[i] - ord("0") + 1) % 10]) + blob[i + 1:])
+    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
+    assert len(calls) == 3
+    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
+    assert len(calls) == 3
+    # other weights under the same run id (a retrained run) do not use the file
+    other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
+        trained_run.params_history[0],))
+    assert S.stored_attack_rates(other, 0, sub, test, mnist.test_labels, root=tmp_path).clean_accuracy < 0.5
+    assert len(calls) == 4
+    assert not list(tmp_path.glob("*.tmp"))

@@ -4,7 +4,8 @@ Each column is one network's ``advx.subspace.attack_rates``: the trained network
 projected onto the top-``k`` data subspace, and the street-smart variants. The page asks for every
 column it shows as soon as it knows ``k``; the attacks then run (XLA releases the GIL) while the page
 builds sections 1 to 3, and section 4 waits for what is left. Results are kept per run and ``k`` for
-every session of the server; a failed computation is dropped, so the next rerun tries again.
+every session of the server, and on disk (``advx.subspace.stored_attack_rates``) for the next server
+process; a failed computation is dropped, so the next rerun tries again.
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-
-import jax
 
 from advx import subspace as S
 
@@ -24,10 +23,6 @@ _jobs: OrderedDict[tuple[str, int], Future] = OrderedDict()
 _lock = threading.Lock()
 
 
-def _rates(params: dict, sub: S.DataSubspace, k: int, test, labels) -> S.AttackRates:
-    if k:
-        params = S.project_first_layer(params, sub, k)
-    return S.attack_rates(params, test, labels, jax.random.key(0))
 
 
 def column(run, k: int, sub: S.DataSubspace, test, labels) -> Future:
@@ -38,7 +33,7 @@ def column(run, k: int, sub: S.DataSubspace, test, labels) -> Future:
     with _lock:
         job = _jobs.get(key)
         if job is None or (job.done() and job.exception() is not None):
-            job = _jobs[key] = _executor.submit(_rates, run.final_params, sub, int(k), test, labels)
+            job = _jobs[key] = _executor.submit(S.stored_attack_rates, run, int(k), sub, test, labels)
             while len(_jobs) > KEEP:
                 _jobs.popitem(last=False)
         _jobs.move_to_end(key)
