@@ -1,5 +1,6 @@
 """Why it happens: the data subspace, what training changes in it, and a counterfactual."""
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -55,6 +56,8 @@ def set_k(value: int) -> None:
 
 
 mnist, run = resources.data(), resources.current_run()
+# Section 4's attack program compiles in a worker thread from now on (at once if the app prepared it already).
+S.prepare_attack_rates(run.final_params, len(mnist.test_labels), np.uint8)
 train, _ = nw.pixels()
 sub = subspace(mnist.sha, train)
 widths = neurons.layer_widths(run.final_params)
