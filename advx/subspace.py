@@ -735,12 +735,24 @@ class FirstLayerStudy(NamedTuple):
     init_curve: np.ndarray
 
 
-def first_layer_curves(sub: DataSubspace, params_init: dict, params_trained: dict) -> tuple[np.ndarray, np.ndarray]:
-    """``(change curve, init curve)``: ``energy_curve`` of ΔW1 and of W1 at initialisation (they do not depend on k)."""
-    first = param_layer_names(params_init)[0]
-    w0 = np.asarray(params_init[first]["kernel"], np.float32)
-    delta = np.asarray(params_trained[first]["kernel"], np.float32) - w0
-    return energy_curve(sub, delta), energy_curve(sub, w0)
+def first_layer_curves(sub: DataSubspace, params_init: dict, params_trained: dict,
+                       spectrum: Spectrum | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(change curve, init curve)``: ``energy_curve`` of ΔW1 and of W1 at initialisation (they do not depend on k).
+
+    ``spectrum``: ``first_layer_spectrum(sub, params_init, params_trained)``, if computed already: the curves
+    are then read off it.
+    """
+    w0, _, delta = _first_layer(params_init, params_trained)
+    if spectrum is None:
+        return energy_curve(sub, delta), energy_curve(sub, w0)
+    h = w0.shape[1]
+
+    def curve(columns: slice) -> np.ndarray:
+        head = spectrum.head[1:, columns].sum(1)
+        total = head[-1]
+        return head / (total if total > 0 else 1.0)
+
+    return curve(slice(2 * h, 3 * h)), curve(slice(0, h))
 
 
 def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_trained: dict,
@@ -752,7 +764,8 @@ def first_layer_study(sub: DataSubspace, k: int, params_init: dict, params_train
     ``first_layer_spectrum(...)``, if already computed (they do not depend on k).
     """
     delta = _first_layer(params_init, params_trained)[2]
-    change_curve, init_curve = curves if curves is not None else first_layer_curves(sub, params_init, params_trained)
+    change_curve, init_curve = (curves if curves is not None
+                                else first_layer_curves(sub, params_init, params_trained, spectrum))
     return FirstLayerStudy(first_layer_change(sub, k, params_init, params_trained, spectrum), pixel_maps(sub, delta, k),
                            change_curve, init_curve)
 

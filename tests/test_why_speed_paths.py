@@ -80,6 +80,11 @@ def test_neuron_spectra_and_first_layer_spectrum_measure_like_the_maps(sub, trai
         with_spectrum = S.first_layer_change(sub, k, trained_run.params_at(0), trained_run.final_params, first)
         without = S.first_layer_change(sub, k, trained_run.params_at(0), trained_run.final_params)
         assert with_spectrum == pytest.approx(without, rel=1e-4)
+        fast = S.first_layer_study(sub, k, trained_run.params_at(0), trained_run.final_params, spectrum=first)
+        slow = S.first_layer_study(sub, k, trained_run.params_at(0), trained_run.final_params)
+        np.testing.assert_allclose(fast.change_curve, slow.change_curve, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(fast.init_curve, slow.init_curve, rtol=1e-5, atol=1e-7)
+        np.testing.assert_allclose(fast.maps.share_inside, slow.maps.share_inside, equal_nan=True)
     with pytest.raises(S.SubspaceError, match="unknown layer"):
         S.measure_neurons(sub, 5, spectra, "Layer_9")
 

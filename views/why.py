@@ -34,16 +34,15 @@ def neuron_maps(run_id: str, _run, _train) -> S.NeuronMaps:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def first_layer_spectra(run_id: str, _sub, _run) -> tuple:
+def first_layer_spectrum(run_id: str, _sub, _run) -> S.Spectrum:
     """What the first-layer study needs at every k (read-only arrays, shared by every session)."""
-    return (S.first_layer_curves(_sub, _run.params_at(0), _run.final_params),
-            S.first_layer_spectrum(_sub, _run.params_at(0), _run.final_params))
+    return S.first_layer_spectrum(_sub, _run.params_at(0), _run.final_params)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def first_layer(run_id: str, k: int, _sub, _run) -> tuple:
-    curves, spectrum = first_layer_spectra(run_id, _sub, _run)
-    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params, curves, spectrum)
+def first_layer(run_id: str, k: int, _sub, _run) -> S.FirstLayerStudy:
+    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params,
+                               spectrum=first_layer_spectrum(run_id, _sub, _run))
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
