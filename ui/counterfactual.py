@@ -23,8 +23,6 @@ _jobs: OrderedDict[tuple[str, int], Future] = OrderedDict()
 _lock = threading.Lock()
 
 
-
-
 def column(run, k: int, sub: S.DataSubspace, test, labels) -> Future:
     """A Future of ``run``'s column: its final network (``k`` = 0) or that network with its first layer
     projected onto the top-``k`` subspace of ``sub``. ``test``: the test images (a uint8 device array,
