@@ -4,13 +4,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.resources import enable_compilation_cache, tune_memory, tune_threads
+from ui import startup
 
 st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
-enable_compilation_cache()
-tune_memory()
-tune_threads()
+startup.configure()
 HERE = Path(__file__).parent
 PAGES = {
     "Start": [("views/home.py", "Home", ":material/home:"), ("views/train.py", "Train", ":material/model_training:")],

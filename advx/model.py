@@ -13,6 +13,7 @@ from typing import Sequence
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 N_PIXELS = 784
 N_CLASSES = 10
@@ -55,14 +56,65 @@ def param_layer_names(params: dict) -> list[str]:
     return hidden + ["output"]
 
 
+def to_pixels(images):
+    """Pixels as the network takes them: ``(n, 784)`` (or ``(784,)``) float32 in [0, 1].
+
+    ``images``: uint8 pixels (divided by 255) or float pixels already in [0, 1] (cast to float32), shaped
+    ``(n, 28, 28)``, ``(n, 784)``, ``(28, 28)`` or ``(784,)``. A NumPy array stays NumPy and a JAX array
+    (traced or not) stays JAX, so the one conversion serves the host and the compiled programs.
+    """
+    xp = np if isinstance(images, np.ndarray) else jnp
+    x = images if hasattr(images, "dtype") else np.asarray(images)
+    if x.ndim >= 2 and x.shape[-2:] == (28, 28):
+        x = x.reshape(*x.shape[:-2], N_PIXELS)
+    if xp.issubdtype(x.dtype, xp.integer):
+        return x.astype(xp.float32) / xp.float32(255.0)
+    return x.astype(xp.float32)
+
+
+OUTPUT_ACTIVATIONS = ("logits", "softmax", "relu_logit")
+
+
+def walk(params: dict, h: jax.Array, *, start: int = 0, stop: str | None = None, linear: bool = False,
+         output: str = "logits"):
+    """The one walk over the layers: yields ``(name, pre, post)`` for each layer in forward order.
+
+    ``h``: the input of layer number ``start`` (``(..., 784)`` pixels for ``start=0``). ``stop``: the last
+    layer to visit (default: the output). Hidden layers apply ``pre = h @ kernel + bias`` and
+    ``post = relu(pre)``; the output layer's ``post`` is per ``output`` (its logits, their softmax, or
+    their ReLU). ``linear=True`` drops the biases and the ReLUs, which turns the walk over a weight
+    matrix into the effective weights (see ``effective_weights``).
+    """
+    names = param_layer_names(params)
+    for name in names[start:]:
+        pre = h @ params[name]["kernel"]
+        if not linear:
+            pre = pre + params[name]["bias"]
+        if linear or (name == "output" and output == "logits"):
+            post = pre
+        elif name == "output" and output == "softmax":
+            post = jax.nn.softmax(pre, axis=-1)
+        else:
+            post = jax.nn.relu(pre)
+        yield name, pre, post
+        if name == stop:
+            return
+        h = post
+
+
+def effective_weights(params: dict) -> dict:
+    """``{layer: (784, width)}``: W1, W1·W2, W1·W2·W3, ... (ReLU- and bias-free), from ``walk``."""
+    names = param_layer_names(params)
+    first = params[names[0]]["kernel"]
+    return {names[0]: first, **{name: pre for name, pre, _ in walk(params, first, start=1, linear=True)}}
+
+
 @jax.jit
 def forward(params: dict, x: jax.Array) -> jax.Array:
     """Logits ``(n, 10)`` for pixels ``(n, 784)`` in [0, 1]."""
-    names = param_layer_names(params)
-    h = x
-    for name in names[:-1]:
-        h = jax.nn.relu(h @ params[name]["kernel"] + params[name]["bias"])
-    return h @ params["output"]["kernel"] + params["output"]["bias"]
+    for _, pre, _ in walk(params, x):
+        pass
+    return pre
 
 
 @jax.jit
@@ -72,14 +124,7 @@ def forward_with_activations(params: dict, x: jax.Array) -> tuple[jax.Array, dic
     Returns ``(logits, acts)`` where ``acts[name] = {"pre": (n, width), "post": (n, width)}``
     for every layer; for ``output`` ``post`` is the softmax probabilities.
     """
-    acts = {}
-    h = x
-    names = param_layer_names(params)
-    for name in names:
-        pre = h @ params[name]["kernel"] + params[name]["bias"]
-        post = jax.nn.softmax(pre) if name == "output" else jax.nn.relu(pre)
-        acts[name] = {"pre": pre, "post": post}
-        h = post
+    acts = {name: {"pre": pre, "post": post} for name, pre, post in walk(params, x, output="softmax")}
     return acts["output"]["pre"], acts
 
 

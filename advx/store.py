@@ -1,54 +1,33 @@
 """The run store: trained runs on disk under ``<cache dir>/runs``, one verified file per run.
 
-A run file is an uncompressed ``.npz`` holding every epoch's parameters, the history and a
-``meta`` JSON record with the configuration, the data hash and a SHA-256 of every array. Files
-are written atomically (``advx.paths.atomic_write_bytes``) and verified on every read; a damaged
-file is reported, removed and the run trained again. A lock file per run keeps two processes (or
-two threads) from training the same run at once: the second one waits and then loads the file.
-
-A process killed between writing a run's temporary file and renaming it leaves that temporary file
-behind; listing the store or saving a run removes such leftovers once they are an hour old (younger
-ones may belong to a write in progress in another process).
+A run file is an ``advx.storage`` file of kind ``run``: every epoch's parameters and the history as
+arrays, the configuration and the data hash as its identity. It is written atomically and verified on
+every read; a damaged file is reported, removed and the run trained again. ``storage.load_or_compute``
+keeps two processes (or two threads) from training the same run at once: the second one waits and then
+loads the file.
 """
 
 from __future__ import annotations
 
-import fcntl
-import hashlib
-import io
 import json
-import os
-import threading
-import time
-import warnings
-import zipfile
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import jax.numpy as jnp
 import numpy as np
 
+from advx import storage
 from advx.config import TrainConfig
 from advx.data import MNIST
-from advx.paths import atomic_write_bytes, cache_dir
+from advx.paths import cache_dir
+from advx.storage import DamageHandler, StoredFileError, remove_stale_temporary_files as _remove_stale
 from advx.train import Progress, Run, run_id, train
 
-FORMAT_VERSION = 1
-
-# A temporary file of an atomic write (see ``advx.paths.atomic_write_bytes``) older than this was left
-# by a process that died before renaming it: writing a run file takes well under a second.
-STALE_TEMPORARY_SECONDS = 3600.0
-
-DamageHandler = Callable[[str], None]
+KIND = "run"
 
 
-class RunCorruptError(ValueError):
+class RunCorruptError(StoredFileError):
     """A stored run failed verification."""
-
-
-class RunCorruptWarning(UserWarning):
-    """A stored run was damaged and has been discarded."""
 
 
 def runs_dir(root: Optional[Path] = None) -> Path:
@@ -61,14 +40,11 @@ def run_path(config: TrainConfig, data_sha: str, root: Optional[Path] = None) ->
     return runs_dir(root) / f"{run_id(config, data_sha)}.npz"
 
 
-def _digest(a: np.ndarray) -> str:
-    h = hashlib.sha256(str((a.dtype.str, a.shape)).encode())
-    h.update(np.ascontiguousarray(a).tobytes())
-    return h.hexdigest()
+def _identity(config: TrainConfig, data_sha: str) -> dict:
+    return {"config": config.to_dict(), "data_sha": data_sha, "run_id": run_id(config, data_sha)}
 
 
-def encode_run(run: Run) -> bytes:
-    """The bytes of a run file."""
+def _run_arrays(run: Run) -> tuple[dict, dict]:
     arrays: dict[str, np.ndarray] = {}
     for epoch, params in enumerate(run.params_history):
         for layer, leaves in params.items():
@@ -76,41 +52,15 @@ def encode_run(run: Run) -> bytes:
                 arrays[f"params/{epoch}/{layer}/{leaf}"] = np.asarray(value, np.float32)
     for name, values in run.history.items():
         arrays[f"history/{name}"] = np.asarray(values, np.float64)
-    meta = {
-        "format": FORMAT_VERSION,
-        "config": run.config.to_dict(),
-        "data_sha": run.data_sha,
-        "run_id": run.run_id,
-        "epochs": run.n_epochs,
-        "digests": {k: _digest(v) for k, v in arrays.items()},
-    }
-    arrays["meta"] = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), np.uint8)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return buf.getvalue()
+    return arrays, {"epochs": run.n_epochs}
 
 
-def decode_run(blob: bytes) -> Run:
-    """Parse and verify run-file bytes; raise ``RunCorruptError`` on any damage."""
+def _run_from_arrays(arrays: dict, extra: dict, identity: dict) -> Run:
     try:
-        with np.load(io.BytesIO(blob), allow_pickle=False) as npz:
-            arrays = {k: npz[k] for k in npz.files}
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as exc:
-        raise RunCorruptError(f"the run file cannot be read: {exc}") from exc
-    try:
-        meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (KeyError, ValueError, UnicodeDecodeError) as exc:
-        raise RunCorruptError(f"the run file has no readable metadata: {exc}") from exc
-    if meta.get("format") != FORMAT_VERSION:
-        raise RunCorruptError(f"unknown run file format {meta.get('format')!r}")
-    digests = meta.get("digests", {})
-    if set(digests) != set(arrays):
-        raise RunCorruptError("the run file's arrays do not match its manifest")
-    for name, value in arrays.items():
-        if _digest(value) != digests[name]:
-            raise RunCorruptError(f"array {name} fails its SHA-256 check")
-    config = TrainConfig.from_dict(meta["config"])
-    epochs = int(meta["epochs"])
+        config = TrainConfig.from_dict(identity["config"])
+        epochs = int(extra["epochs"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RunCorruptError(f"the run file's metadata cannot be read: {exc}") from exc
     history = [dict() for _ in range(epochs + 1)]
     for name, value in arrays.items():
         if name.startswith("params/"):
@@ -119,38 +69,38 @@ def decode_run(blob: bytes) -> Run:
     if any(not p for p in history):
         raise RunCorruptError("the run file is missing some epochs' parameters")
     hist = {name.split("/", 1)[1]: value for name, value in arrays.items() if name.startswith("history/")}
-    run = Run(config=config, data_sha=meta["data_sha"], params_history=tuple(history), history=hist)
-    if run.run_id != meta.get("run_id"):
+    run = Run(config=config, data_sha=identity["data_sha"], params_history=tuple(history), history=hist)
+    if run.run_id != identity.get("run_id"):
         raise RunCorruptError("the run file's id does not match its configuration")
     return run
 
 
-def remove_stale_temporary_files(root: Optional[Path] = None,
-                                  max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:
-    """Delete the store's temporary run files last modified more than ``max_age`` seconds ago; return them.
+def encode_run(run: Run) -> bytes:
+    """The bytes of a run file."""
+    arrays, extra = _run_arrays(run)
+    identity = _identity(run.config, run.data_sha)
+    return storage.encode(arrays, KIND, identity, dict(extra, identity=identity))
 
-    Only names an atomic write of a run file gives its temporary file (``.<run file name>.<random>.tmp``)
-    are considered, and younger ones are kept: another process may be writing them right now.
-    """
-    folder = runs_dir(root)
-    now = time.time()
-    removed = []
-    for path in folder.glob(".*.npz.*.tmp"):
-        try:
-            if not path.is_file() or path.is_symlink() or now - path.stat().st_mtime <= max_age:
-                continue
-            path.unlink()
-        except OSError:  # removed or renamed by another process meanwhile, or not ours to remove
-            continue
-        removed.append(path)
-    return removed
+
+def decode_run(blob: bytes) -> Run:
+    """Parse and verify run-file bytes; raise ``RunCorruptError`` (a ``StoredFileError``) on any damage."""
+    try:
+        arrays, extra = storage.decode(blob, KIND, None)
+    except StoredFileError as exc:
+        raise RunCorruptError(str(exc)) from exc
+    return _run_from_arrays(arrays, extra, extra.get("identity", {}))
+
+
+def remove_stale_temporary_files(root: Optional[Path] = None,
+                                 max_age: float = storage.STALE_TEMPORARY_SECONDS) -> list[Path]:
+    """Delete the store's temporary files of interrupted writes older than ``max_age`` seconds; return them."""
+    return _remove_stale(runs_dir(root), max_age)
 
 
 def save(run: Run, root: Optional[Path] = None) -> Path:
-    path = run_path(run.config, run.data_sha, root)
-    remove_stale_temporary_files(root)
-    atomic_write_bytes(path, encode_run(run))
-    return path
+    arrays, extra = _run_arrays(run)
+    identity = _identity(run.config, run.data_sha)
+    return storage.save(run_path(run.config, run.data_sha, root), arrays, KIND, identity, dict(extra, identity=identity))
 
 
 def load(config: TrainConfig, data_sha: str, root: Optional[Path] = None, *,
@@ -158,48 +108,12 @@ def load(config: TrainConfig, data_sha: str, root: Optional[Path] = None, *,
     """The stored run, or ``None`` when there is none or it was damaged.
 
     A damaged file is removed and reported: to ``on_damage(message)`` when given, else as a
-    ``RunCorruptWarning``. The message is a sentence for people, without a final full stop.
+    ``storage.StoredFileWarning``. The message is a sentence for people, without a final full stop.
     """
-    path = run_path(config, data_sha, root)
-    try:
-        blob = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    try:
-        run = decode_run(blob)
-        if run.config != config or run.data_sha != data_sha:
-            raise RunCorruptError("the file holds a different run than its name says")
-        return run
-    except RunCorruptError as exc:
-        message = f"stored run {path.name} is damaged ({exc}); it was removed and will be trained again"
-        try:
-            path.unlink()
-        except FileNotFoundError:
-            pass
-        if on_damage is None:
-            warnings.warn(RunCorruptWarning(message), stacklevel=2)
-        else:
-            on_damage(message)
-        return None
-
-
-_thread_locks: dict[str, threading.Lock] = {}
-_thread_locks_guard = threading.Lock()
-
-
-@contextmanager
-def _run_lock(path: Path):
-    """Hold an exclusive lock for one run across threads and processes."""
-    with _thread_locks_guard:
-        tlock = _thread_locks.setdefault(str(path), threading.Lock())
-    with tlock:
-        fd = os.open(str(path) + ".lock", os.O_CREAT | os.O_RDWR, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+    identity = _identity(config, data_sha)
+    found = storage.load(run_path(config, data_sha, root), KIND, identity, on_damage=on_damage, what="run",
+                         again="trained again")
+    return None if found is None else _run_from_arrays(*found, identity)
 
 
 def get_or_train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None,
@@ -208,17 +122,16 @@ def get_or_train(config: TrainConfig, data: MNIST, progress: Optional[Progress] 
 
     A damaged stored run is reported as ``load`` does (to ``on_damage`` when given) and trained again.
     """
-    run = load(config, data.sha, root, on_damage=on_damage)
-    if run is not None:
-        return run
-    path = run_path(config, data.sha, root)
-    with _run_lock(path):
-        # another process may have finished it while we waited
-        run = load(config, data.sha, root, on_damage=on_damage)
-        if run is None:
-            run = train(config, data, progress)
-            save(run, root)
-    return run
+    identity = _identity(config, data.sha)
+
+    def encode_obj(run: Run) -> tuple[dict, dict]:
+        arrays, extra = _run_arrays(run)
+        return arrays, dict(extra, identity=identity)
+
+    return storage.load_or_compute(run_path(config, data.sha, root), KIND, identity,
+                                   lambda: train(config, data, progress), encode_obj,
+                                   lambda arrays, extra: _run_from_arrays(arrays, extra, identity),
+                                   on_damage=on_damage, what="run", again="trained again")
 
 
 def list_runs(root: Optional[Path] = None) -> list[dict]:
@@ -231,9 +144,9 @@ def list_runs(root: Optional[Path] = None) -> list[dict]:
     for path in sorted(runs_dir(root).glob("*.npz"), key=lambda p: p.stat().st_mtime, reverse=True):
         try:
             with np.load(path, allow_pickle=False) as npz:
-                meta = json.loads(npz["meta"].tobytes().decode())
+                identity = json.loads(npz["meta"].tobytes().decode())["identity"]
                 acc = float(npz["history/test_acc"][-1])
-            out.append({"run_id": meta["run_id"], "config": meta["config"], "test_acc": acc, "path": str(path)})
+            out.append({"run_id": identity["run_id"], "config": identity["config"], "test_acc": acc, "path": str(path)})
         except Exception:  # noqa: BLE001 - a listing never fails on one bad file
             continue
     return out

@@ -7,10 +7,7 @@ epoch, so later stages can scrub through training.
 from __future__ import annotations
 
 import functools
-import threading
 import time
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
@@ -21,7 +18,7 @@ import optax
 
 from advx.config import TrainConfig
 from advx.data import MNIST
-from advx.model import forward, init_params
+from advx.model import forward, init_params, to_pixels
 
 # progress(epochs_done, total_epochs, metrics_of_last_epoch_or_empty)
 Progress = Callable[[int, int, dict], None]
@@ -114,7 +111,7 @@ def _loss_and_correct(params: dict, x: jax.Array, y: jax.Array) -> tuple[jax.Arr
 @jax.jit
 def _evaluate_pixels(params: dict, images: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``evaluate`` for ``(n, 784)`` uint8 pixels."""
-    return evaluate(params, images.astype(jnp.float32) / 255.0, y)
+    return evaluate(params, to_pixels(images), y)
 
 
 @functools.lru_cache(maxsize=32)
@@ -134,7 +131,7 @@ def _epoch_fn(config: TrainConfig, n_train: int):
     def step(carry, inputs):
         params, opt_state, x, y = carry
         idx, key = inputs
-        xb = x[idx].astype(jnp.float32) / 255.0
+        xb = to_pixels(x[idx])
         yb = y[idx]
         if noise > 0:
             xb = xb + noise * jax.random.normal(key, xb.shape, xb.dtype)
@@ -153,44 +150,6 @@ def _epoch_fn(config: TrainConfig, n_train: int):
     return optimizer, epoch
 
 
-_compiled: OrderedDict = OrderedDict()  # (config, shapes) -> (epoch, evaluate) executables, compiled ahead of time
-_KEEP_COMPILED = 8
-_compiled_lock = threading.Lock()
-
-
-def _prepare(config: TrainConfig, init_key, x_train, y_train, x_test, y_test):
-    """The optimiser, the compiled epoch and evaluation, the initial parameters and optimiser state.
-
-    The three programs a training needs (initialisation, epoch, evaluation) are independent, and XLA
-    compiles each on one core: the epoch and the evaluation are compiled ahead of time in worker
-    threads while this thread initialises, so a first training in a process pays for the longest
-    compilation rather than the sum. Executables are kept per configuration and data shape.
-    """
-    optimizer, epoch = _epoch_fn(config, int(x_train.shape[0]))
-    signature = (config, x_train.shape, x_test.shape)
-    with _compiled_lock:
-        ready = _compiled.get(signature)
-        if ready is not None:
-            _compiled.move_to_end(signature)
-    if ready is None:
-        param_shapes = jax.eval_shape(lambda k: init_params(config.hidden, k), init_key)
-        state_shapes = jax.eval_shape(optimizer.init, param_shapes)
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            epoch_job = pool.submit(lambda: epoch.lower(param_shapes, state_shapes, init_key, x_train, y_train).compile())
-            eval_job = pool.submit(lambda: _evaluate_pixels.lower(param_shapes, x_test, y_test).compile())
-            params = init_params(config.hidden, init_key)
-            opt_state = optimizer.init(params)
-            ready = (epoch_job.result(), eval_job.result())
-        with _compiled_lock:
-            _compiled[signature] = ready
-            while len(_compiled) > _KEEP_COMPILED:
-                _compiled.popitem(last=False)
-    else:
-        params = init_params(config.hidden, init_key)
-        opt_state = optimizer.init(params)
-    return optimizer, ready[0], ready[1], params, opt_state
-
-
 def _to_numpy(params: dict) -> dict:
     return jax.tree.map(lambda a: np.asarray(a), params)
 
@@ -204,7 +163,9 @@ def train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None)
 
     key = jax.random.PRNGKey(config.seed)
     init_key, key = jax.random.split(key)
-    optimizer, epoch, evaluate_pixels, params, opt_state = _prepare(config, init_key, x_train, y_train, x_test, y_test)
+    optimizer, epoch = _epoch_fn(config, int(x_train.shape[0]))
+    params = init_params(config.hidden, init_key)
+    opt_state = optimizer.init(params)
     snapshots = [_to_numpy(params)]
     names = ("train_loss", "train_acc", "test_loss", "test_acc", "epoch_seconds")
     hist = {k: [] for k in names}
@@ -218,7 +179,7 @@ def train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None)
         params, opt_state, train_loss, train_acc = epoch(params, opt_state, epoch_key, x_train, y_train)
         jax.block_until_ready(params)
         seconds = time.perf_counter() - start
-        test_loss, test_acc = evaluate_pixels(params, x_test, y_test)
+        test_loss, test_acc = _evaluate_pixels(params, x_test, y_test)
         for k, v in zip(names, (train_loss, train_acc, test_loss, test_acc, seconds)):
             hist[k].append(float(v))
         if not np.isfinite(hist["train_loss"][-1]):

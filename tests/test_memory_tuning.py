@@ -1,4 +1,4 @@
-"""The allocator settings of ``ui.resources.tune_memory``: freed big temporaries go back to the system.
+"""The allocator settings of ``ui.startup.tune_memory``: freed big temporaries go back to the system.
 
 Measured in fresh interpreters, because the settings apply to a whole process. The pattern is the one
 the attacks and the passes over the images produce: big arrays freed between small ones that live on.
@@ -23,7 +23,7 @@ def rss_mb():
     return int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) / 1024
 
 if sys.argv[2] == "tuned":
-    from ui.resources import tune_memory
+    from ui.startup import tune_memory
     tune_memory()
 big = np.ones((8 << 20) // 8)
 del big  # one freed 8 MB block: by default glibc then keeps blocks up to 8 MB in its heap

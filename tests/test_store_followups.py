@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from advx import store
+from advx import storage, store
 from advx.config import TrainConfig
 from advx.data import CACHE_FILE_NAME, MNIST, write_npz
 from advx.train import TrainingDivergedError, run_id, train
@@ -141,7 +141,7 @@ def test_load_reports_damage_to_on_damage_instead_of_warning(small_data, tmp_pat
 
     # without a callback the warning stays
     _flip_a_byte(path)
-    with pytest.warns(store.RunCorruptWarning, match="is damaged"):
+    with pytest.warns(storage.StoredFileWarning, match="is damaged"):
         assert store.load(config, small_data.sha, root=tmp_path) is None
 
 
@@ -156,7 +156,7 @@ def test_app_shows_the_damage_message_from_the_store(tmp_path, monkeypatch, mnis
     at = AppTest.from_file(str(ROOT / "views/train.py"), default_timeout=APP_TIMEOUT_S)
     at.session_state["advx_config"] = config
     with warnings.catch_warnings():
-        warnings.simplefilter("error", store.RunCorruptWarning)  # the app must not rely on the warning
+        warnings.simplefilter("error", storage.StoredFileWarning)  # the app must not rely on the warning
         at.run()
     assert not at.exception and not at.error, [e.value for e in at.exception] + [e.value for e in at.error]
     shown = [w.value for w in at.warning]

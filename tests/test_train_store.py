@@ -3,7 +3,7 @@ import warnings
 import numpy as np
 import pytest
 
-from advx import store
+from advx import storage, store
 from advx.config import ConfigError, TrainConfig
 from advx.data import MNIST
 from advx.train import train
@@ -68,7 +68,7 @@ def test_store_round_trip_and_recovery_from_corruption(small_data, tmp_path):
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             again = store.get_or_train(config, small_data, root=tmp_path)
-        assert any(issubclass(w.category, store.RunCorruptWarning) for w in caught), damage
+        assert any(issubclass(w.category, storage.StoredFileWarning) for w in caught), damage
         np.testing.assert_array_equal(again.history["test_acc"], run.history["test_acc"])
         assert store.load(config, small_data.sha, root=tmp_path) is not None
 

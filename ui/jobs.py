@@ -1,0 +1,142 @@
+"""The app's one job runner: every computation that runs in the background goes through here.
+
+A job is a computation with a key. ``submit(key, fn)`` starts it once and every later caller with the
+same key, from any browser session, gets the same ``Job``; a failed job is dropped, so the next
+``submit`` tries again. Jobs run on two worker threads, one per lane:
+
+- ``"now"``: what a user is looking at and waiting for (a counterfactual column at a new k);
+- ``"later"``: what the app prepares ahead (every epoch's neuron results, the PCA, comparison runs).
+
+So a page's own work never queues behind preparation. XLA releases the GIL, so a page's script keeps
+drawing while a job computes. A job may report its progress (``report(fraction, text)``), which a page
+shows while it waits (``ui.waiting``). This is the only module of the app that starts threads.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Callable, Hashable, Optional
+
+LANES = ("now", "later")
+KEEP_FINISHED = 256  # finished jobs kept (their results are what the pages read)
+
+
+class Job:
+    """One computation: its ``label`` (for people), progress and, once done, its result or error."""
+
+    def __init__(self, key: Hashable, label: str):
+        self.key, self.label = key, label
+        self.fraction: float = 0.0
+        self.text: str = "queued"
+        self.started: Optional[float] = None
+        self._future: Future = Future()
+
+    def report(self, fraction: Optional[float], text: str = "") -> None:
+        """What a running computation says of itself: a share done in [0, 1] and a short text."""
+        if fraction is not None:
+            self.fraction = min(max(float(fraction), 0.0), 1.0)
+        if text:
+            self.text = text
+
+    def done(self) -> bool:
+        return self._future.done()
+
+    def failed(self) -> bool:
+        return self._future.done() and self._future.exception() is not None
+
+    def error(self) -> Optional[BaseException]:
+        return self._future.exception() if self._future.done() else None
+
+    def result(self, timeout: Optional[float] = None) -> Any:
+        """The result, waiting for it if needed; raises the computation's error."""
+        return self._future.result(timeout)
+
+    def _run(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+        if not self._future.set_running_or_notify_cancel():
+            return
+        self.started, self.text = time.monotonic(), "running"
+        try:
+            self._future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001 - kept for the caller, who shows or retries it
+            self._future.set_exception(exc)
+
+
+_executors = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"advx-{lane}") for lane in LANES}
+_jobs: OrderedDict[Hashable, Job] = OrderedDict()
+_lock = threading.Lock()
+
+
+def submit(key: Hashable, fn: Callable, *args, label: str = "", lane: str = "later", progress: bool = False,
+           **kwargs) -> Job:
+    """The job ``key``: the running or finished one, else ``fn(*args, **kwargs)`` started in ``lane``.
+
+    ``progress=True`` passes the job's ``report`` to ``fn`` as its keyword argument ``report``. A job that
+    failed is started again. Results are shared by every caller: they must never be mutated.
+    """
+    if lane not in LANES:
+        raise ValueError(f"lane must be one of {LANES}, got {lane!r}")
+    with _lock:
+        job = _jobs.get(key)
+        if job is None or job.failed():
+            job = _jobs[key] = Job(key, label or str(key))
+            if progress:
+                kwargs = dict(kwargs, report=job.report)
+            _executors[lane].submit(job._run, fn, args, kwargs)
+            _forget_old()
+        _jobs.move_to_end(key)
+    return job
+
+
+def done(key: Hashable, value: Any, label: str = "") -> Job:
+    """Record ``value`` as the finished result of job ``key`` (for a result found on disk or in memory)."""
+    with _lock:
+        job = _jobs.get(key)
+        if job is None or job.failed():
+            job = _jobs[key] = Job(key, label or str(key))
+            job._future.set_running_or_notify_cancel()
+            job._future.set_result(value)
+            _forget_old()
+        _jobs.move_to_end(key)
+    return job
+
+
+def get(key: Hashable) -> Optional[Job]:
+    """The job ``key`` if one was submitted and is still kept, else ``None``."""
+    with _lock:
+        return _jobs.get(key)
+
+
+def ready(key: Hashable) -> Any:
+    """The result of job ``key`` when it finished without error, else ``None`` (never waits)."""
+    job = get(key)
+    return job.result() if job is not None and job.done() and not job.failed() else None
+
+
+def _forget_old() -> None:
+    finished = [key for key, job in _jobs.items() if job.done()]
+    for key in finished[: max(0, len(finished) - KEEP_FINISHED)]:
+        del _jobs[key]
+
+
+def pending() -> list[Job]:
+    """The jobs not finished yet, oldest first."""
+    with _lock:
+        return [job for job in _jobs.values() if not job.done()]
+
+
+def settle(timeout: Optional[float] = None) -> None:
+    """Wait until both lanes have finished everything submitted so far, and what that submitted in turn
+    (for tests and benchmarks)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        for executor in _executors.values():
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            executor.submit(lambda: None).result(left)
+        if not pending():
+            return
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("jobs still running: " + ", ".join(job.label for job in pending()))
+        time.sleep(0.05)

@@ -1,0 +1,69 @@
+"""Start-up settings of the server process: XLA's compilation cache, the allocator, BLAS threads.
+
+``streamlit_app.py`` calls ``configure()`` once per script run; every setting is idempotent.
+"""
+
+from __future__ import annotations
+
+from advx.paths import CacheDirError, cache_dir
+
+
+def enable_compilation_cache() -> None:
+    """Keep XLA's compiled programs in ``<cache dir>/jax`` so a restarted server skips most compilation."""
+    import jax
+
+    try:
+        folder = cache_dir() / "jax"
+    except CacheDirError:
+        return  # the app still works; it compiles on each start
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+
+
+def tune_memory() -> None:
+    """Keep the server's resident memory close to what it uses (Community Cloud gives an app about 1 GB).
+
+    glibc's allocator by default keeps freed blocks of up to 32 MB in its heap (its mmap threshold
+    grows as big blocks are freed) and opens one heap per thread. The attacks and the passes over the
+    images free many 10-100 MB temporaries, so RSS would stay hundreds of MB above the live data.
+    Blocks of 1 MB and more are given their own mappings (returned to the system when freed), at most
+    two heaps are used, and heap tops above 4 MB are trimmed. No-op where glibc is not the allocator.
+    """
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
+    mallopt(m_mmap_threshold, 1 << 20)
+    mallopt(m_trim_threshold, 4 << 20)
+    mallopt(m_arena_max, 2)
+
+
+_blas_limits = None
+
+
+def tune_threads() -> None:
+    """One BLAS thread for NumPy, so that its small products never fight XLA's threads for the cores.
+
+    The heavy work of the app runs in XLA, on its own thread pool, often in a worker thread while the
+    page's script builds figures and multiplies (784, 784) by (784, n) matrices in NumPy. OpenBLAS's
+    threads spin after each product and so slow a concurrent XLA computation down (on 2 cores, a k change
+    on "Why it happens" took about 0.28 s at the median with two BLAS threads, 0.22 s with one). Only the
+    PCA, once per data set, is a large NumPy product; it takes about 0.55 s instead of 0.4 s.
+    """
+    global _blas_limits
+    if _blas_limits is None:
+        from threadpoolctl import threadpool_limits
+
+        _blas_limits = threadpool_limits(limits=1, user_api="blas")  # kept: the limit holds until restored
+
+
+def configure() -> None:
+    """Every start-up setting: the compilation cache, the allocator, one BLAS thread."""
+    enable_compilation_cache()
+    tune_memory()
+    tune_threads()
