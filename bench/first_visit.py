@@ -1,0 +1,176 @@
+"""Every page's first visit in a real headless browser: after a server restart, and on a brand-new server.
+
+- **After a restart**: a cache folder that a first server filled by showing every page until all their
+  background work was done (runs, every-epoch results, PCA, sweeps, counterfactual columns, compiled
+  programs). For each page, a new server is started on that folder; once it answers, the browser opens a
+  link straight to the page and the clock runs until the page is *complete*. Target: ≤ 3 s.
+- **Brand-new server**: a cache folder holding only the verified ``mnist.npz``. A link straight to the
+  page is the server's first visit; the default network is trained on the way (with a progress bar). The
+  clock for the target starts when the trained run's file appears in the cache folder and stops when the
+  page's first section (its first ``st.header``, or the whole page for a page without one) is shown.
+  Target: ≤ 2 s. The time until the page is complete is reported beside it.
+
+*Complete*: the script has finished (``data-test-script-state`` is ``notRunning``, no status widget),
+no progress bar or spinner shows (nothing is waited for), every Plotly chart is drawn, for 0.5 s in a row.
+
+Run alone: ``.venv/bin/python bench/first_visit.py [--pages overlay,why]`` (or ``bench/run.py --only first_visit``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.startup import ERRORS, Server, browser, new_page, seed_cache  # noqa: E402
+
+RESTART_TARGET_S = 3.0
+NEW_SERVER_TARGET_S = 2.0
+PAGE_TIMEOUT_S = 900
+MAIN = "[data-testid='stMain']"
+BUSY = (f"{MAIN} [data-testid='stProgress'], {MAIN} [data-testid='stSpinner'], "
+        "[data-testid='stStatusWidget']")
+FIRST_SECTION = f"{MAIN} h2"
+
+
+def pages() -> list[tuple[str, str]]:
+    """``(name, url path)`` of every page of the app, in navigation order."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    from browser_support import registered_pages
+
+    return [(p.name, p.url_path) for p in registered_pages()]
+
+
+def complete(page) -> bool:
+    state = page.get_attribute("[data-testid='stApp']", "data-test-script-state")
+    if state != "notRunning" or page.locator(BUSY).count():
+        return False
+    charts = page.locator(f"{MAIN} [data-testid='stPlotlyChart']").count()
+    return page.locator(f"{MAIN} [data-testid='stPlotlyChart'] .js-plotly-plot").count() >= charts
+
+
+def watch(page, run_file: Path | None = None, timeout_s: float = PAGE_TIMEOUT_S) -> dict:
+    """Poll every 50 ms until the page is complete for 0.5 s; return the moments (``perf_counter``) of
+    the run file appearing, the first section shown, and completeness."""
+    seen: dict[str, float] = {}
+    deadline = time.perf_counter() + timeout_s
+    while time.perf_counter() < deadline:
+        now = time.perf_counter()
+        if page.locator(ERRORS).count():
+            raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        if run_file is not None and "run_stored" not in seen and run_file.exists():
+            seen["run_stored"] = now
+        if "first_section" not in seen and page.locator(FIRST_SECTION).count():
+            seen["first_section"] = now
+        if page.locator("[data-testid='stApp']").count() and complete(page):
+            seen.setdefault("complete_since", now)
+            if now - seen["complete_since"] >= 0.5:
+                seen["complete"] = seen.pop("complete_since")
+                seen.setdefault("first_section", seen["complete"])
+                return seen
+        else:
+            seen.pop("complete_since", None)
+        page.wait_for_timeout(50)
+    raise RuntimeError(f"{page.url} was not complete within {timeout_s:g} s")
+
+
+def visit(chromium, cache_dir: Path, url_path: str, log_path: Path, run_file: Path | None = None) -> dict:
+    """A new server on ``cache_dir``; once it answers, the link to the page; the moments of ``watch``."""
+    page = new_page(chromium)
+    server = Server(cache_dir, log_path)
+    try:
+        server.wait_healthy()
+        start = time.perf_counter()
+        page.goto(f"{server.url}/{url_path}", wait_until="commit")
+        seen = watch(page, run_file)
+        return {name: round(t - start, 3) for name, t in seen.items()}
+    finally:
+        page.context.close()
+        server.stop()
+
+
+def fill_cache(chromium, cache_dir: Path, all_pages: list[tuple[str, str]], log_dir: Path) -> None:
+    """Show every page on one server until each is complete, twice, so all the background work is done."""
+    page = new_page(chromium)
+    server = Server(cache_dir, log_dir / "fill.log")
+    try:
+        server.wait_healthy()
+        for _ in range(2):
+            for _name, url_path in all_pages:
+                page.goto(f"{server.url}/{url_path}", wait_until="commit")
+                watch(page)
+    finally:
+        page.context.close()
+        server.stop()
+
+
+def measure(work_dir: Path, only: set[str] | None = None) -> dict:
+    from advx import store
+    from advx.config import TrainConfig
+    from advx.data import load_mnist
+
+    all_pages = pages()
+    chosen = [(n, u) for n, u in all_pages if only is None or n in only]
+    log_dir = work_dir / "logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    mnist = load_mnist()
+    out: dict = {"restart": {}, "new_server": {}}
+    with browser() as chromium:
+        for name, url_path in chosen:
+            fresh = work_dir / f"new-{name}"
+            seed_cache(fresh)
+            run_file = store.run_path(TrainConfig(), mnist.sha, fresh / "runs")
+            seen = visit(chromium, fresh, url_path, log_dir / f"new-{name}.log", run_file)
+            after = seen["first_section"] - seen.get("run_stored", 0.0)
+            seen["first_section_after_run_s"] = round(max(after, 0.0), 3)
+            out["new_server"][name] = seen
+            print(f"brand-new server, {name}: first section {seen['first_section_after_run_s']:.2f} s after the "
+                  f"run was stored; complete at {seen['complete']:.1f} s", flush=True)
+        filled = work_dir / "filled"
+        seed_cache(filled)
+        fill_cache(chromium, filled, all_pages, log_dir)
+        for name, url_path in chosen:
+            seen = visit(chromium, filled, url_path, log_dir / f"restart-{name}.log")
+            out["restart"][name] = seen
+            print(f"after a restart, {name}: complete in {seen['complete']:.2f} s", flush=True)
+    worst_restart = max(v["complete"] for v in out["restart"].values())
+    worst_new = max(v["first_section_after_run_s"] for v in out["new_server"].values())
+    out["targets"] = {
+        "restart_complete_s": {"worst": worst_restart, "target": RESTART_TARGET_S, "met": worst_restart <= RESTART_TARGET_S},
+        "new_server_first_section_s": {"worst": worst_new, "target": NEW_SERVER_TARGET_S,
+                                       "met": worst_new <= NEW_SERVER_TARGET_S},
+    }
+    return out
+
+
+def table(result: dict) -> str:
+    """The markdown rows of every page's first visit."""
+    lines = ["| page | after a restart: complete | brand-new server: first section after the run is stored | "
+             "brand-new server: complete (from the link, training included) |", "|---|---|---|---|"]
+    for name in result["restart"].keys() | result["new_server"].keys():
+        r, n = result["restart"].get(name, {}), result["new_server"].get(name, {})
+        lines.append(f"| {name} | {r.get('complete', float('nan')):.2f} s | "
+                     f"{n.get('first_section_after_run_s', float('nan')):.2f} s | {n.get('complete', float('nan')):.1f} s |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pages", help="comma-separated page names (default: every page)")
+    args = parser.parse_args()
+    only = set(args.pages.split(",")) if args.pages else None
+    with tempfile.TemporaryDirectory(prefix="advx-first-visit-") as tmp:
+        result = measure(Path(tmp), only)
+    print(table(result))
+    print(json.dumps(result["targets"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
