@@ -150,12 +150,6 @@ class MNIST:
     sha: str = DATA_SHA
 
 
-def to_float(images: np.ndarray) -> np.ndarray:
-    """``(n, 28, 28)`` or ``(n, 784)`` uint8 pixels -> ``(n, 784) float32`` in [0, 1] (divided by 255)."""
-    images = np.asarray(images)
-    return images.reshape(images.shape[0], -1).astype(np.float32) / np.float32(255.0)
-
-
 # --------------------------------------------------------------------------------------------
 # IDX bytes and hashes
 

@@ -5,8 +5,9 @@ average over the 60,000 training images, the noise-versus-digit measures of both
 largest activation and firing rate. The dataset averages and the statistics need a pass over the
 whole training set, so scrubbing would cost that pass at every new epoch. ``epoch_results`` does it
 for all epochs of a run at once (one compiled program, one fused pass per epoch that yields both the
-averages and the statistics), and ``load_or_compute`` keeps the result in ``<cache>/derived``:
-written atomically, checked against SHA-256 digests and the run's own parameters when read.
+averages and the statistics, through ``advx.model.walk``), and ``load_or_compute`` keeps the result in
+``<cache>/derived`` as one ``advx.storage`` verified file per run and output weighting: written atomically,
+checked against SHA-256 digests and the run's own parameters when read.
 
 A file is about 0.9 MB per epoch for the 784-64-64-10 network.
 """
@@ -22,20 +23,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from advx import neurons
-from advx.model import param_layer_names
-from advx.paths import VerifiedFileError, atomic_write_bytes, cache_dir, decode_verified, encode_verified
+from advx import neurons, storage
+from advx.model import param_layer_names, to_pixels, walk
+from advx.paths import cache_dir
 
-DERIVED_FORMAT = 1
 CHUNK = 4_000  # images per step of the pass: bounds the float32 copy of the pixels to 12.5 MB
 EPOCH_GROUP = 4  # parameter sets per pass over the images (wider matmuls, the images read once per group)
 FIELDS = ("effective", "average", "dead", "total_weight", "neuron_max", "firing_rate",
           "effective_high_frequency", "average_high_frequency", "effective_roughness", "average_roughness",
           "correlation")
-
-
-class DerivedFileError(ValueError):
-    """A derived-results file is damaged, or belongs to another run, data or weighting."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -127,7 +123,9 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
 
 
 # --------------------------------------------------------------------------------------------
-# On disk
+# On disk: one verified file per run and weighting (``advx.storage``)
+
+KIND = "neuron epoch results"
 
 
 def params_fingerprint(params: dict) -> str:
@@ -143,60 +141,65 @@ def derived_path(run_id: str, output: str, root: Path | None = None) -> Path:
     return (root or cache_dir()) / "derived" / f"{run_id}-{output}.npz"
 
 
-def encode(results: EpochResults, fingerprint: str) -> bytes:
+def _identity(run, output: str) -> dict:
+    """What a file belongs to: the run, its final weights, the output weighting and the fields kept."""
+    return {"run_id": run.run_id, "output": output, "fingerprint": params_fingerprint(run.final_params),
+            "fields": list(FIELDS)}
+
+
+def _encode(results: EpochResults) -> tuple[dict, dict]:
     flat = {f"{layer}/{f}": a for layer, fields in results.arrays.items() for f, a in fields.items()}
-    return encode_verified(flat, {"format": DERIVED_FORMAT, "run_id": results.run_id, "output": results.output,
-                                  "n_images": results.n_images, "fingerprint": fingerprint,
-                                  "layers": list(results.arrays)})
+    return flat, {"n_images": results.n_images, "layers": list(results.arrays)}
 
 
-def decode(blob: bytes, run_id: str, output: str, fingerprint: str) -> EpochResults:
-    """Parse and verify a derived file; ``DerivedFileError`` on any damage or mismatch."""
+def _decoder(run_id: str, output: str):
+    def decode(flat: dict, extra: dict) -> EpochResults:
+        arrays = {layer: {} for layer in extra["layers"]}
+        for key, value in flat.items():
+            layer, _, f = key.partition("/")
+            arrays[layer][f] = value
+        return EpochResults(run_id, output, int(extra["n_images"]), arrays)
+    return decode
+
+
+def save(results: EpochResults, run, root: Path | None = None) -> Path:
+    """Write ``results`` (of ``run``) to its verified file in ``<cache>/derived`` (or ``root/derived``)."""
+    arrays, extra = _encode(results)
+    return storage.save(derived_path(run.run_id, results.output, root), arrays, KIND, _identity(run, results.output),
+                        extra)
+
+
+def load(run, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, root: Path | None = None, *,
+         on_damage: storage.DamageHandler | None = None) -> EpochResults | None:
+    """The stored ``EpochResults`` of ``run``, or ``None`` when absent; a damaged file, or one made for
+    other weights under the same run id, is removed and reported (``advx.storage.load``)."""
     try:
-        flat, meta = decode_verified(blob, DERIVED_FORMAT)
-    except VerifiedFileError as exc:
-        raise DerivedFileError(f"the derived file: {exc}") from exc
-    if (meta.get("run_id"), meta.get("output"), meta.get("fingerprint")) != (run_id, output, fingerprint):
-        raise DerivedFileError("the derived file belongs to another run, weighting or set of weights")
-    arrays = {layer: {} for layer in meta.get("layers", [])}
-    for key, value in flat.items():
-        layer, _, f = key.partition("/")
-        if layer not in arrays:
-            raise DerivedFileError(f"the derived file has an array of an unknown layer: {key!r}")
-        arrays[layer][f] = value
-    if not arrays or any(set(fields) != set(FIELDS) for fields in arrays.values()):
-        raise DerivedFileError("the derived file lacks some of its fields")
-    return EpochResults(run_id, output, int(meta["n_images"]), arrays)
-
-
-def load(run, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, root: Path | None = None) -> EpochResults | None:
-    """The stored ``EpochResults`` of ``run``, or ``None`` when absent, damaged or stale."""
-    try:
-        blob = derived_path(run.run_id, output, root).read_bytes()
-    except OSError:
+        found = storage.load(derived_path(run.run_id, output, root), KIND, _identity(run, output),
+                             on_damage=on_damage, what="neuron results")
+    except OSError:  # no cache folder, or one that cannot be read
         return None
-    try:
-        return decode(blob, run.run_id, output, params_fingerprint(run.final_params))
-    except DerivedFileError:
-        return None
+    return None if found is None else _decoder(run.run_id, output)(*found)
 
 
-def load_or_compute(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING,
-                    root: Path | None = None) -> EpochResults:
+def load_or_compute(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, root: Path | None = None, *,
+                    on_damage: storage.DamageHandler | None = None) -> EpochResults:
     """``epoch_results(run, images, output)``, read from ``<cache>/derived`` when computed before.
 
-    A damaged or stale file is replaced; a cache folder that cannot be written only means the result
-    is not kept.
+    Computed once per file (``advx.storage.load_or_compute``); a damaged or stale file is replaced; a
+    cache folder that cannot be written only means the result is not kept.
     """
-    found = load(run, output, root)
-    if found is not None:
-        return found
-    results = epoch_results(run, images, output)
+    computed = []
+
+    def compute() -> EpochResults:
+        computed.append(epoch_results(run, images, output))
+        return computed[0]
+
     try:
-        atomic_write_bytes(derived_path(run.run_id, output, root), encode(results, params_fingerprint(run.final_params)))
+        return storage.load_or_compute(derived_path(run.run_id, output, root), KIND, _identity(run, output),
+                                       compute, _encode, _decoder(run.run_id, output), on_damage=on_damage,
+                                       what="neuron results")
     except OSError:
-        pass
-    return results
+        return computed[0] if computed else epoch_results(run, images, output)
 
 
 @functools.partial(jax.jit, static_argnames="output")
@@ -206,22 +209,16 @@ def _stacked_pass(stack: dict, x: jax.Array, output: str):
     activation (output: largest positive logit) and the count of active images, each ``(E*W,)``, in
     epoch-major column order (``W`` the total width of one set). Summed over chunks by the caller.
 
-    The first layer of all sets is one wide matmul and the pixel sums another, so each image is read
-    once for all ``E`` sets.
+    ``advx.model.walk`` mapped over the sets: the first layer of all sets becomes one wide matmul (the
+    pixels are shared) and the pixel sums another, so each image is read once for all ``E`` sets.
     """
-    names = param_layer_names(stack)
-    e = stack[names[0]]["kernel"].shape[0]
-    pixels = neurons._as_pixels(x)
-    kernel = stack[names[0]]["kernel"]  # (E, 784, w)
-    pre = (pixels @ kernel.transpose(1, 0, 2).reshape(784, -1)).reshape(x.shape[0], e, -1)
-    pre = pre + stack[names[0]]["bias"][None]
-    pres, posts = [pre], []
-    for i, name in enumerate(names):
-        if i:
-            pre = jnp.einsum("cew,ewv->cev", posts[-1], stack[name]["kernel"]) + stack[name]["bias"][None]
-            pres.append(pre)
-        last = name == "output"
-        posts.append(jax.nn.softmax(pre, axis=-1) if last and output == "softmax" else jax.nn.relu(pre))
+    pixels = to_pixels(x)
+
+    def one_set(params):
+        layers = list(walk(params, pixels, output=output))
+        return [pre for _, pre, _ in layers], [post for _, _, post in layers]
+
+    pres, posts = jax.vmap(one_set, out_axes=1)(stack)  # each (C, E, width)
     weights = jnp.concatenate(posts, axis=2).reshape(x.shape[0], -1)  # (C, E*W), epoch-major
     positive = jax.nn.relu(jnp.concatenate(pres, axis=2)).reshape(x.shape[0], -1)
     return pixels.T @ weights, weights.sum(axis=0), positive.max(axis=0), (positive > 0).sum(axis=0)

@@ -189,8 +189,8 @@ def arrays_npz(arrays: dict[str, np.ndarray]) -> bytes:
 def arrays_csv(arrays: dict[str, np.ndarray]) -> str:
     """Named arrays as CSV columns.
 
-    Each 1-D array of length ``n`` is one column named after it; each 2-D array ``(n, k)`` gives
-    ``k`` columns ``name[0]`` ... ``name[k-1]``. All arrays need the same first dimension ``n``.
+    Each 1-D array of length ``n`` is one column named after it; each 2-D array ``(n, m)`` gives
+    ``m`` columns ``name[0]`` ... ``name[m-1]``. All arrays need the same first dimension ``n``.
     Raises ``ValueError`` for other shapes or mismatched lengths.
     """
     header: list[str] = []

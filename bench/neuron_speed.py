@@ -11,11 +11,12 @@ import statistics
 import time
 
 import jax
-import numpy as np
 
 from advx import neurons, store
 from advx.config import TrainConfig
-from advx.data import load_mnist, to_float
+from advx.data import load_mnist
+from advx.model import to_pixels
+from advx.neurons.activity import _neuron_stats
 
 TARGET_SECONDS = 1.0
 REPEATS = 7
@@ -47,7 +48,7 @@ def main() -> None:
     run = store.get_or_train(TrainConfig(), mnist)
     params = run.final_params
     raw = mnist.train_images.reshape(len(mnist.train_images), -1)  # (60000, 784) uint8
-    pixels = to_float(mnist.train_images)                           # (60000, 784) float32
+    pixels = to_pixels(mnist.train_images)                         # (60000, 784) float32
     n_neurons = sum(neurons.layer_widths(params).values())
 
     def both_from(images):
@@ -61,8 +62,8 @@ def main() -> None:
         times = [_timed(both_from(images)) for _ in range(REPEATS)]
         cpu = statistics.median(_cpu_timed(both_from(images)) for _ in range(REPEATS))
         rows.append((name, first, statistics.median(times), min(times), cpu))
-    stats_first = _timed(lambda: neurons._neuron_stats(params, raw))
-    stats_times = [_timed(lambda: neurons._neuron_stats(params, raw)) for _ in range(REPEATS)]
+    stats_first = _timed(lambda: _neuron_stats(params, raw))
+    stats_times = [_timed(lambda: _neuron_stats(params, raw)) for _ in range(REPEATS)]
 
     print(f"{'input':<16}{'first call (s)':>16}{'median (s)':>12}{'best (s)':>10}{'CPU (s)':>9}"
           f"{'target (s)':>12}  verdict")

@@ -102,15 +102,6 @@ def test_real_data_matches_the_pins_and_known_facts(real: D.MNIST, arrays) -> No
     assert not real.train_images.flags.writeable  # shared by every caller, so never mutated
 
 
-def test_to_float_divides_by_255(real: D.MNIST) -> None:
-    x = D.to_float(real.train_images)
-    assert x.shape == (60000, 784) and x.dtype == np.float32
-    assert x.min() == 0.0 and x.max() == 1.0
-    assert abs(float(x.mean()) - 0.1307) < 5e-4 and abs(float(x.std()) - 0.3081) < 5e-4
-    np.testing.assert_array_equal(D.to_float(real.test_images[:3].reshape(3, 784)) * 255,
-                                  real.test_images[:3].reshape(3, 784).astype(np.float32))
-
-
 @pytest.mark.parametrize("kind", D.KINDS)
 def test_a_one_byte_change_is_caught(arrays, kind: str) -> None:
     changed = dict(arrays)

@@ -7,7 +7,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from advx import derived, neurons
+from advx import derived, neurons, storage
 
 
 @pytest.fixture(scope="module")
@@ -54,9 +54,9 @@ def test_a_set_that_is_not_a_whole_number_of_chunks(trained_run, mnist):
 def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run, mnist, tmp_path):
     path = derived.derived_path(trained_run.run_id, results.output, tmp_path)
     assert derived.load(trained_run, root=tmp_path) is None
-    path.parent.mkdir(parents=True)
-    path.write_bytes(derived.encode(results, derived.params_fingerprint(trained_run.final_params)))
+    assert derived.save(results, trained_run, tmp_path) == path
     back = derived.load(trained_run, root=tmp_path)
+    assert back.n_images == results.n_images and list(back.arrays) == list(results.arrays)
     for layer, fields in results.arrays.items():
         for field, value in fields.items():
             np.testing.assert_array_equal(back.arrays[layer][field], value)
@@ -64,8 +64,12 @@ def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run
     blob = bytearray(path.read_bytes())
     blob[len(blob) // 2] ^= 0xFF  # one flipped byte in the middle of the arrays
     path.write_bytes(bytes(blob))
-    assert derived.load(trained_run, root=tmp_path) is None
-    again = derived.load_or_compute(trained_run, mnist.train_images, root=tmp_path)
+    reports = []
+    assert derived.load(trained_run, root=tmp_path, on_damage=reports.append) is None
+    assert len(reports) == 1 and "damaged" in reports[0] and not path.exists()  # reported and removed
+    path.write_bytes(bytes(blob))
+    with pytest.warns(storage.StoredFileWarning, match="neuron results"):
+        again = derived.load_or_compute(trained_run, mnist.train_images, root=tmp_path)
     np.testing.assert_allclose(again.arrays["output"]["average"], results.arrays["output"]["average"], atol=1e-6)
     assert derived.load(trained_run, root=tmp_path) is not None  # rewritten whole
     assert not list(path.parent.glob("*.tmp"))
@@ -73,7 +77,16 @@ def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run
     # a file made for other weights under the same run id (e.g. a retrained run) is not used
     other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
         trained_run.params_history[0],))
-    assert derived.load(other, root=tmp_path) is None
+    with pytest.warns(storage.StoredFileWarning, match="other data, weights or settings"):
+        assert derived.load(other, root=tmp_path) is None
+
+
+def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_kept(trained_run, mnist, tmp_path):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder would be")
+    x = mnist.train_images[:4_000]
+    got = derived.load_or_compute(trained_run, x, root=blocked)
+    assert got.n_images == 4_000 and derived.load(trained_run, root=blocked) is None
 
 
 def test_background_job_serves_every_caller_one_computation(trained_run, mnist, tmp_path, monkeypatch):

@@ -2,7 +2,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from advx.model import flax_forward, forward, forward_with_activations, init_params, summary
+from advx.model import (effective_weights, flax_forward, forward, forward_with_activations, init_params, summary,
+                        to_pixels)
 
 
 def test_summary_matches_the_seed():
@@ -35,3 +36,73 @@ def test_forward_agrees_with_flax_apply_and_reports_activations():
     # Layer_2's pre-activation recomputed by hand from Layer_1's post-activation
     by_hand = acts["Layer_1"]["post"] @ params["Layer_2"]["kernel"] + params["Layer_2"]["bias"]
     np.testing.assert_allclose(acts["Layer_2"]["pre"], by_hand, rtol=1e-5, atol=1e-6)
+
+
+# ------------------------------------------------------------------ the one walk and the one pixel conversion
+
+
+def _numpy_forward(params, x):
+    """A plainly written float64 NumPy loop: ``(logits, {layer: (pre, post)})``, softmax on the output."""
+    h = np.asarray(x, np.float64)
+    layers = {}
+    for name in ("Layer_1", "Layer_2", "output"):
+        pre = h @ np.asarray(params[name]["kernel"], np.float64) + np.asarray(params[name]["bias"], np.float64)
+        if name == "output":
+            e = np.exp(pre - pre.max(axis=1, keepdims=True))
+            post = e / e.sum(axis=1, keepdims=True)
+        else:
+            post = np.maximum(pre, 0.0)
+        layers[name] = (pre, post)
+        h = post
+    return layers["output"][0], layers
+
+
+def test_walk_based_forward_equals_flax_apply_and_a_numpy_loop_for_uint8_and_float_pixels():
+    params = init_params((64, 64), jax.random.PRNGKey(4))
+    params = jax.tree.map(lambda a: a + 0.05, params)  # non-zero biases, so that they are checked too
+    raw = (np.arange(6 * 784) * 37 % 256).astype(np.uint8).reshape(6, 28, 28)
+    as_float = raw.reshape(6, 784) / 255.0  # float64, the independent conversion
+    for images in (raw, raw.reshape(6, 784), jnp.asarray(raw), as_float.astype(np.float32)):
+        x = to_pixels(images)
+        assert x.shape == (6, 784) and x.dtype == np.float32
+        np.testing.assert_allclose(np.asarray(x), as_float, rtol=1e-6, atol=1e-7)
+        ref_logits, ref_layers = _numpy_forward(params, as_float)
+        np.testing.assert_allclose(forward(params, x), flax_forward(params, x), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(forward(params, x), ref_logits, rtol=1e-4, atol=1e-4)
+        logits, acts = forward_with_activations(params, x)
+        np.testing.assert_allclose(logits, flax_forward(params, x), rtol=1e-5, atol=1e-5)
+        for name, (pre, post) in ref_layers.items():
+            np.testing.assert_allclose(acts[name]["pre"], pre, rtol=1e-4, atol=1e-4)
+            np.testing.assert_allclose(acts[name]["post"], post, rtol=1e-4, atol=1e-5)
+
+
+def test_to_pixels_keeps_numpy_numpy_and_jax_jax():
+    raw = np.full((2, 28, 28), 255, np.uint8)
+    assert isinstance(to_pixels(raw), np.ndarray) and to_pixels(raw).shape == (2, 784)
+    assert isinstance(to_pixels(jnp.asarray(raw)), jax.Array)
+    assert to_pixels(raw[0]).shape == (784,) and float(to_pixels(raw).max()) == 1.0
+    traced = jax.jit(lambda a: to_pixels(a).sum())(raw)  # inside a compiled program
+    assert float(traced) == 2 * 784
+    half = np.full((784,), 0.5, np.float64)
+    assert to_pixels(half).dtype == np.float32 and float(to_pixels(half)[0]) == 0.5
+
+
+def test_to_pixels_divides_by_255(mnist):
+    x = to_pixels(mnist.train_images)
+    assert x.shape == (60000, 784) and x.dtype == np.float32
+    assert x.min() == 0.0 and x.max() == 1.0
+    assert abs(float(x.mean()) - 0.1307) < 5e-4 and abs(float(x.std()) - 0.3081) < 5e-4
+    np.testing.assert_array_equal(to_pixels(mnist.test_images[:3].reshape(3, 784)) * 255,
+                                  mnist.test_images[:3].reshape(3, 784).astype(np.float32))
+
+
+def test_effective_weights_are_the_explicit_products():
+    params = init_params((32, 16, 8), jax.random.PRNGKey(5))
+    w = [np.asarray(params[name]["kernel"], np.float64) for name in ("Layer_1", "Layer_2", "Layer_3", "output")]
+    expected = {"Layer_1": w[0], "Layer_2": w[0] @ w[1], "Layer_3": w[0] @ w[1] @ w[2],
+                "output": w[0] @ w[1] @ w[2] @ w[3]}
+    got = effective_weights(params)
+    assert list(got) == list(expected)
+    for name, product in expected.items():
+        assert got[name].shape == product.shape
+        np.testing.assert_allclose(np.asarray(got[name]), product, rtol=1e-4, atol=1e-6)

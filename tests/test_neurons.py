@@ -1,116 +1,22 @@
-"""Neuron maths: cross-checked against jax.jacobian, numpy loops and hand-made cases."""
+"""Neuron names, activations, statistics and sparsity, the pages' sentences and the neuron figures
+(advx.neurons.naming, .activity, .words; advx.figures.neurons): against NumPy loops and hand-made cases."""
 
 from __future__ import annotations
 
-
-import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from advx import model
 from advx import neurons as N
-
-
-def _params(hidden=(64, 64), seed=0):
-    """Random parameters in the model's layout (LeCun-normal kernels, non-zero biases so that
-    "bias-free" and "ReLU-free" actually matter in the checks). Built with numpy: Flax's eager
-    init costs seconds per call on a busy 2-core machine."""
-    rng = np.random.default_rng(seed)
-    sizes = (784, *hidden, 10)
-    return {name: {"kernel": jnp.asarray(rng.standard_normal((a, b)) / np.sqrt(a), jnp.float32),
-                   "bias": jnp.asarray(0.1 * rng.standard_normal(b), jnp.float32)}
-            for name, a, b in zip(model.layer_names(len(hidden)), sizes[:-1], sizes[1:])}
-
-
-def _images(n=50, seed=1):
-    return np.random.default_rng(seed + 1000).uniform(size=(n, 784)).astype(np.float32)
-
-
-def _numpy_layers(params, x, output="softmax"):
-    """float64 numpy forward: {layer: (pre, activation)}."""
-    h = np.asarray(x, np.float64)
-    out = {}
-    for name in model.param_layer_names(params):
-        pre = h @ np.asarray(params[name]["kernel"], np.float64) + np.asarray(params[name]["bias"], np.float64)
-        if name == "output" and output == "softmax":
-            e = np.exp(pre - pre.max(axis=1, keepdims=True))
-            post = e / e.sum(axis=1, keepdims=True)
-        else:
-            post = np.maximum(pre, 0.0)
-        out[name] = (pre, post)
-        h = post
-    return out
-
-
-# ------------------------------------------------------------------ effective weights / Jacobians
-
-
-@pytest.mark.parametrize("hidden", [(64, 64), (32, 16, 8)])
-def test_effective_weights_match_jacobian_of_linearised_network(hidden):
-    params = _params(hidden)
-
-    def linear_pre(x, layer):
-        # The network with every ReLU replaced by the identity and every bias set to 0.
-        h = x
-        for name in model.param_layer_names(params):
-            h = h @ params[name]["kernel"]
-            if name == layer:
-                return h
-
-    x0 = jnp.asarray(_images(1)[0])
-    all_ew = N.all_effective_weights(params)
-    jacobian = jax.jit(jax.jacobian(linear_pre), static_argnums=1)
-    for layer in model.param_layer_names(params):
-        jac = jacobian(x0, layer)  # (n, 784)
-        ew = N.effective_weights(params, layer)
-        assert ew.shape == (784, params[layer]["kernel"].shape[1])
-        np.testing.assert_allclose(np.asarray(ew), np.asarray(jac).T, rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(np.asarray(all_ew[layer]), np.asarray(ew), rtol=1e-5, atol=1e-6)
-
-
-def test_effective_weights_differ_from_real_network_jacobian():
-    # With biases and ReLUs in place the gradient at an image is not the effective weights.
-    params = _params()
-    x0 = jnp.asarray(_images(1)[0])
-    jac = N.local_jacobian(params, x0, "Layer_2")
-    assert not np.allclose(np.asarray(jac), np.asarray(N.effective_weights(params, "Layer_2")), atol=1e-3)
-
-
-@pytest.mark.parametrize("layer", ["Layer_1", "Layer_2", "output"])
-def test_local_jacobian_matches_relu_mask_formula(layer):
-    params = _params()
-    x = _images(3)
-    names = model.param_layer_names(params)
-    layers = _numpy_layers(params, x)
-    for i in range(3):
-        # d pre_L / d x = W1 diag(m1) W2 diag(m2) ... W_L with m_k = [pre_k(x) > 0].
-        m = np.asarray(params["Layer_1"]["kernel"], np.float64)
-        for k, name in enumerate(names[1 : names.index(layer) + 1]):
-            mask = (layers[names[k]][0][i] > 0).astype(np.float64)
-            m = (m * mask[None, :]) @ np.asarray(params[name]["kernel"], np.float64)
-        jac = np.asarray(N.local_jacobian(params, jnp.asarray(x[i]), layer))
-        assert jac.shape == m.shape
-        np.testing.assert_allclose(jac, m, rtol=1e-4, atol=1e-5)
-
-
-def test_unknown_layer_is_a_typed_error():
-    params = _params()
-    with pytest.raises(N.UnknownLayerError, match="Layer_1, Layer_2, output"):
-        N.effective_weights(params, "Layer_9")
-    with pytest.raises(N.UnknownLayerError):
-        N.dataset_average(params, _images(4), "nope")
-    with pytest.raises(N.UnknownNeuronError, match="0 to 63"):
-        N.top_activating(params, _images(20), "Layer_1", 64, 3)
+from neuron_support import numpy_layers, random_images, random_params
 
 
 # ------------------------------------------------------------------ activations and sparsity
 
 
 def test_activations_match_numpy_forward_and_accept_uint8():
-    params = _params()
+    params = random_params()
     x8 = (np.arange(6 * 784) * 37 % 256).astype(np.uint8).reshape(6, 784)
-    ref = _numpy_layers(params, x8 / 255.0)
+    ref = numpy_layers(params, x8 / 255.0)
     acts = N.activations(params, x8)
     assert set(acts) == {"Layer_1", "Layer_2"}
     for name, a in acts.items():
@@ -152,11 +58,11 @@ def test_bad_thresholds_are_rejected(high, mild):
 
 
 def test_sparsity_and_neuron_stats_match_numpy():
-    params = _params()
-    train, test = _images(200, seed=2), _images(40, seed=3)
+    params = random_params()
+    train, test = random_images(200, seed=2), random_images(40, seed=3)
     stats = N.neuron_stats(params, train)
-    ref_train = _numpy_layers(params, train)
-    ref_test = _numpy_layers(params, test)
+    ref_train = numpy_layers(params, train)
+    ref_test = numpy_layers(params, test)
     sp = N.sparsity(params, test, stats, definition="neuron_max", high=0.5, mild=0.1)
     assert set(sp) == {"Layer_1", "Layer_2"}
     logits = ref_train["output"][0]
@@ -177,111 +83,6 @@ def test_sparsity_and_neuron_stats_match_numpy():
         np.testing.assert_array_equal(sp[name].counts, expected)
         assert sp[name].width == 64
         assert sp[name].mean(N.HIGH) == pytest.approx(expected[:, 2].mean())
-
-
-# ------------------------------------------------------------------ dataset averages
-
-
-@pytest.mark.parametrize("output", N.OUTPUT_WEIGHTINGS)
-def test_dataset_average_matches_numpy_loop(output):
-    params = _params()
-    x = _images(30, seed=4)
-    ref = _numpy_layers(params, x, output)
-    every = N.all_dataset_averages(params, x, output)
-    for layer in model.param_layer_names(params):
-        a = ref[layer][1]
-        expected = np.zeros((784, a.shape[1]))
-        for j in range(a.shape[1]):
-            num, den = np.zeros(784), 0.0
-            for i in range(len(x)):
-                num += a[i, j] * x[i]
-                den += a[i, j]
-            expected[:, j] = num / den if den > 0 else 0.0
-        got = N.dataset_average(params, x, layer, output)
-        np.testing.assert_allclose(np.asarray(got.images), expected, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(np.asarray(got.total_weight), a.sum(axis=0), rtol=1e-4, atol=1e-5)
-        np.testing.assert_allclose(np.asarray(every[layer].images), np.asarray(got.images), rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(np.asarray(every[layer].dead), a.sum(axis=0) <= 0)
-
-
-def _with_dead_neuron(params, layer="Layer_1", neuron=3):
-    params = jax.tree_util.tree_map(lambda v: v, params)
-    params[layer] = dict(params[layer], bias=params[layer]["bias"].at[neuron].set(-1e4))
-    return params
-
-
-def test_dead_neuron_is_marked_not_nan():
-    params = _with_dead_neuron(_params())
-    x = _images(40, seed=5)
-    avg = N.dataset_average(params, x, "Layer_1")
-    dead = np.asarray(avg.dead)
-    assert dead[3]
-    assert np.all(np.isfinite(np.asarray(avg.images)))
-    np.testing.assert_array_equal(np.asarray(avg.images)[:, 3], 0.0)
-    stats = N.neuron_stats(params, x)
-    assert 3 in stats["Layer_1"].dead_neurons and stats["Layer_1"].firing_rate[3] == 0
-    sp = N.sparsity(params, x, stats)
-    assert np.all(sp["Layer_1"].levels[:, 3] == N.INACTIVE)
-    m = N.noise_digit_measures(N.effective_weights(params, "Layer_1"), avg)
-    assert np.isnan(m.average_high_frequency[3]) and np.isnan(m.correlation[3])
-    assert np.isfinite(m.effective_high_frequency[3])
-    alive = ~dead
-    assert np.all(np.isfinite(m.average_high_frequency[alive]))
-
-
-def test_dead_output_neuron_under_relu_logit_weighting():
-    params = _params()
-    params["output"] = dict(params["output"], bias=params["output"]["bias"].at[7].set(-30.0))
-    x = _images(20, seed=6)
-    assert bool(N.dataset_average(params, x, "output", "relu_logit").dead[7])
-    # A softmax probability is never exactly 0 here, so the same class still has an average.
-    assert not bool(N.dataset_average(params, x, "output", "softmax").dead[7])
-
-
-def test_top_activating_matches_numpy_sort():
-    params = _params()
-    x = _images(100, seed=7)
-    ref = _numpy_layers(params, x)
-    for layer, neuron in [("Layer_1", 5), ("Layer_2", 0), ("output", 9)]:
-        idx, values = N.top_activating(params, x, layer, neuron, 9)
-        expected = np.argsort(-ref[layer][0][:, neuron])[:9]
-        np.testing.assert_array_equal(idx, expected)
-        np.testing.assert_allclose(values, ref[layer][0][expected, neuron], rtol=1e-4, atol=1e-5)
-
-
-# ------------------------------------------------------------------ noise versus digit measures
-
-
-def _cosine(freq):
-    j = np.arange(28)
-    return np.tile(np.cos(2 * np.pi * freq * j), (28, 1)).reshape(784, 1)
-
-
-def test_high_frequency_share_on_pure_waves_and_noise():
-    # A wave at 9/28 ~ 0.32 cycles/pixel is all high; one at 3/28 ~ 0.11 is all low.
-    maps = np.concatenate([_cosine(9 / 28), _cosine(3 / 28)], axis=1)
-    np.testing.assert_allclose(np.asarray(N.high_frequency_share(maps)), [1.0, 0.0], atol=1e-5)
-    noise = np.random.default_rng(0).standard_normal((784, 400))
-    assert float(np.mean(N.high_frequency_share(noise))) == pytest.approx(N.NOISE_HIGH_FREQUENCY_SHARE, abs=0.02)
-
-
-def test_roughness_on_checkerboard_ramp_and_noise():
-    i, j = np.meshgrid(np.arange(28), np.arange(28), indexing="ij")
-    checker = ((-1.0) ** (i + j)).reshape(784, 1)  # every difference is +-2
-    ramp = j.astype(float).reshape(784, 1)          # every horizontal difference is 1
-    got = np.asarray(N.roughness(np.concatenate([checker, ramp], axis=1)))
-    ramp_spread = np.sqrt(28 * ((np.arange(28) - 13.5) ** 2).sum())
-    np.testing.assert_allclose(got, [np.sqrt(2 * 756 * 4 / 784), np.sqrt(756) / ramp_spread], rtol=1e-5)
-    noise = np.random.default_rng(1).standard_normal((784, 400))
-    assert float(np.mean(N.roughness(noise))) == pytest.approx(N.NOISE_ROUGHNESS, abs=0.03)
-
-
-def test_pixel_correlation_matches_numpy():
-    rng = np.random.default_rng(2)
-    a = rng.standard_normal((784, 5))
-    b = a + rng.standard_normal((784, 5))
-    got = np.asarray(N.pixel_correlation(a, b))
-    np.testing.assert_allclose(got, [np.corrcoef(a[:, k], b[:, k])[0, 1] for k in range(5)], rtol=1e-4)
 
 
 # ------------------------------------------------------------------ neuron references
@@ -310,57 +111,52 @@ def test_neuron_codes_parse_and_correct():
     assert len(codes) == 138 and codes[64] == "L2:0" and codes[-1] == "output:9"
 
 
+# ------------------------------------------------------------------ the pages' sentences
+
+
+def _layer_sparsity(layer, counts, width=64):
+    counts = np.asarray(counts)
+    return N.LayerSparsity(layer, "neuron_max", 0.5, 0.1, np.zeros((len(counts), width), np.int8), counts)
+
+
+def test_seed_verdict_counts_within_half_of_the_seed_as_reproduced():
+    # columns inactive, mild, high; the seed says about 3 high and about 10 mild
+    near = _layer_sparsity("Layer_1", [[50, 10, 4], [54, 5, 5], [51, 11, 2], [44, 14, 6]])  # 4.25 high, 10 mild
+    edge = _layer_sparsity("Layer_2", [[48, 15, 1], [47, 15, 2]])  # exactly 1.5 high and 15 mild
+    far = _layer_sparsity("Layer_3", [[54, 4, 6], [54, 4, 6]])  # 6 high, 4 mild
+    verdict = N.seed_verdict({"Layer_1": near, "Layer_2": edge, "Layer_3": far})
+    assert "Layer_1 reproduces the ~3 highly activated neurons (4.2) and reproduces the ~10 mildly" in verdict
+    assert "Layer_2 reproduces the ~3 highly activated neurons (1.5) and reproduces the ~10" in verdict
+    assert "Layer_3 does not reproduce the ~3 highly activated neurons (6.0) and does not reproduce the ~10" in verdict
+    assert N.sparsity_sentence(far) == ("**Layer_3**: on average 6.0 high and 4.0 mild of 64 (medians 6 and 4); "
+                                        "54.0 inactive.")
+
+
+def test_measure_notes_and_summary_say_n_a_for_a_dead_neuron():
+    nan = float("nan")
+    layer = {"effective_high_frequency": np.array([0.81234, 0.5]), "effective_roughness": np.array([1.9, 1.0]),
+             "average_high_frequency": np.array([nan, 0.01]), "average_roughness": np.array([nan, 0.4]),
+             "correlation": np.array([nan, 0.25])}
+    assert N.measure_note(layer, 0, "effective") == "HF 0.812 · rough 1.90"
+    assert N.measure_note(layer, 0, "average") == "HF n/a · rough n/a · r n/a"
+    assert N.measure_note(layer, 1, "average") == "HF 0.010 · rough 0.40 · r 0.25"
+    assert N.format_number(None) == N.format_number(nan) == "n/a" and N.format_number(2) == "2.00"
+    widths = {"Layer_1": 2, "output": 10}
+    summary = N.noise_summary(["L1:0", "L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
+    # medians over the two neurons; the dead neuron's missing average is left out, not counted as 0
+    assert "at epoch 3: the effective weights put **0.656**" in summary and "the dataset averages **0.010**" in summary
+    assert "median r = 0.25" in summary
+    rows = N.measures_rows(["L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
+    assert rows[0]["neuron"] == "Layer_1 #1" and rows[0]["r(effective, average) (epoch 3)"] == 0.25
+
+
 # ------------------------------------------------------------------ integration: the default trained run
 #
 # Measured on the default run (784-64-64-10, 15 epochs, 97.8% test accuracy) when these tests were written:
-# - output layer: effective weights high-frequency share 0.32-0.50 (median 0.37; 0.81 at initialisation),
-#   dataset averages 0.001-0.005; roughness 1.25-1.49 against 0.40-0.53; softmax-weighted dataset averages
-#   correlate with the class-mean image at r > 0.999, the effective weights at r 0.04-0.30.
-# - per test image, relative to each neuron's training-set maximum (high >= 50%, mild 10-50%):
-#   Layer_1 mean 2.1 high (median 2) and 23.4 mild; Layer_2 3.1 high (median 2) and 27.8 mild.
-#   Relative to the image's own maximum: 10.3 and 12.0 high.
+# per test image, relative to each neuron's training-set maximum (high >= 50%, mild 10-50%):
+# Layer_1 mean 2.1 high (median 2) and 23.4 mild; Layer_2 3.1 high (median 2) and 27.8 mild.
+# Relative to the image's own maximum: 10.3 and 12.0 high.
 # The thresholds below leave room for other seeds while still failing if the claims stop holding.
-
-
-@pytest.fixture(scope="module")
-def trained_maps(trained_run, mnist):
-    from advx.data import to_float
-
-    train = to_float(mnist.train_images)
-    out = {}
-    for epoch in (0, trained_run.n_epochs):
-        params = trained_run.params_at(epoch)
-        effective = N.all_effective_weights(params)
-        averages = N.all_dataset_averages(params, train)
-        out[epoch] = {layer: N.noise_digit_measures(effective[layer], averages[layer]) for layer in effective}
-    return out
-
-
-def test_output_effective_weights_much_rougher_than_dataset_averages(trained_run, trained_maps):
-    m = trained_maps[trained_run.n_epochs]["output"]
-    assert np.all(m.effective_high_frequency >= 0.2), m.effective_high_frequency
-    assert np.all(m.average_high_frequency <= 0.02), m.average_high_frequency
-    assert np.all(m.effective_high_frequency >= 20 * m.average_high_frequency)
-    assert np.all(m.effective_roughness >= 1.0) and np.all(m.average_roughness <= 0.7)
-    assert np.all(m.effective_roughness >= 2 * m.average_roughness)
-    # At initialisation the effective weights are pixel noise; training smooths them only part of the way.
-    m0 = trained_maps[0]["output"]
-    assert np.median(m0.effective_high_frequency) == pytest.approx(N.NOISE_HIGH_FREQUENCY_SHARE, abs=0.05)
-    assert np.median(m.effective_high_frequency) < np.median(m0.effective_high_frequency)
-
-
-def test_output_dataset_averages_are_the_digits(trained_run, mnist):
-    from advx.data import to_float
-
-    train = to_float(mnist.train_images)
-    params = trained_run.final_params
-    class_means = np.stack([train[mnist.train_labels == d].mean(axis=0) for d in range(10)], axis=1)
-    average = N.dataset_average(params, train, "output")
-    assert not np.any(np.asarray(average.dead))
-    r_average = np.asarray(N.pixel_correlation(np.asarray(average.images), class_means))
-    r_effective = np.asarray(N.pixel_correlation(np.asarray(N.effective_weights(params, "output")), class_means))
-    assert np.all(r_average >= 0.95), r_average
-    assert np.all(r_effective <= 0.6), r_effective
 
 
 def test_median_test_image_has_few_highly_active_neurons(trained_run, mnist):
@@ -391,7 +187,7 @@ def test_map_grid_shares_one_centred_scale_and_names_facets():
     maps = np.random.default_rng(0).standard_normal((784, 5))
     maps[:, 2] *= 7  # the largest magnitude sets the shared bound
     names = ["Layer_2 #5", "Layer_2 #9", "output #0", "output #3", "Layer_1 #1"]
-    fig = F.map_grid(maps, names, notes=[f"HF {k}" for k in range(5)], dead=[False, True, False, False, False], ncols=2)
+    fig = F.map_grid(maps, names, notes=[f"HF {facet}" for facet in range(5)], dead=[False, True, False, False, False], ncols=2)
     heatmaps = [t for t in fig.data if t.type == "heatmap"]
     assert len(heatmaps) == 5 and {t.coloraxis for t in heatmaps} == {"coloraxis"}
     axis = fig.layout.coloraxis

@@ -199,7 +199,7 @@ def test_dataset_averages_link_with_dead_neuron_and_invalid_values(trained_run):
     assert "0 to 9" in notes and "cubic" in notes
     assert at.multiselect(key="da_neurons").value == [code, "output:9"]
     if dead:
-        layer, k = dead[0]
+        layer, neuron = dead[0]
         grid = _grid(at, f"{layer}: dataset averages")
         texts = [a["text"] for a in grid["layout"]["annotations"]]
         assert any("(dead)" in t and "HF n/a" in t for t in texts) and any("never fires" in t for t in texts)

@@ -1,5 +1,6 @@
 """Cached results and widgets shared by the neuron pages (Activations, Effective weights, Dataset
-averages, Compare neurons).
+averages, Compare neurons). The sentences these pages build from the numbers are in
+``advx.neurons.words``.
 
 Neurons in links are written ``L1:5`` (Layer_1 neuron 5), ``L2:5`` and ``output:3``, comma-separated,
 e.g. ``?neurons=L1:0,L2:5,output:3``. A bad entry is corrected to the nearest valid neuron (an
@@ -8,30 +9,15 @@ out-of-range index is clamped into its layer; an unknown layer falls back to the
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import streamlit as st
 
 from advx import neurons
-from advx.data import to_float
+from advx.model import to_pixels
+from advx.neurons.words import SEED_CREDIT  # noqa: F401 - views/overlay.py reads it from here
 from ui import derived_jobs, links, resources
 
-SEED_HIGH, SEED_MILD = 3, 10
-SEED_CREDIT = ("Justin Skycak, *“Intuiting Adversarial Examples in Neural Networks via a Simple "
-               "Computational Experiment”*")
-OUTPUT_WEIGHTING_TITLES = {
-    "softmax": "softmax probability of the class",
-    "relu_logit": "ReLU of the class logit",
-}
-
-
 note = links.note  # record a link correction so that ``links.show_notes()`` displays it
-
-
-def fmt(value: float, digits: int = 2) -> str:
-    """A number for the page, or "n/a" for NaN (a dead neuron has no dataset average)."""
-    return "n/a" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
 
 
 # --------------------------------------------------------------------------------------------
@@ -40,7 +26,7 @@ def fmt(value: float, digits: int = 2) -> str:
 
 @st.cache_resource(show_spinner=False)
 def _test_pixels(sha: str, _mnist) -> np.ndarray:
-    test = to_float(_mnist.test_images)
+    test = to_pixels(_mnist.test_images)
     test.flags.writeable = False  # shared by every session
     return test
 
@@ -150,14 +136,14 @@ def jacobians(run, epoch: int, index: int) -> dict[str, np.ndarray]:
     return _jacobians(run.run_id, int(epoch), int(index), run.params_at(int(epoch)), test[int(index)])
 
 
-def top_images(run, epoch: int, layer: str, neuron: int, k: int = 9) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into the test set of the ``k`` images that drive the neuron hardest, and their pre-activations.
+def top_images(run, epoch: int, layer: str, neuron: int, count: int = 9) -> tuple[np.ndarray, np.ndarray]:
+    """Indices into the test set of the ``count`` images that drive the neuron hardest, and their pre-activations.
 
     Ranked by pre-activation, largest first, ties by index (as ``advx.neurons.top_activating``), from
     the epoch's one pass over the test set.
     """
     pre = test_layers(run, epoch)[layer][0][:, int(neuron)]
-    order = np.argsort(-pre, kind="stable")[:k]
+    order = np.argsort(-pre, kind="stable")[:count]
     return order, pre[order]
 
 
@@ -284,90 +270,9 @@ def threshold_picker(key: str) -> tuple[str, float, float]:
     return definition, float(high), float(mild)
 
 
-# --------------------------------------------------------------------------------------------
-# Words that depend on the numbers shown
-
-
-def sparsity_sentence(s: neurons.LayerSparsity) -> str:
-    return (f"**{s.layer}**: on average {s.mean(neurons.HIGH):.1f} high and {s.mean(neurons.MILD):.1f} mild "
-            f"of {s.width} (medians {s.median(neurons.HIGH):g} and {s.median(neurons.MILD):g}); "
-            f"{s.mean(neurons.INACTIVE):.1f} inactive.")
-
-
-def _near(value: float, target: float) -> bool:
-    return target / 2 <= value <= target * 1.5
-
-
-def seed_verdict(layers: dict[str, neurons.LayerSparsity]) -> str:
-    """Which of the seed's figures (about 3 high, about 10 mild per image) the shown numbers reproduce."""
-    parts = []
-    for s in layers.values():
-        high, mild = s.mean(neurons.HIGH), s.mean(neurons.MILD)
-        said_high = "reproduces" if _near(high, SEED_HIGH) else "does not reproduce"
-        said_mild = "reproduces" if _near(mild, SEED_MILD) else "does not reproduce"
-        parts.append(f"{s.layer} {said_high} the ~{SEED_HIGH} highly activated neurons ({high:.1f}) and "
-                     f"{said_mild} the ~{SEED_MILD} mildly activated ones ({mild:.1f})")
-    return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the seed's value "
-            "either way, e.g. 1.5–4.5 for “about 3”.)")
-
-
-def measure_note(m: dict, k: int, which: str) -> str:
-    """Short measure line under a facet: ``which`` is "effective" or "average"."""
-    hf, rough = m[f"{which}_high_frequency"][k], m[f"{which}_roughness"][k]
-    text = f"HF {fmt(hf, 3)} · rough {fmt(rough)}"
-    if which == "average":
-        text += f" · r {fmt(m['correlation'][k])}"
-    return text
-
-
 def measures_table(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int):
-    """One row per neuron: the noise-versus-digit measures now and at initialisation (a DataFrame)."""
+    """One row per neuron: the noise-versus-digit measures now and at initialisation (a DataFrame of
+    ``advx.neurons.measures_rows``)."""
     import pandas as pd
 
-    rows = []
-    for code in codes:
-        layer, k = neurons.parse_neuron(code, widths)
-        m, m0 = now[layer], init[layer]
-        rows.append({
-            "neuron": neurons.neuron_label(layer, k),
-            f"effective weights HF (epoch {epoch})": m["effective_high_frequency"][k],
-            "effective weights HF (epoch 0)": m0["effective_high_frequency"][k],
-            f"dataset average HF (epoch {epoch})": m["average_high_frequency"][k],
-            f"effective weights roughness (epoch {epoch})": m["effective_roughness"][k],
-            "effective weights roughness (epoch 0)": m0["effective_roughness"][k],
-            f"dataset average roughness (epoch {epoch})": m["average_roughness"][k],
-            f"r(effective, average) (epoch {epoch})": m["correlation"][k],
-            "r(effective, average) (epoch 0)": m0["correlation"][k],
-        })
-    return pd.DataFrame(rows).round(3)
-
-
-def _median(now: dict, codes: list[str], widths: dict[str, int], field: str) -> float:
-    values = [now[layer][field][k] for layer, k in (neurons.parse_neuron(c, widths) for c in codes)]
-    values = [v for v in values if math.isfinite(float(v))]
-    return float(np.median(values)) if values else float("nan")
-
-
-def noise_summary(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int) -> str:
-    """The measured claim in words, for the neurons shown."""
-    med = lambda maps, field: fmt(_median(maps, codes, widths, field), 3 if "frequency" in field else 2)  # noqa: E731
-    return (
-        f"Median over the {len(codes)} neurons shown, at epoch {epoch}: the effective weights put "
-        f"**{med(now, 'effective_high_frequency')}** of their energy at high spatial frequencies "
-        f"(roughness {med(now, 'effective_roughness')}), the dataset averages "
-        f"**{med(now, 'average_high_frequency')}** (roughness {med(now, 'average_roughness')}). "
-        f"At initialisation the effective weights gave {med(init, 'effective_high_frequency')} "
-        f"(roughness {med(init, 'effective_roughness')}); pure pixel noise gives about "
-        f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f} (roughness {neurons.NOISE_ROUGHNESS:.2f}). "
-        f"The effective weights correlate with their neuron's dataset average at a median "
-        f"r = {med(now, 'correlation')} (epoch 0: {med(init, 'correlation')})."
-    )
-
-
-MEASURES_HELP = (
-    "**HF**: share of a picture's energy (mean removed) above {cutoff} cycles per pixel; pixel noise gives "
-    "about {noise_hf:.2f}, a digit-like picture close to 0. **rough**: size of the pixel-to-pixel differences "
-    "relative to the picture's own spread; noise gives about {noise_rough:.2f}, smooth strokes far less. "
-    "**r**: correlation over the 784 pixels between a neuron's effective weights and its dataset average."
-).format(cutoff=neurons.HIGH_FREQUENCY_CUTOFF, noise_hf=neurons.NOISE_HIGH_FREQUENCY_SHARE,
-         noise_rough=neurons.NOISE_ROUGHNESS)
+    return pd.DataFrame(neurons.measures_rows(codes, widths, now, init, epoch)).round(3)

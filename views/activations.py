@@ -12,7 +12,7 @@ from ui.page_downloads import offer
 st.title("Sparse activations")
 notes = st.container()
 st.markdown(
-    f"The first observation in {nw.SEED_CREDIT} is that a trained network answers each digit with only a "
+    f"The first observation in {neurons.SEED_CREDIT} is that a trained network answers each digit with only a "
     "handful of strongly active hidden neurons. Here it is measured. Whether a neuron counts as highly active "
     "depends on what its activation is compared with, so two definitions are offered."
 )
@@ -40,10 +40,10 @@ for layer, s in sparse.items():
                        key=f"act_bars_{layer}")
 
 st.subheader("Over all 10,000 test images")
-st.plotly_chart(hist_fig := figs.count_histograms({k: s.counts for k, s in sparse.items()},
-                                      {k: s.width for k, s in sparse.items()}), key="act_hist")
-st.markdown("  \n".join(nw.sparsity_sentence(s) for s in sparse.values()))
-st.markdown(f"Compared with the seed: {nw.seed_verdict(sparse)}")
+st.plotly_chart(hist_fig := figs.count_histograms({layer: s.counts for layer, s in sparse.items()},
+                                      {layer: s.width for layer, s in sparse.items()}), key="act_hist")
+st.markdown("  \n".join(neurons.sparsity_sentence(s) for s in sparse.values()))
+st.markdown(f"Compared with the seed: {neurons.seed_verdict(sparse)}")
 
 other = [d for d in neurons.DEFINITIONS if d != definition][0]
 both = {definition: sparse, other: nw.sparsity(run, epoch, other, high, mild)}
@@ -56,14 +56,16 @@ st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high
 
 st.subheader("Firing rates")
 stats = nw.stats(run, epoch)
-hidden = {k: v.firing_rate for k, v in stats.items() if k != "output"}
+hidden = {layer: s.firing_rate for layer, s in stats.items() if layer != "output"}
 st.plotly_chart(rates_fig := figs.firing_rates(hidden), key="act_rates")
-dead = {k: stats[k].dead_neurons for k in hidden}
+dead = {layer: stats[layer].dead_neurons for layer in hidden}
 st.markdown("Share of the 60,000 training images on which each neuron is active (activation above 0). "
-            + (" ".join(f"**Dead in {k}** (never fire): {', '.join(f'#{i}' for i in v)}." for k, v in dead.items() if v)
+            + (" ".join(f"**Dead in {layer}** (never fire): {', '.join(f'#{i}' for i in v)}."
+                        for layer, v in dead.items() if v)
                or "No neuron is dead: every one fires on some training image."))
 
 offer("activations", {"sparsity_histogram": hist_fig, "firing_rates": rates_fig},
-      {**{f"{k}_test_activations": acts[k] for k in sparse}, **{f"{k}_levels": s.levels for k, s in sparse.items()},
-       **{f"{k}_firing_rate": v for k, v in hidden.items()}})
+      {**{f"{layer}_test_activations": acts[layer] for layer in sparse},
+       **{f"{layer}_levels": s.levels for layer, s in sparse.items()},
+       **{f"{layer}_firing_rate": v for layer, v in hidden.items()}})
 links.sync(**image_url, **{"def": definition, "high": high, "mild": mild})

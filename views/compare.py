@@ -28,29 +28,29 @@ with notes:
 _, test = nw.pixels()
 now, stats, acts = nw.maps(run, epoch), nw.stats(run, epoch), nw.test_activations(run, epoch)
 for col, code in zip(st.columns(len(codes)), codes):
-    layer, k = neurons.parse_neuron(code, widths)
-    label, m, s = neurons.neuron_label(layer, k), now[layer], stats[layer]
+    layer, neuron = neurons.parse_neuron(code, widths)
+    label, m, s = neurons.neuron_label(layer, neuron), now[layer], stats[layer]
     col.markdown(f"#### {label}")
     what = "has a positive logit" if layer == "output" else "fires"
-    dead = bool(s.dead[k]) and layer != "output"  # an output neuron always has a probability
+    dead = bool(s.dead[neuron]) and layer != "output"  # an output neuron always has a probability
     col.markdown("**dead**: never fires on a training image" if dead
-                 else f"{what} on **{s.firing_rate[k]:.1%}** of training images")
-    col.plotly_chart(figs.map_grid(m["effective"][:, [k]], ["effective weights"], ncols=1, tile_px=170,
-                                   notes=[nw.measure_note(m, k, "effective")]), key=f"cmp_ew_{code}")
-    col.plotly_chart(figs.map_grid(m["average"][:, [k]], ["dataset average"], signed=False, ncols=1, tile_px=170,
-                                   dead=m["dead"][[k]], notes=[nw.measure_note(m, k, "average")]),
+                 else f"{what} on **{s.firing_rate[neuron]:.1%}** of training images")
+    col.plotly_chart(figs.map_grid(m["effective"][:, [neuron]], ["effective weights"], ncols=1, tile_px=170,
+                                   notes=[neurons.measure_note(m, neuron, "effective")]), key=f"cmp_ew_{code}")
+    col.plotly_chart(figs.map_grid(m["average"][:, [neuron]], ["dataset average"], signed=False, ncols=1, tile_px=170,
+                                   dead=m["dead"][[neuron]], notes=[neurons.measure_note(m, neuron, "average")]),
                      key=f"cmp_avg_{code}")
-    top, _ = nw.top_images(run, epoch, layer, k, 9)
+    top, _ = nw.top_images(run, epoch, layer, neuron, count=9)
     col.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
                                    ncols=3, tile_px=80, title="9 test images closest to firing" if dead
                                    else "top 9 test images"), key=f"cmp_top_{code}")
-    col.plotly_chart(figs.activation_histogram(acts[layer][:, k], "activation on test images", dead=dead,
+    col.plotly_chart(figs.activation_histogram(acts[layer][:, neuron], "activation on test images", dead=dead,
                                                value_name="probability" if layer == "output" else "activation"),
                      key=f"cmp_hist_{code}")
-st.caption(f"{nw.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
+st.caption(f"{neurons.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
            "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
            "Image titles give the test index and the label.")
 
-offer("compare", {}, {f"{code}_{what}": now[layer][what][:, k] for code in codes
-                     for layer, k in [neurons.parse_neuron(code, widths)] for what in ("effective", "average")})
+offer("compare", {}, {f"{code}_{what}": now[layer][what][:, neuron] for code in codes
+                     for layer, neuron in [neurons.parse_neuron(code, widths)] for what in ("effective", "average")})
 links.sync(epoch=epoch, neurons=st.session_state["cmp_neurons"])

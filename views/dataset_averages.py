@@ -13,7 +13,7 @@ notes = st.container()
 st.markdown(
     "Effective weights say what a neuron would respond to among *all* pixel grids. To see what it responds to "
     "among the digits it was trained on, average the 60,000 training images, each weighted by how strongly it "
-    f"activates the neuron. This is the second look taken in {nw.SEED_CREDIT}: the same neurons, recreated from "
+    f"activates the neuron. This is the second look taken in {neurons.SEED_CREDIT}: the same neurons, recreated from "
     "the data. Left: effective weights (red up, blue down). Right: dataset averages (dark = ink)."
 )
 
@@ -23,7 +23,7 @@ epoch = nw.epoch_slider(run, "da_epoch")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "da_neurons")
 links.seed("da_weight", links.url_choice("weight", neurons.DEFAULT_OUTPUT_WEIGHTING, list(neurons.OUTPUT_WEIGHTINGS)))
 weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTINGS), key="da_weight",
-                  horizontal=True, format_func=nw.OUTPUT_WEIGHTING_TITLES.get,
+                  horizontal=True, format_func=neurons.OUTPUT_WEIGHTING_TITLES.get,
                   help="The output layer has no ReLU. A probability is never 0, so every image counts a little; "
                        "with the ReLU of the logit, only images with a positive logit count.")
 with notes:
@@ -32,23 +32,24 @@ with notes:
 now, init = nw.maps(run, epoch, weight), nw.maps(run, 0, weight)
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
-    labels = [neurons.neuron_label(layer, k) for k in idx]
+    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
     m = now[layer]
     left, right = st.columns(2)
     left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
-                                    notes=[nw.measure_note(m, k, "effective") for k in idx],
+                                    notes=[neurons.measure_note(m, neuron, "effective") for neuron in idx],
                                     title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
     right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
-                                     notes=[nw.measure_note(m, k, "average") for k in idx], colorbar_title="pixel",
+                                     notes=[neurons.measure_note(m, neuron, "average") for neuron in idx],
+                                     colorbar_title="pixel",
                                      title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
 
     shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
     arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
                    f"{layer}_neurons": idx})
 
-st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
-st.caption(f"{nw.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
-           f"{nw.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
+st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
+st.caption(f"{neurons.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
+           f"{neurons.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
            "fires: it is marked dead and has no average.")
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table")
 

@@ -14,7 +14,7 @@ st.markdown(
     "Chain the weight matrices from the pixels up to a neuron, ignoring the ReLUs and biases, and you get one "
     "number per pixel: the neuron's **effective weights** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
     "Without the ReLUs, the pixel grid that drives a neuron hardest, among all grids of the same Euclidean size, "
-    f"is shaped like its effective weights: the neuron's “maximally activating image” in {nw.SEED_CREDIT}. "
+    f"is shaped like its effective weights: the neuron's “maximally activating image” in {neurons.SEED_CREDIT}. "
     "Red pixels push the neuron up, blue pixels push it down."
 )
 
@@ -40,9 +40,9 @@ with notes:
 now, init = nw.maps(run, epoch), nw.maps(run, 0)
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
-    labels = [neurons.neuron_label(layer, k) for k in idx]
+    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
     linear = figs.map_grid(now[layer]["effective"][:, idx], labels, ncols=min(len(idx), 5 if view == "linear" else 3),
-                           notes=[nw.measure_note(now[layer], k, "effective") for k in idx],
+                           notes=[neurons.measure_note(now[layer], neuron, "effective") for neuron in idx],
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     shown[layer] = linear
     arrays[f"{layer}_effective_weights"] = now[layer]["effective"][:, idx]
@@ -55,12 +55,13 @@ for layer, idx in nw.by_layer(codes, widths).items():
     left, right = st.columns(2)
     left.plotly_chart(linear, key=f"ew_grid_{layer}")
     right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
-                                     notes=[f"HF {nw.fmt(h, 3)} · r {nw.fmt(c)}" for h, c in zip(hf, r)],
+                                     notes=[f"HF {neurons.format_number(h, 3)} · r {neurons.format_number(c)}"
+                                            for h, c in zip(hf, r)],
                                      title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
                        key=f"ew_jac_{layer}")
 
-st.markdown(nw.noise_summary(codes, widths, now, init, epoch))
-st.caption(nw.MEASURES_HELP)
+st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
+st.caption(neurons.MEASURES_HELP)
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
 
 offer("effective_weights", shown, arrays)

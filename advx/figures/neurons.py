@@ -50,10 +50,10 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
     nrows = -(-m // ncols)
     title_font = 12 if tile_px >= 120 else 10
     labels = []
-    for k in range(m):
-        text = f"{titles[k]} (dead)" if dead[k] else str(titles[k])
-        if notes is not None and notes[k]:
-            text += f"<br><span style='font-size:11px'>{notes[k]}</span>"
+    for facet in range(m):
+        text = f"{titles[facet]} (dead)" if dead[facet] else str(titles[facet])
+        if notes is not None and notes[facet]:
+            text += f"<br><span style='font-size:11px'>{notes[facet]}</span>"
         labels.append(text)
     alive = maps[:, ~dead]
     if signed:
@@ -75,22 +75,22 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
     layout = dict(coloraxis=coloraxis, height=height, margin=dict(l=10, r=10, t=top, b=10),
                   title=dict(text=title) if title else None, showlegend=False)
     traces, annotations = [], []
-    for k in range(m):
-        row, col = divmod(k, ncols)
+    for facet in range(m):
+        row, col = divmod(facet, ncols)
         x0 = col * (width + gap)
         y1 = 1 - (row * (tile_px + band) + band) / plot_h
         y0 = 1 - (row + 1) * (tile_px + band) / plot_h
-        suffix = "" if k == 0 else str(k + 1)
+        suffix = "" if facet == 0 else str(facet + 1)
         layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], visible=False, constrain="domain",
                                         anchor=f"y{suffix}", range=[-0.5, SIDE - 0.5])
         layout[f"yaxis{suffix}"] = dict(domain=[y0, y1], visible=False, autorange="reversed", constrain="domain",
                                         scaleanchor=f"x{suffix}", anchor=f"x{suffix}")
-        z = np.zeros((SIDE, SIDE)) if dead[k] else maps[:, k].reshape(SIDE, SIDE)
-        traces.append(go.Heatmap(z=z, coloraxis="coloraxis", name=titles[k], xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                                 hovertemplate=f"{titles[k]}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"))
-        annotations.append(dict(text=labels[k], showarrow=False, xref="paper", yref="paper", x=x0 + width / 2,
+        z = np.zeros((SIDE, SIDE)) if dead[facet] else maps[:, facet].reshape(SIDE, SIDE)
+        traces.append(go.Heatmap(z=z, coloraxis="coloraxis", name=titles[facet], xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                                 hovertemplate=f"{titles[facet]}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"))
+        annotations.append(dict(text=labels[facet], showarrow=False, xref="paper", yref="paper", x=x0 + width / 2,
                                 y=y1, xanchor="center", yanchor="bottom", yshift=2, font=dict(size=title_font)))
-        if dead[k]:
+        if dead[facet]:
             annotations.append(dict(text="dead:<br>never fires", showarrow=False, x=13.5, y=13.5,
                                     xref=f"x{suffix}", yref=f"y{suffix}", font=dict(size=13, color="#7f8c8d")))
     layout["annotations"] = annotations
@@ -114,9 +114,9 @@ def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: 
     fig = go.Figure()
     for level in LEVEL_ORDER:
         code = _LEVEL_CODES[level]
-        pick = [k for k, i in enumerate(order) if levels[i] == code]
+        pick = [rank for rank, i in enumerate(order) if levels[i] == code]
         count = len(pick)
-        fig.add_trace(go.Bar(x=[names[k] for k in pick], y=acts[order][pick], name=f"{level} ({count})",
+        fig.add_trace(go.Bar(x=[names[rank] for rank in pick], y=acts[order][pick], name=f"{level} ({count})",
                              marker_color=LEVEL_COLOURS[level],
                              hovertemplate=f"{layer} %{{x}}: %{{y:.3g}} ({level})<extra></extra>"))
     fig.update_xaxes(categoryorder="array", categoryarray=names, title_text=f"{layer} neurons, sorted",

@@ -1,0 +1,117 @@
+"""Sentences and labels built from the neuron numbers, for the neuron pages (markdown; no Streamlit).
+
+Kept in the library, beside the numbers they describe, so that what a page claims (e.g. whether the
+seed's "about 3 highly activated neurons" is reproduced) is a pure function that tests can check.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from advx.neurons.activity import HIGH, INACTIVE, MILD, LayerSparsity
+from advx.neurons.measures import HIGH_FREQUENCY_CUTOFF, NOISE_HIGH_FREQUENCY_SHARE, NOISE_ROUGHNESS
+from advx.neurons.naming import neuron_label, parse_neuron
+
+SEED_CREDIT = ("Justin Skycak, *“Intuiting Adversarial Examples in Neural Networks via a Simple "
+               "Computational Experiment”*")
+# The seed's figures: about 3 highly and about 10 mildly activated neurons per image and hidden layer.
+SEED_HIGH, SEED_MILD = 3, 10
+
+OUTPUT_WEIGHTING_TITLES = {
+    "softmax": "softmax probability of the class",
+    "relu_logit": "ReLU of the class logit",
+}
+
+MEASURES_HELP = (
+    "**HF**: share of a picture's energy (mean removed) above {cutoff} cycles per pixel; pixel noise gives "
+    "about {noise_hf:.2f}, a digit-like picture close to 0. **rough**: size of the pixel-to-pixel differences "
+    "relative to the picture's own spread; noise gives about {noise_rough:.2f}, smooth strokes far less. "
+    "**r**: correlation over the 784 pixels between a neuron's effective weights and its dataset average."
+).format(cutoff=HIGH_FREQUENCY_CUTOFF, noise_hf=NOISE_HIGH_FREQUENCY_SHARE, noise_rough=NOISE_ROUGHNESS)
+
+
+def format_number(value: float, digits: int = 2) -> str:
+    """A number for the page, or "n/a" for NaN (a dead neuron has no dataset average)."""
+    return "n/a" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
+
+
+def sparsity_sentence(s: LayerSparsity) -> str:
+    """One layer's mean and median numbers of high, mild and inactive neurons per image."""
+    return (f"**{s.layer}**: on average {s.mean(HIGH):.1f} high and {s.mean(MILD):.1f} mild "
+            f"of {s.width} (medians {s.median(HIGH):g} and {s.median(MILD):g}); "
+            f"{s.mean(INACTIVE):.1f} inactive.")
+
+
+def _near(value: float, target: float) -> bool:
+    return target / 2 <= value <= target * 1.5
+
+
+def seed_verdict(layers: dict[str, LayerSparsity]) -> str:
+    """Which of the seed's figures (about 3 high, about 10 mild per image) the shown numbers reproduce."""
+    parts = []
+    for s in layers.values():
+        high, mild = s.mean(HIGH), s.mean(MILD)
+        said_high = "reproduces" if _near(high, SEED_HIGH) else "does not reproduce"
+        said_mild = "reproduces" if _near(mild, SEED_MILD) else "does not reproduce"
+        parts.append(f"{s.layer} {said_high} the ~{SEED_HIGH} highly activated neurons ({high:.1f}) and "
+                     f"{said_mild} the ~{SEED_MILD} mildly activated ones ({mild:.1f})")
+    return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the seed's value "
+            "either way, e.g. 1.5–4.5 for “about 3”.)")
+
+
+def measure_note(m: dict, neuron: int, which: str) -> str:
+    """Short measure line under a facet: ``which`` is "effective" or "average"; ``m`` one layer's maps."""
+    hf, rough = m[f"{which}_high_frequency"][neuron], m[f"{which}_roughness"][neuron]
+    text = f"HF {format_number(hf, 3)} · rough {format_number(rough)}"
+    if which == "average":
+        text += f" · r {format_number(m['correlation'][neuron])}"
+    return text
+
+
+def measures_rows(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int) -> list[dict]:
+    """One row per neuron: the noise-versus-digit measures at ``epoch`` (``now``) and at initialisation (``init``).
+
+    ``now`` / ``init``: ``{layer: {measure: (width,)}}`` as the neuron pages' maps hold them.
+    """
+    rows = []
+    for code in codes:
+        layer, neuron = parse_neuron(code, widths)
+        m, m0 = now[layer], init[layer]
+        rows.append({
+            "neuron": neuron_label(layer, neuron),
+            f"effective weights HF (epoch {epoch})": m["effective_high_frequency"][neuron],
+            "effective weights HF (epoch 0)": m0["effective_high_frequency"][neuron],
+            f"dataset average HF (epoch {epoch})": m["average_high_frequency"][neuron],
+            f"effective weights roughness (epoch {epoch})": m["effective_roughness"][neuron],
+            "effective weights roughness (epoch 0)": m0["effective_roughness"][neuron],
+            f"dataset average roughness (epoch {epoch})": m["average_roughness"][neuron],
+            f"r(effective, average) (epoch {epoch})": m["correlation"][neuron],
+            "r(effective, average) (epoch 0)": m0["correlation"][neuron],
+        })
+    return rows
+
+
+def _median(maps: dict, codes: list[str], widths: dict[str, int], field: str) -> float:
+    values = [maps[layer][field][neuron] for layer, neuron in (parse_neuron(c, widths) for c in codes)]
+    values = [v for v in values if math.isfinite(float(v))]
+    return float(np.median(values)) if values else float("nan")
+
+
+def noise_summary(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int) -> str:
+    """The measured claim in words, for the neurons shown."""
+    def med(maps, field):
+        return format_number(_median(maps, codes, widths, field), 3 if "frequency" in field else 2)
+
+    return (
+        f"Median over the {len(codes)} neurons shown, at epoch {epoch}: the effective weights put "
+        f"**{med(now, 'effective_high_frequency')}** of their energy at high spatial frequencies "
+        f"(roughness {med(now, 'effective_roughness')}), the dataset averages "
+        f"**{med(now, 'average_high_frequency')}** (roughness {med(now, 'average_roughness')}). "
+        f"At initialisation the effective weights gave {med(init, 'effective_high_frequency')} "
+        f"(roughness {med(init, 'effective_roughness')}); pure pixel noise gives about "
+        f"{NOISE_HIGH_FREQUENCY_SHARE:.2f} (roughness {NOISE_ROUGHNESS:.2f}). "
+        f"The effective weights correlate with their neuron's dataset average at a median "
+        f"r = {med(now, 'correlation')} (epoch 0: {med(init, 'correlation')})."
+    )
