@@ -90,20 +90,21 @@ def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_kept(traine
 
 
 def test_background_job_serves_every_caller_one_computation(trained_run, mnist, tmp_path, monkeypatch):
-    from ui import derived_jobs
+    from ui import jobs, work
 
     monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(derived_jobs, "_jobs", type(derived_jobs._jobs)())
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
     calls = []
     real = derived.load_or_compute
     monkeypatch.setattr(derived, "load_or_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
     x = mnist.train_images.reshape(len(mnist.train_images), -1)
-    first = derived_jobs.results(trained_run, x)  # starts the job; not ready yet
-    assert first is None
-    done = derived_jobs.results(trained_run, x, wait=True)
-    assert done is not None and derived_jobs.results(trained_run, x) is done
+    first = work.epoch_results(trained_run, x)  # starts the job; not ready yet
+    assert not first.done()
+    done = first.result(timeout=600)
+    assert done is not None and work.epoch_results(trained_run, x) is first
     assert calls == [1]
     assert derived.derived_path(trained_run.run_id, done.output).exists()
-    # a new process (an empty job table) reads the file instead of computing
-    monkeypatch.setattr(derived_jobs, "_jobs", type(derived_jobs._jobs)())
-    assert derived_jobs.results(trained_run, x) is not None and calls == [1]
+    # a new process (an empty job table) reads the file at once instead of queueing a computation
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
+    again = work.epoch_results(trained_run, x)
+    assert again.done() and again.result().n_epochs == done.n_epochs and calls == [1]

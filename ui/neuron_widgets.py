@@ -1,4 +1,4 @@
-"""Cached results and widgets shared by the neuron pages (Activations, Effective weights, Dataset
+"""Widgets shared by the neuron pages (Activations, Effective weights, Dataset
 averages, Compare neurons). The sentences these pages build from the numbers are in
 ``advx.neurons.words``.
 
@@ -13,138 +13,10 @@ import numpy as np
 import streamlit as st
 
 from advx import neurons
-from advx.model import to_pixels
 from advx.neurons.words import SEED_CREDIT  # noqa: F401 - views/overlay.py reads it from here
-from ui import derived_jobs, links, resources
+from ui import links
 
 note = links.note  # record a link correction so that ``links.show_notes()`` displays it
-
-
-# --------------------------------------------------------------------------------------------
-# Cached data and results: keyed by run id and epoch, arrays passed as "_" arguments.
-
-
-@st.cache_resource(show_spinner=False)
-def _test_pixels(sha: str, _mnist) -> np.ndarray:
-    test = to_pixels(_mnist.test_images)
-    test.flags.writeable = False  # shared by every session
-    return test
-
-
-def pixels() -> tuple[np.ndarray, np.ndarray]:
-    """``(train (60000, 784) uint8, test (10000, 784) float32 in [0, 1])``, shared by every session.
-
-    The training images stay uint8 (a view of the data, no copy; the library scales them inside its
-    compiled code); the test images, which the attacks and drawings use pixel by pixel, are float.
-    """
-    mnist = resources.data()
-    return mnist.train_images.reshape(len(mnist.train_images), -1), _test_pixels(mnist.sha, mnist)
-
-
-@st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=16)
-def _maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
-    effective = neurons.all_effective_weights(_params)
-    averages = neurons.all_dataset_averages(_params, _train, output)
-    out = {}
-    for layer in effective:
-        measures = neurons.noise_digit_measures(effective[layer], averages[layer])
-        out[layer] = dict(effective=np.asarray(effective[layer]), average=np.asarray(averages[layer].images),
-                          dead=np.asarray(averages[layer].dead), **measures._asdict())
-    return out
-
-
-def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, *, start: bool = True) -> dict:
-    """``{layer: {"effective", "average" (784, n); "dead" (n,); and every NoiseDigitMeasures field (n,)}}``.
-
-    Read from the run's every-epoch results once they are ready (``ui.derived_jobs``); until then
-    the one epoch asked for is computed (and, unless ``start`` is false, the every-epoch results are
-    started in the background).
-    """
-    train, _ = pixels()
-    ready = derived_jobs.results(run, train, output, start=start)
-    if ready is not None:
-        return ready.maps(int(epoch))
-    return _maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), train)
-
-
-@st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=16)
-def _stats(run_id: str, epoch: int, _params, _train) -> dict:
-    return neurons.neuron_stats(_params, _train)
-
-
-def stats(run, epoch: int) -> dict[str, neurons.NeuronStats]:
-    """``{layer: NeuronStats}`` over the 60,000 training images (from the every-epoch results when ready)."""
-    train, _ = pixels()
-    ready = derived_jobs.results(run, train)
-    if ready is not None:
-        return ready.stats(int(epoch))
-    return _stats(run.run_id, int(epoch), run.params_at(int(epoch)), train)
-
-
-@st.cache_resource(show_spinner=False)
-def _device_test(sha: str, _mnist):
-    import jax.numpy as jnp
-
-    return jnp.asarray(_mnist.test_images.reshape(len(_mnist.test_images), -1))
-
-
-def device_test():
-    """The test images as a uint8 JAX array, made once: passing it costs no copy per call."""
-    mnist = resources.data()
-    return _device_test(mnist.sha, mnist)
-
-
-@st.cache_resource(show_spinner=False, max_entries=8)
-def _test_layers(run_id: str, epoch: int, output: str, _params, _x) -> dict:
-    out = {}
-    for layer, (pre, post) in neurons.all_layer_outputs(_params, _x, output).items():
-        pre, post = np.asarray(pre), np.asarray(post)
-        pre.flags.writeable = post.flags.writeable = False  # shared by every session
-        out[layer] = (pre, post)
-    return out
-
-
-def test_layers(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:
-    """``{layer: (pre-activations, activations)}``, each ``(10000, width)``, on the test set, one pass per epoch."""
-    return _test_layers(run.run_id, int(epoch), output, run.params_at(int(epoch)), device_test())
-
-
-def test_activations(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict[str, np.ndarray]:
-    """``{layer: (10000, width)}`` activations on the test set (output: per ``output``)."""
-    return {layer: post for layer, (_, post) in test_layers(run, epoch, output).items()}
-
-
-@st.cache_data(show_spinner=False, max_entries=64)
-def _sparsity(run_id: str, epoch: int, definition: str, high: float, mild: float, _params, _test, _stats) -> dict:
-    return neurons.sparsity(_params, _test, _stats, definition=definition, high=high, mild=mild)
-
-
-def sparsity(run, epoch: int, definition: str, high: float, mild: float) -> dict[str, neurons.LayerSparsity]:
-    """``{hidden layer: LayerSparsity}`` over the 10,000 test images."""
-    return _sparsity(run.run_id, int(epoch), definition, float(high), float(mild), run.params_at(int(epoch)),
-                     device_test(), stats(run, epoch))
-
-
-@st.cache_data(show_spinner=False, max_entries=256)
-def _jacobians(run_id: str, epoch: int, index: int, _params, _x) -> dict:
-    return {layer: np.asarray(neurons.local_jacobian(_params, _x, layer)) for layer in neurons.layer_widths(_params)}
-
-
-def jacobians(run, epoch: int, index: int) -> dict[str, np.ndarray]:
-    """``{layer: (784, width)}`` local Jacobians at test image ``index``."""
-    _, test = pixels()
-    return _jacobians(run.run_id, int(epoch), int(index), run.params_at(int(epoch)), test[int(index)])
-
-
-def top_images(run, epoch: int, layer: str, neuron: int, count: int = 9) -> tuple[np.ndarray, np.ndarray]:
-    """Indices into the test set of the ``count`` images that drive the neuron hardest, and their pre-activations.
-
-    Ranked by pre-activation, largest first, ties by index (as ``advx.neurons.top_activating``), from
-    the epoch's one pass over the test set.
-    """
-    pre = test_layers(run, epoch)[layer][0][:, int(neuron)]
-    order = np.argsort(-pre, kind="stable")[:count]
-    return order, pre[order]
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 """Data and trained runs, shared by every browser session of this server process.
 
 The first fetch or training of a run shows a progress bar; it happens outside the cache, writes
-the verified file to disk, and the ``st.cache_resource`` loaders then read that file. So the
+the verified file to disk, and the ``ui.cache`` loaders then read that file. So the
 progress is visible and every session asking for the same configuration shares one object.
 """
 
@@ -16,6 +16,7 @@ from advx.config import ConfigError, TrainConfig
 from advx.data import MNIST, DataUnavailableError, load_mnist
 from advx.paths import CacheDirError
 from advx.train import Run, TrainingDivergedError, train
+from ui import cache
 
 CONFIG_KEY = "advx_config"
 
@@ -24,11 +25,6 @@ _ready_runs: set[str] = set()
 _memory_runs: dict[str, Run] = {}  # runs trained while the cache folder is unusable
 _lock = threading.Lock()
 _data_ready = False
-
-
-@st.cache_resource(show_spinner=False)
-def _cached_data() -> MNIST:
-    return load_mnist()
 
 
 def data() -> MNIST:
@@ -48,12 +44,7 @@ def data() -> MNIST:
             st.stop()
         bar.empty()
         _data_ready = True
-    return _cached_data()
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _cached_run(config: TrainConfig, data_sha: str, _data: MNIST) -> Run:
-    return store.get_or_train(config, _data)
+    return cache.mnist()
 
 
 def _show_damage(messages: list[str]) -> None:
@@ -98,7 +89,7 @@ def run_for(config: TrainConfig) -> Run:
                 _train_with_bar(config, mnist, save=True)
             with _lock:
                 _ready_runs.add(key)
-        return _cached_run(config, mnist.sha, mnist)
+        return cache.run(config, mnist.sha, mnist)
     except CacheDirError as exc:
         st.warning(f"Runs cannot be saved ({exc}). This run is kept in memory until the server restarts.")
         run = _train_with_bar(config, mnist, save=False)

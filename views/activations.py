@@ -5,7 +5,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
-from ui import links, resources
+from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -25,9 +25,9 @@ definition, high, mild = nw.threshold_picker("act_thresholds")
 with notes:
     links.show_notes()
 
-_, test = nw.pixels()
-acts = nw.test_activations(run, epoch)
-sparse = nw.sparsity(run, epoch, definition, high, mild)
+_, test = loaders.pixels()
+acts = loaders.test_activations(run, epoch)
+sparse = loaders.sparsity(run, epoch, definition, high, mild)
 probs = acts["output"][index]
 left, right = st.columns([1, 3])
 left.plotly_chart(figs.image(test[index], f"test image #{index}"), key="act_image_fig")
@@ -46,7 +46,7 @@ st.markdown("  \n".join(neurons.sparsity_sentence(s) for s in sparse.values()))
 st.markdown(f"Compared with the seed: {neurons.seed_verdict(sparse)}")
 
 other = [d for d in neurons.DEFINITIONS if d != definition][0]
-both = {definition: sparse, other: nw.sparsity(run, epoch, other, high, mild)}
+both = {definition: sparse, other: loaders.sparsity(run, epoch, other, high, mild)}
 st.dataframe(pd.DataFrame([
     {"“high” relative to": neurons.DEFINITION_TITLES[d], "layer": layer, "mean high": s.mean(neurons.HIGH),
      "mean mild": s.mean(neurons.MILD), "median high": s.median(neurons.HIGH), "median mild": s.median(neurons.MILD)}
@@ -55,7 +55,7 @@ st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high
            "exactly 0 is always inactive.")
 
 st.subheader("Firing rates")
-stats = nw.stats(run, epoch)
+stats = loaders.stats(run, epoch)
 hidden = {layer: s.firing_rate for layer, s in stats.items() if layer != "output"}
 st.plotly_chart(rates_fig := figs.firing_rates(hidden), key="act_rates")
 dead = {layer: stats[layer].dead_neurons for layer in hidden}

@@ -4,7 +4,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
-from ui import links, resources
+from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -25,8 +25,8 @@ codes = nw.neuron_picker(widths, default or nw.default_neurons(widths, 1), "cmp_
 with notes:
     links.show_notes()
 
-_, test = nw.pixels()
-now, stats, acts = nw.maps(run, epoch), nw.stats(run, epoch), nw.test_activations(run, epoch)
+_, test = loaders.pixels()
+now, stats, acts = loaders.maps(run, epoch), loaders.stats(run, epoch), loaders.test_activations(run, epoch)
 for col, code in zip(st.columns(len(codes)), codes):
     layer, neuron = neurons.parse_neuron(code, widths)
     label, m, s = neurons.neuron_label(layer, neuron), now[layer], stats[layer]
@@ -40,7 +40,7 @@ for col, code in zip(st.columns(len(codes)), codes):
     col.plotly_chart(figs.map_grid(m["average"][:, [neuron]], ["dataset average"], signed=False, ncols=1, tile_px=170,
                                    dead=m["dead"][[neuron]], notes=[neurons.measure_note(m, neuron, "average")]),
                      key=f"cmp_avg_{code}")
-    top, _ = nw.top_images(run, epoch, layer, neuron, count=9)
+    top, _ = loaders.top_images(run, epoch, layer, neuron, count=9)
     col.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
                                    ncols=3, tile_px=80, title="9 test images closest to firing" if dead
                                    else "top 9 test images"), key=f"cmp_top_{code}")

@@ -4,7 +4,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
-from ui import links, resources
+from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -29,7 +29,7 @@ weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTIN
 with notes:
     links.show_notes()
 
-now, init = nw.maps(run, epoch, weight), nw.maps(run, 0, weight)
+now, init = loaders.maps(run, epoch, weight), loaders.maps(run, 0, weight)
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]

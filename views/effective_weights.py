@@ -4,7 +4,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
-from ui import links, resources
+from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -30,14 +30,14 @@ view = st.radio("View", ["linear", "jacobian"], key="ew_view", horizontal=True,
 image_url = dict(pick=None, image=None, digit=None, draw=None)
 if view == "jacobian":
     index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
-    jac = nw.jacobians(run, epoch, index)
+    jac = loaders.jacobians(run, epoch, index)
     st.caption(f"The exact gradient of each neuron's pre-activation with respect to the pixels at test image "
                f"#{index} (label {mnist.test_labels[index]}): only the paths through neurons that are active on "
                "this image count. **r** is its correlation with the linear effective weights.")
 with notes:
     links.show_notes()
 
-now, init = nw.maps(run, epoch), nw.maps(run, 0)
+now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]

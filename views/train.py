@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import derived_jobs, downloads, resources
+from ui import downloads, resources, work
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -93,5 +93,5 @@ with st.expander("Stored runs"):
     elif runs is not None:
         st.write("None yet.")
 
-# The neuron pages' every-epoch results, computed in the background while this page is read.
-derived_jobs.start(run, resources.data().train_images)
+# What the other pages will ask for about this run, computed in the background while this page is read.
+work.prepare(run, resources.data())

@@ -1,0 +1,117 @@
+"""Every ``st.cache_*`` wrapper of the app, in one place.
+
+Each wraps one library call for every session of the server. Keys are hashable names (data hash, run id,
+epoch, settings); arrays and params go in as ``_``-prefixed arguments, which Streamlit does not hash.
+Cached values are shared by every session and never mutated (arrays are made read-only). What is
+computed in the background goes through ``ui.jobs`` instead; these wrappers are for what a page computes
+itself, in its own script run.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from advx import neurons, store
+from advx import subspace as S
+from advx.config import TrainConfig
+from advx.data import MNIST, load_mnist
+from advx.model import to_pixels
+from advx.train import Run
+
+
+def _read_only(a) -> np.ndarray:
+    a = np.asarray(a)
+    a.flags.writeable = False
+    return a
+
+
+@st.cache_resource(show_spinner=False)
+def mnist() -> MNIST:
+    return load_mnist()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def run(config: TrainConfig, data_sha: str, _data: MNIST) -> Run:
+    return store.get_or_train(config, _data)
+
+
+@st.cache_resource(show_spinner=False)
+def test_pixels(sha: str, _mnist: MNIST) -> np.ndarray:
+    """``(10000, 784)`` float32 in [0, 1]."""
+    return _read_only(to_pixels(_mnist.test_images))
+
+
+@st.cache_resource(show_spinner=False)
+def device_test(sha: str, _mnist: MNIST):
+    """The test images as a uint8 JAX array ``(10000, 784)``, made once."""
+    import jax.numpy as jnp
+
+    return jnp.asarray(_mnist.test_images.reshape(len(_mnist.test_images), -1))
+
+
+@st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=16)
+def epoch_maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
+    """One epoch's maps in the layout of ``advx.derived.EpochResults.maps``."""
+    effective = neurons.all_effective_weights(_params)
+    averages = neurons.all_dataset_averages(_params, _train, output)
+    out = {}
+    for layer in effective:
+        measures = neurons.noise_digit_measures(effective[layer], averages[layer])
+        out[layer] = dict(effective=np.asarray(effective[layer]), average=np.asarray(averages[layer].images),
+                          dead=np.asarray(averages[layer].dead), **measures._asdict())
+    return out
+
+
+@st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=16)
+def epoch_stats(run_id: str, epoch: int, _params, _train) -> dict:
+    return neurons.neuron_stats(_params, _train)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def test_layers(run_id: str, epoch: int, output: str, _params, _x) -> dict:
+    """``{layer: (pre-activations, activations)}`` over the test set, read-only."""
+    return {layer: (_read_only(pre), _read_only(post))
+            for layer, (pre, post) in neurons.all_layer_outputs(_params, _x, output).items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def sparsity(run_id: str, epoch: int, definition: str, high: float, mild: float, _params, _test, _stats) -> dict:
+    return neurons.sparsity(_params, _test, _stats, definition=definition, high=high, mild=mild)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def jacobians(run_id: str, epoch: int, index: int, _params, _x) -> dict:
+    return {layer: np.asarray(neurons.local_jacobian(_params, _x, layer)) for layer in neurons.layer_widths(_params)}
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def neuron_maps(run_id: str, _run: Run, _train, _ready) -> S.NeuronMaps:
+    """The maps "Why it happens" splits: at initialisation and trained (from the every-epoch results ``_ready``
+    when the app has them, else computed for those two epochs)."""
+    if _ready is not None:
+        return S.NeuronMaps.from_layer_dicts(_ready.maps(0), _ready.maps(_run.n_epochs))
+    return S.neuron_maps(_run.params_at(0), _run.final_params, _train)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def neuron_spectra(run_id: str, _sub, _maps) -> S.NeuronSpectra:
+    return S.neuron_spectra(_sub, _maps)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def first_layer_spectrum(run_id: str, _sub, _run: Run) -> S.Spectrum:
+    return S.first_layer_spectrum(_sub, _run.params_at(0), _run.final_params)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def first_layer_study(run_id: str, k: int, _sub, _run: Run) -> S.FirstLayerStudy:
+    return S.first_layer_study(_sub, k, _run.params_at(0), _run.final_params,
+                               spectrum=first_layer_spectrum(run_id, _sub, _run))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def clean_probabilities(run_id: str, _params, _x) -> np.ndarray:
+    from advx import attacks
+
+    return np.asarray(attacks.probabilities(_params, _x))

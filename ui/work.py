@@ -1,0 +1,134 @@
+"""What the app computes in the background, by name. Each function returns a ``ui.jobs.Job``.
+
+Every computation here is a library call that keeps its result on disk (``advx.storage``), so a
+restarted server reads what an earlier one computed; the job keeps it in memory for every session.
+When a page asks for a result whose file exists, the file is read at once, in the page's thread, and no
+job waits in a queue (reading a file costs milliseconds; a queue may hold seconds of work).
+
+After the Train page shows a run, ``prepare(run)`` queues, in the ``later`` lane, what the other pages
+will ask for, in the order a visitor usually goes: every epoch's neuron results, the PCA, the
+counterfactual column of the trained network (which also compiles the attacks), the overlay's sweep
+at its defaults, and the comparison runs of "Why it happens".
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+import jax
+import numpy as np
+
+from advx import attacks as A
+from advx import derived, neurons, results, store
+from advx import subspace as S
+from advx.config import TrainConfig
+from advx.model import to_pixels
+from ui import jobs
+
+COMPARISON_IMAGES = 2000  # the overlay page's FGSM/PGD comparison: the first this many test images
+
+
+def _job(key: tuple, label: str, compute: Callable, *, found: Optional[Callable] = None, lane: str = "later",
+         progress: bool = False) -> jobs.Job:
+    """The job ``key``; when it is new and ``found()`` returns a result (read from disk), that result is
+    recorded as done without queueing."""
+    job = jobs.get(key)
+    if job is None or job.failed():
+        value = found() if found is not None else None
+        if value is not None:
+            return jobs.done(key, value, label)
+        job = jobs.submit(key, compute, label=label, lane=lane, progress=progress)
+    return job
+
+
+def epoch_results(run, train_images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, lane: str = "later") -> jobs.Job:
+    """Every epoch's neuron results of ``run`` (``advx.derived``) over ``train_images`` (uint8)."""
+    return _job(("epoch_results", run.run_id, output), "every epoch's neuron results",
+                lambda: derived.load_or_compute(run, train_images, output),
+                found=lambda: derived.load(run, output), lane=lane)
+
+
+def subspace(data_sha: str, train_images, lane: str = "now") -> jobs.Job:
+    """The data subspace (PCA) of the training images whose content hash is ``data_sha``."""
+    return _job(("subspace", data_sha), "the data subspace (PCA of the training images)",
+                lambda: S.load_or_fit_subspace(train_images, data_sha), lane=lane)
+
+
+def trained_run(config: TrainConfig, mnist, lane: str = "later", label: str = "") -> jobs.Job:
+    """The run of ``config``: from the store, or trained (with progress) and stored."""
+
+    def train(report):
+        return store.get_or_train(config, mnist, progress=lambda done, total, _m: report(done / total,
+                                                                                       f"epoch {done}/{total}"))
+
+    return _job(("run", store.run_id(config, mnist.sha)), label or f"the run {store.run_id(config, mnist.sha)}", train,
+                found=lambda: store.load(config, mnist.sha), lane=lane, progress=True)
+
+
+def counterfactual_column(run, k: int, sub, test_images, labels, lane: str = "now") -> jobs.Job:
+    """One column of the counterfactual table: ``run``'s network (``k`` = 0) or its first layer projected
+    onto the top-``k`` data subspace, attacked (``advx.subspace.stored_attack_rates``)."""
+    return _job(("counterfactual", run.run_id, int(k)), f"the attacks on the network at k = {k}",
+                lambda: S.stored_attack_rates(run, int(k), sub, test_images, labels), lane=lane)
+
+
+def overlay_summary(run, source: str, norm: str, layer: str, neuron: Optional[int], x_test, labels, predicted,
+                    lane: str = "now") -> jobs.Job:
+    """The overlay swept over the test set for every target and eps, with its random control."""
+    settings = {"source": source, "norm": norm, "layer": layer, "neuron": neuron, "key": 0, "control_key": 1}
+
+    def compute():
+        sweep = A.source_sweep(run.final_params, x_test, source, norm, key=jax.random.key(0), layer=layer,
+                               neuron=neuron)
+        control = A.control_sweep(run.final_params, x_test, A.control_kind(source), norm, key=jax.random.key(1))
+        return A.summarise(sweep, control, labels, predicted)
+
+    return _job(("overlay_summary", run.run_id, source, norm, layer, neuron), "the overlay swept over the test set",
+                lambda: results.keep_tuple("overlay", run, settings, compute, A.SweepSummary), lane=lane)
+
+
+def attack_comparison(run, target: int, x_test, labels, lane: str = "now") -> jobs.Job:
+    """The overlay beside FGSM and PGD at equal eps, targeted at ``target``, on the first test images."""
+    n = COMPARISON_IMAGES
+    return _job(("attack_comparison", run.run_id, int(target)), "FGSM and PGD at every eps",
+                lambda: results.keep_rows("comparison", run, {"target": int(target), "images": n, "key": 2},
+                                          lambda: A.comparison_table(run.final_params, x_test[:n], labels[:n],
+                                                                     int(target), jax.random.key(2))), lane=lane)
+
+
+def paper_table(run, x_test, labels, lane: str = "now") -> jobs.Job:
+    """FGSM and PGD over the whole test set at the papers' eps, beside the published figures."""
+    return _job(("paper_table", run.run_id), "FGSM and PGD over the test set for the paper table",
+                lambda: results.keep_rows("paper", run, {"key": 3}, lambda: A.paper_rows(
+                    A.paper_table(run.final_params, x_test, labels, key=jax.random.key(3)))), lane=lane)
+
+
+def prepare(run, mnist) -> None:
+    """Queue what the other pages will ask for about ``run`` (see the module's text)."""
+    train = mnist.train_images.reshape(len(mnist.train_images), -1)
+    epoch_results(run, train)
+    sub = subspace(mnist.sha, train, lane="later")
+    test = mnist.test_images.reshape(len(mnist.test_images), -1)
+    jobs.submit(("prepare_overlay", run.run_id), _prepare_overlay, run, mnist, lane="later",
+                label="what “Adversarial overlay” needs")
+    jobs.submit(("prepare_why", run.run_id), _prepare_why, run, sub, test, mnist, lane="later",
+                label="what “Why it happens” needs")
+
+
+def _prepare_why(run, sub_job: jobs.Job, test, mnist) -> None:
+    """The trained network's counterfactual column (compiling the attacks), then the comparison runs.
+    Runs in the ``later`` lane after the PCA job of the same lane, so ``sub_job`` is done."""
+    sub = sub_job.result()
+    counterfactual_column(run, 0, sub, test, mnist.test_labels, lane="later")
+    for config in S.comparison_configs(run.config).values():
+        if config != run.config:
+            trained_run(config, mnist)
+
+
+def _prepare_overlay(run, mnist) -> None:
+    """The overlay page's default sweep and tables, queued behind this job in the ``later`` lane."""
+    x_test, labels = to_pixels(mnist.test_images), mnist.test_labels.astype(np.int32)
+    predicted = np.asarray(A.predictions(run.final_params, x_test))
+    overlay_summary(run, "effective_weights", "linf", "output", None, x_test, labels, predicted, lane="later")
+    attack_comparison(run, 0, x_test, labels, lane="later")
+    paper_table(run, x_test, labels, lane="later")
