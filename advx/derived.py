@@ -188,18 +188,9 @@ def load_or_compute(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING,
     Computed once per file (``advx.storage.load_or_compute``); a damaged or stale file is replaced; a
     cache folder that cannot be written only means the result is not kept.
     """
-    computed = []
-
-    def compute() -> EpochResults:
-        computed.append(epoch_results(run, images, output))
-        return computed[0]
-
-    try:
-        return storage.load_or_compute(derived_path(run.run_id, output, root), KIND, _identity(run, output),
-                                       compute, _encode, _decoder(run.run_id, output), on_damage=on_damage,
-                                       what="neuron results")
-    except OSError:
-        return computed[0] if computed else epoch_results(run, images, output)
+    return storage.load_or_compute(lambda: derived_path(run.run_id, output, root), KIND, _identity(run, output),
+                                   lambda: epoch_results(run, images, output), _encode, _decoder(run.run_id, output),
+                                   on_damage=on_damage, what="neuron results")
 
 
 @functools.partial(jax.jit, static_argnames="output")

@@ -176,27 +176,36 @@ def file_lock(path: Path):
             os.close(fd)
 
 
-def load_or_compute(path: Path, kind: str, identity: dict, compute: Callable[[], Any],
+def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, compute: Callable[[], Any],
                     encode_obj: Callable[[Any], tuple[dict, dict]], decode_obj: Callable[[dict, dict], Any], *,
                     on_damage: Optional[DamageHandler] = None, what: str = "file",
                     again: str = "computed again") -> Any:
     """The object stored at ``path``, or ``compute()`` stored there and returned.
 
-    ``encode_obj(obj) -> (arrays, extra)`` and ``decode_obj(arrays, extra) -> obj`` turn the object into a
-    file's content and back. Computed once: a second caller (thread or process) waits for the lock, then
-    reads the file the first one wrote. A damaged file is reported as ``load`` does and computed again.
+    ``path``: the file, or a function returning it (which may raise ``OSError`` when there is no usable
+    cache folder). ``encode_obj(obj) -> (arrays, extra)`` and ``decode_obj(arrays, extra) -> obj`` turn the
+    object into a file's content and back. Computed once: a second caller (thread or process) waits for
+    the lock, then reads the file the first one wrote. A damaged file is reported as ``load`` does and
+    computed again. A cache folder that cannot be found, read or written only means the result is not
+    kept: ``compute()`` is returned (and run once only).
     """
-    found = load(path, kind, identity, on_damage=on_damage, what=what, again=again)
-    if found is not None:
-        return decode_obj(*found)
-    with file_lock(path):
-        found = load(path, kind, identity, on_damage=on_damage, what=what, again=again)
+    computed: list = []
+    try:
+        where = path() if callable(path) else Path(path)
+        found = load(where, kind, identity, on_damage=on_damage, what=what, again=again)
         if found is not None:
             return decode_obj(*found)
-        obj = compute()
-        arrays, extra = encode_obj(obj)
-        save(path, arrays, kind, identity, extra)
-    return obj
+        with file_lock(where):
+            found = load(where, kind, identity, on_damage=on_damage, what=what, again=again)
+            if found is not None:
+                return decode_obj(*found)
+            computed.append(compute())
+            arrays, extra = encode_obj(computed[0])
+            save(where, arrays, kind, identity, extra)
+    except OSError:  # no usable cache folder: nothing is kept
+        if not computed:
+            computed.append(compute())
+    return computed[0]
 
 
 def remove_stale_temporary_files(folder: Path, max_age: float = STALE_TEMPORARY_SECONDS) -> list[Path]:

@@ -3,9 +3,9 @@
     .venv/bin/python bench/attack_speed.py [--repeats 3]
 
 Prints, for the default trained run and the 10,000 MNIST test images:
-- the overlay sweep (25 strengths x 10 targets), target <= 2 s, for both routes (fast and dense);
+- the overlay sweep (25 eps x 10 targets), target <= 2 s, for both routes (fast and dense);
 - PGD with 40 steps (L-inf, targeted and untargeted, and L2), target <= 5 s;
-- FGSM, the minimal flipping strength and the other page computations, for information;
+- FGSM, the minimal flipping eps and the other page computations, for information;
 - a rerun of the "Adversarial overlay" page after moving the strength slider, with AppTest, target <= 200 ms.
 
 Times are the median of the repeats after one warm-up call (compilation excluded, reported separately), in
@@ -31,7 +31,8 @@ import numpy as np  # noqa: E402
 from advx import attacks as A  # noqa: E402
 from advx import store  # noqa: E402
 from advx.config import TrainConfig  # noqa: E402
-from advx.data import load_mnist, to_float  # noqa: E402
+from advx.data import load_mnist  # noqa: E402
+from advx.model import to_pixels  # noqa: E402
 
 
 def _block(out):
@@ -66,7 +67,7 @@ def page_rerun(repeats: int) -> list[float]:
     at = AppTest.from_file(str(ROOT / "views" / "overlay.py"), default_timeout=900).run()
     if at.exception:
         raise RuntimeError([e.value for e in at.exception])
-    grid = A.STRENGTHS["linf"]
+    grid = A.EPS_GRID["linf"]
     times = []
     for i in range(repeats + 1):
         value = grid[(3 * i + 5) % len(grid)]
@@ -88,31 +89,32 @@ def main() -> None:
     mnist = load_mnist()
     run = store.get_or_train(TrainConfig(), mnist)
     params = run.final_params
-    x = jnp.asarray(to_float(mnist.test_images))
+    x = jnp.asarray(to_pixels(mnist.test_images))
     y = jnp.asarray(mnist.test_labels.astype(np.int32))
     targets = (y + 1) % 10
     key = jax.random.key(0)
     r = args.repeats
+    model_fn = A.as_model_fn(params)
     patterns = A.output_patterns(params)
     for norm in A.NORMS:
         for method in ("auto", "dense"):
             line(f"overlay sweep {norm}, 25 x 10 x 10,000, route {method}",
-                 clock(lambda: A.overlay_sweep(params, x, patterns, np.arange(10), A.STRENGTHS[norm], norm,
+                 clock(lambda: A.overlay_sweep(params, x, patterns, np.arange(10), A.EPS_GRID[norm], norm,
                                                method=method), r), 2.0)
     line("jacobian sweep linf, 25 x 10 x 10,000 (local Jacobian source)",
-         clock(lambda: A.jacobian_sweep(params, x, np.arange(10), A.STRENGTHS["linf"], "linf"), 1))
+         clock(lambda: A.jacobian_sweep(params, x, np.arange(10), A.EPS_GRID["linf"], "linf"), 1))
     line("PGD linf eps 0.3, 40 steps, untargeted, 10,000 images",
-         clock(lambda: A.pgd(params, x, y, 0.3, key, steps=40), r), 5.0)
+         clock(lambda: A.pgd(model_fn, x, y, 0.3, key, steps=40), r), 5.0)
     line("PGD linf eps 0.3, 40 steps, targeted, 10,000 images",
-         clock(lambda: A.pgd(params, x, targets, 0.3, key, steps=40, targeted=True), r), 5.0)
+         clock(lambda: A.pgd(model_fn, x, targets, 0.3, key, steps=40, targeted=True), r), 5.0)
     line("PGD l2 eps 2, 40 steps, untargeted, 10,000 images",
-         clock(lambda: A.pgd(params, x, y, 2.0, key, norm="l2", steps=40), r), 5.0)
-    line("FGSM linf eps 0.25, 10,000 images", clock(lambda: A.fgsm(params, x, y, 0.25), r))
-    line("minimal flipping strength, 10,000 images (32 + 24 passes)",
-         clock(lambda: A.minimal_strength(params, x, patterns[0], 0, 1.0), r))
+         clock(lambda: A.pgd(model_fn, x, y, 2.0, key, norm="l2", steps=40), r), 5.0)
+    line("FGSM linf eps 0.25, 10,000 images", clock(lambda: A.fgsm(model_fn, x, y, 0.25), r))
+    line("minimal flipping eps, 10,000 images (32 + 24 passes)",
+         clock(lambda: A.minimal_eps(params, x, patterns[0], 0, 1.0), r))
     line("paper table (5 FGSM + PGD-40) over 10,000 images",
          clock(lambda: A.paper_table(params, x, y, key=key), 1))
-    line("comparison table (8 budgets, PGD-40) over 2,000 images",
+    line("comparison table (8 eps, PGD-40) over 2,000 images",
          clock(lambda: A.comparison_table(params, x[:2000], y[:2000], 0, key), 1))
     if not args.skip_page:
         times = page_rerun(max(r, 5))

@@ -55,9 +55,9 @@ class Interaction:
             return [None] * n
         w = getattr(at, self.kind)(key=self.key)
         if self.kind == "select_slider":
-            from advx.attacks import STRENGTHS
+            from advx.attacks import EPS_GRID
 
-            grid = list(STRENGTHS[self.key.rsplit("_", 1)[-1]])
+            grid = list(EPS_GRID[self.key.rsplit("_", 1)[-1]])
             return [grid[i] for i in walk(grid.index(w.value), 0, len(grid) - 1, n)]
         lo = w.min if w.min is not None else 0
         hi = w.max if w.max is not None else w.value + n
@@ -101,15 +101,15 @@ def measure_page(interaction: Interaction, changes: int) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from advx import subspace as S
+    from advx.subspace import counterfactual as C
 
     st.cache_data.clear()
     # The counterfactual columns the app keeps on disk (per run and k) go to an empty folder, so a k that an
     # earlier run of this benchmark visited costs what a new k costs.
     empty = Path(tempfile.mkdtemp(prefix="advx-latency-"))
-    original = getattr(S.counterfactual_path, "original", S.counterfactual_path)
-    S.counterfactual_path = lambda run_id, root=None: original(run_id, empty)
-    S.counterfactual_path.original = original
+    original = getattr(C.counterfactual_path, "original", C.counterfactual_path)
+    C.counterfactual_path = lambda run_id, k, root=None: original(run_id, k, empty)
+    C.counterfactual_path.original = original
     from ui import counterfactual
     counterfactual._jobs.clear()
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT_S).run()

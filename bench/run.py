@@ -255,7 +255,7 @@ def part_computation(ctx) -> dict:
     from advx import neurons, store
     from advx import subspace as S
     from advx.config import TrainConfig
-    from advx.data import to_float
+    from advx.model import to_pixels
     from bench.attack_speed import clock
     from bench.subspace_speed import Clock, page_measurements
 
@@ -263,7 +263,7 @@ def part_computation(ctx) -> dict:
     runs = {name: store.get_or_train(config, mnist) for name, config in S.comparison_configs(TrainConfig()).items()}
     run = runs["adam"]
     params = run.final_params
-    train_f, test_f = to_float(mnist.train_images), to_float(mnist.test_images)
+    train_f, test_f = to_pixels(mnist.train_images), to_pixels(mnist.test_images)
     train_u8 = mnist.train_images.reshape(len(train_f), -1)
     x, y = jnp.asarray(test_f), jnp.asarray(mnist.test_labels.astype(np.int32))
     r = ctx.repeats
@@ -284,11 +284,12 @@ def part_computation(ctx) -> dict:
         clock(lambda: derived.epoch_results(run, train_u8), 1),
         "averages, measures, statistics of all 138 neurons at every epoch; read back from disk afterwards")
     patterns = A.output_patterns(params)
-    add("overlay sweep, 25 strengths x 10 targets x 10,000 test images",
-        clock(lambda: A.overlay_sweep(params, x, patterns, np.arange(10), A.STRENGTHS["linf"], "linf"), r),
+    add("overlay sweep, 25 eps x 10 targets x 10,000 test images",
+        clock(lambda: A.overlay_sweep(params, x, patterns, np.arange(10), A.EPS_GRID["linf"], "linf"), r),
         "L-inf, effective-weight patterns, route auto")
     add("PGD-40, L-inf eps 0.3, untargeted, 10,000 test images",
-        clock(lambda: A.pgd(params, x, y, 0.3, jax.random.key(0), steps=40, rel_step_size=0.01 / 0.3), r))
+        clock(lambda: A.pgd(A.as_model_fn(params), x, y, 0.3, jax.random.key(0), steps=40,
+                            rel_step_size=0.01 / 0.3), r))
     add("PCA of the 60,000 training images (fit_subspace)", clock(lambda: S.fit_subspace(train_u8), r),
         "uint8 in chunks, as the app")
     sub = S.fit_subspace(train_u8)

@@ -1,4 +1,4 @@
-"""Attacks: overlays against numpy, the minimal strength against a closed form, FGSM/PGD against Foolbox 3,
+"""Attacks: overlays against numpy, the minimal eps against a closed form, FGSM/PGD against Foolbox 3,
 and, on the default trained run, the seed's 7 -> 0 trick and its random control."""
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from advx.neurons import effective_weights, local_jacobian
 def _params(hidden=(64, 64), seed=0):
     p = model.init_params(hidden, jax.random.key(seed))
     keys = jax.random.split(jax.random.key(seed + 100), len(p))
-    return {name: {"kernel": p[name]["kernel"], "bias": 0.1 * jax.random.normal(k, p[name]["bias"].shape)}
-            for k, name in zip(keys, p)}
+    return {name: {"kernel": p[name]["kernel"], "bias": 0.1 * jax.random.normal(key, p[name]["bias"].shape)}
+            for key, name in zip(keys, p)}
 
 
 def _mnist_like(n=40, seed=1):
@@ -58,22 +58,22 @@ def _lp(v, norm):
 
 
 @pytest.mark.parametrize("norm", A.NORMS)
-def test_overlay_matches_numpy_and_respects_the_budget(norm):
+def test_overlay_matches_numpy_and_stays_within_eps(norm):
     x = _mnist_like()
     rng = np.random.default_rng(2)
     pattern = rng.standard_normal(784).astype(np.float32)
-    strengths = rng.uniform(0, 3, len(x)).astype(np.float32)
-    adv = np.asarray(A.overlay(x, pattern, strengths, norm))
-    expected = np.clip(x + strengths[:, None] * pattern / _lp(pattern, norm), 0, 1)
+    eps = rng.uniform(0, 3, len(x)).astype(np.float32)
+    adv = np.asarray(A.overlay(x, pattern, eps, norm))
+    expected = np.clip(x + eps[:, None] * pattern / _lp(pattern, norm), 0, 1)
     np.testing.assert_allclose(adv, expected, atol=1e-6)
     assert adv.min() >= 0 and adv.max() <= 1
-    assert (_lp(adv - x, norm) <= strengths * (1 + 1e-5) + 1e-7).all()
-    # Clipping really happened somewhere, so the budget check was not trivially an equality.
-    assert (_lp(adv - x, norm) < strengths * 0.99).any()
+    assert (_lp(adv - x, norm) <= eps * (1 + 1e-5) + 1e-7).all()
+    # Clipping really happened somewhere, so the eps check was not trivially an equality.
+    assert (_lp(adv - x, norm) < eps * 0.99).any()
 
 
 @pytest.mark.parametrize("norm", A.NORMS)
-def test_overlay_spends_the_whole_budget_when_nothing_clips(norm):
+def test_overlay_moves_by_the_whole_eps_when_nothing_clips(norm):
     rng = np.random.default_rng(3)
     x = rng.uniform(0.3, 0.7, (20, 784)).astype(np.float32)
     patterns = rng.standard_normal((20, 784)).astype(np.float32)  # one pattern per image
@@ -107,7 +107,7 @@ def test_random_control_has_the_norm_of_the_pattern(norm, kind):
     assert np.abs(cosine).max() < 0.2
     other = np.asarray(A.random_pattern(jax.random.key(1), like, norm, kind))
     assert not np.allclose(r, other)
-    # Overlaid at strength s, the control moves an interior image by exactly s.
+    # Overlaid at eps, the control moves an interior image by exactly eps.
     x = np.full((6, 784), 0.5, np.float32)
     np.testing.assert_allclose(_lp(np.asarray(A.overlay(x, r, 0.2, norm)) - x, norm), 0.2, rtol=1e-4)
 
@@ -153,17 +153,17 @@ def test_pattern_sources():
     np.testing.assert_array_equal(patterns[3], np.sign(ew))
 
 
-# ------------------------------------------------------------------ minimal flipping strength
+# ------------------------------------------------------------------ minimal flipping eps
 
 
-def _closed_form_min_strength(w, b, x, u, t):
-    """For logits W^T (x + s u) + b (no clipping): the interval of s where class t wins, lowest point."""
+def _closed_form_min_eps(w, b, x, u, t):
+    """For logits W^T (x + eps u) + b (no clipping): the interval of eps where class t wins, lowest point."""
     z = x @ w + b
     lo, hi = 0.0, math.inf
     for j in range(10):
         if j == t:
             continue
-        margin = z[t] - z[j]  # need margin + s * slope > 0
+        margin = z[t] - z[j]  # need margin + eps * slope > 0
         slope = (w[:, t] - w[:, j]) @ u
         if slope > 0:
             lo = max(lo, -margin / slope)
@@ -175,7 +175,7 @@ def _closed_form_min_strength(w, b, x, u, t):
 
 
 @pytest.mark.parametrize("norm", A.NORMS)
-def test_minimal_strength_on_a_linear_model_matches_the_closed_form(norm):
+def test_minimal_eps_on_a_linear_model_matches_the_closed_form(norm):
     rng = np.random.default_rng(5)
     w = rng.standard_normal((784, 10)) * 0.05
     b = rng.standard_normal(10) * 0.3
@@ -186,27 +186,27 @@ def test_minimal_strength_on_a_linear_model_matches_the_closed_form(norm):
         u = w[:, t] / _lp(w[:, t], norm)  # the output neuron's effective weights, normalised
         top = 0.29 / np.abs(u).max()  # no pixel moves by more than 0.29: nothing clips, logits are linear
         np.testing.assert_allclose(np.asarray(effective_weights(params, "output"))[:, t], w[:, t], rtol=1e-6)
-        got = np.asarray(A.minimal_strength(params, x.astype(np.float32), w[:, t].astype(np.float32), t, top, norm))
+        got = np.asarray(A.minimal_eps(params, x.astype(np.float32), w[:, t].astype(np.float32), t, top, norm))
         for i in range(len(x)):
-            want = _closed_form_min_strength(w, b, x[i], u, t)
+            want = _closed_form_min_eps(w, b, x[i], u, t)
             if want > top:
                 assert got[i] == np.inf
             else:
                 assert got[i] == pytest.approx(want, abs=2e-5 * top)
                 checked += want > 0
-    assert checked >= 20  # enough images that needed a real, non-zero strength
+    assert checked >= 20  # enough images that needed a real, non-zero eps
 
 
-def test_minimal_strength_per_image_patterns_and_already_there():
+def test_minimal_eps_per_image_patterns_and_already_there():
     params = _params()
     x = _mnist_like(8)
     pred = np.asarray(A.predictions(params, x))
     jac = A.pattern_for(params, x, 2, "sign_local_jacobian")
-    s = np.asarray(A.minimal_strength(params, x, jac, 2, 2.0, "linf"))
-    assert (s[pred == 2] == 0).all()
-    for i in np.flatnonzero(np.isfinite(s) & (s > 0)):
-        above = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], s[i] + 1e-5, "linf")))
-        below = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], s[i] - 2e-4, "linf")))
+    eps = np.asarray(A.minimal_eps(params, x, jac, 2, 2.0, "linf"))
+    assert (eps[pred == 2] == 0).all()
+    for i in np.flatnonzero(np.isfinite(eps) & (eps > 0)):
+        above = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], eps[i] + 1e-5, "linf")))
+        below = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], jac[i:i + 1], eps[i] - 2e-4, "linf")))
         assert above[0] == 2 and below[0] != 2
 
 
@@ -218,35 +218,35 @@ def test_sweep_fast_and_dense_equal_the_direct_overlay(norm, top):
     params = _params()
     x = _mnist_like(23)
     patterns = np.asarray(A.output_patterns(params))
-    strengths = np.linspace(0.05, top, 7).astype(np.float32)
+    eps_grid = np.linspace(0.05, top, 7).astype(np.float32)
     if norm == "l2":  # some pixels at 0 or 1 reach the far end: the fast route must handle them exactly
         units = np.asarray(A.unit_pattern(patterns, norm))
         assert (top * np.abs(units).max(0) > 1).any()
-    fast = A.overlay_sweep(params, x, patterns, np.arange(10), strengths, norm, method="fast", chunk=8)
-    dense = A.overlay_sweep(params, x, patterns, np.arange(10), strengths, norm, method="dense", chunk=8)
-    for k, s in enumerate(strengths):
+    fast = A.overlay_sweep(params, x, patterns, np.arange(10), eps_grid, norm, method="fast", chunk=8)
+    dense = A.overlay_sweep(params, x, patterns, np.arange(10), eps_grid, norm, method="dense", chunk=8)
+    for i, eps in enumerate(eps_grid):
         for t in range(10):
-            logits = _numpy_logits(params, np.asarray(A.overlay(x, patterns[t], s, norm)))
+            logits = _numpy_logits(params, np.asarray(A.overlay(x, patterns[t], eps, norm)))
             probs = np.exp(logits - logits.max(1, keepdims=True))
             probs /= probs.sum(1, keepdims=True)
             for sweep in (fast, dense):
-                np.testing.assert_array_equal(sweep.predictions[k, t], logits.argmax(1))
-                np.testing.assert_allclose(sweep.target_probability[k, t], probs[:, t], atol=2e-5)
+                np.testing.assert_array_equal(sweep.predictions[i, t], logits.argmax(1))
+                np.testing.assert_allclose(sweep.target_probability[i, t], probs[:, t], atol=2e-5)
 
 
 @pytest.mark.parametrize("sign", [False, True])
 def test_jacobian_sweep_equals_the_direct_overlay_with_each_images_jacobian(sign):
     params = _params()
     x = _mnist_like(9)
-    strengths = np.array([0.1, 0.4], np.float32)
-    sweep = A.jacobian_sweep(params, x, [2, 5], strengths, "linf", sign=sign, chunk=4)
+    eps_grid = np.array([0.1, 0.4], np.float32)
+    sweep = A.jacobian_sweep(params, x, [2, 5], eps_grid, "linf", sign=sign, chunk=4)
     source = "sign_local_jacobian" if sign else "local_jacobian"
     for j, t in enumerate([2, 5]):
         pattern = A.pattern_for(params, x, t, source)
-        for k, s in enumerate(strengths):
-            direct = np.asarray(A.predictions(params, A.overlay(x, pattern, s, "linf")))
-            np.testing.assert_array_equal(sweep.predictions[k, j], direct)
-    hidden = A.source_sweep(params, x, source, "l2", strengths, layer="Layer_2", neuron=4)
+        for i, eps in enumerate(eps_grid):
+            direct = np.asarray(A.predictions(params, A.overlay(x, pattern, eps, "linf")))
+            np.testing.assert_array_equal(sweep.predictions[i, j], direct)
+    hidden = A.source_sweep(params, x, source, "l2", eps_grid, layer="Layer_2", neuron=4)
     pattern = A.pattern_for(params, x, 0, source, layer="Layer_2", neuron=4)
     direct = np.asarray(A.predictions(params, A.overlay(x, pattern, 0.4, "l2")))
     for t in range(10):  # one neuron's pattern in every column
@@ -303,7 +303,7 @@ def test_fgsm_untargeted_matches_foolbox(attack_case, norm, eps):
     params, x, labels, _ = attack_case
     attack = fb.attacks.FGSM() if norm == "linf" else fb.attacks.FGM()
     raw, _, _ = attack(_foolbox_model(params), x, labels, epsilons=eps)
-    ours = A.fgsm(params, x, labels, eps, norm=norm)
+    ours = A.fgsm(A.as_model_fn(params), x, labels, eps, norm=norm)
     _agree(ours, raw)
     assert np.abs(np.asarray(ours) - np.asarray(x)).max() > 0.5 * eps if norm == "linf" else True
 
@@ -315,7 +315,7 @@ def test_fgsm_targeted_matches_foolbox_one_step_pgd(attack_case, norm, eps):
     cls = fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD
     attack = cls(rel_stepsize=1.0, steps=1, random_start=False)
     raw, _, _ = attack(_foolbox_model(params), x, fb.criteria.TargetedMisclassification(targets), epsilons=eps)
-    _agree(A.fgsm(params, x, targets, eps, norm=norm, targeted=True), raw)
+    _agree(A.fgsm(A.as_model_fn(params), x, targets, eps, norm=norm, targeted=True), raw)
 
 
 @pytest.mark.parametrize("targeted", [False, True])
@@ -326,7 +326,7 @@ def test_pgd_matches_foolbox(attack_case, norm, eps, targeted):
     attack = cls(steps=10, random_start=False)  # Foolbox's default step sizes
     criterion = fb.criteria.TargetedMisclassification(targets) if targeted else fb.criteria.Misclassification(labels)
     raw, _, _ = attack(_foolbox_model(params), x, criterion, epsilons=eps)
-    ours = A.pgd(params, x, targets if targeted else labels, eps, norm=norm, targeted=targeted, steps=10,
+    ours = A.pgd(A.as_model_fn(params), x, targets if targeted else labels, eps, norm=norm, targeted=targeted, steps=10,
                  random_init=False)
     _agree(ours, raw)
     np.testing.assert_array_equal(np.asarray(A.predictions(params, ours)), np.asarray(A.predictions(params, raw)))
@@ -340,7 +340,7 @@ def test_pgd_with_random_start_matches_foolbox_given_the_same_start(attack_case,
     attack = (fb.attacks.LinfPGD if norm == "linf" else fb.attacks.L2PGD)(steps=5)
     monkeypatch.setattr(attack, "get_random_start", lambda x0, epsilon: ep.astensor(start))
     raw, _, _ = attack(_foolbox_model(params), x, labels, epsilons=eps)
-    _agree(A.pgd(params, x, labels, eps, key, norm=norm, steps=5), raw)
+    _agree(A.pgd(A.as_model_fn(params), x, labels, eps, key, norm=norm, steps=5), raw)
 
 
 @pytest.mark.parametrize("norm", A.NORMS)
@@ -362,11 +362,11 @@ def test_random_start_is_uniform_in_the_ball_like_foolbox(norm):
     assert np.quantile(radius, 0.05) == pytest.approx(np.quantile(theirs, 0.05), rel=5e-3)
 
 
-def test_pgd_reaches_its_target_more_often_than_fgsm_and_stays_in_budget(attack_case):
+def test_pgd_reaches_its_target_more_often_than_fgsm_and_stays_within_eps(attack_case):
     params, x, _, targets = attack_case
     for norm, eps in (("linf", 0.1), ("l2", 1.5)):
-        adv_pgd = A.pgd(params, x, targets, eps, jax.random.key(0), norm=norm, targeted=True)
-        adv_fgsm = A.fgsm(params, x, targets, eps, norm=norm, targeted=True)
+        adv_pgd = A.pgd(A.as_model_fn(params), x, targets, eps, jax.random.key(0), norm=norm, targeted=True)
+        adv_fgsm = A.fgsm(A.as_model_fn(params), x, targets, eps, norm=norm, targeted=True)
         for adv in (adv_pgd, adv_fgsm):
             assert (_lp(np.asarray(adv) - np.asarray(x), norm) <= eps * (1 + 1e-5)).all()
             assert 0 <= float(adv.min()) and float(adv.max()) <= 1
@@ -386,7 +386,7 @@ def test_published_numbers_are_those_of_the_references():
     assert rows[("maxout network", "FGSM")].mean_confidence == 0.976
     assert rows[("naturally trained CNN", "FGSM")].accuracy == 0.064
     assert rows[("adversarially trained CNN", "PGD")].accuracy == 0.893
-    assert all(r.source and r.setting and r.epsilon in (0.25, 0.3) for r in A.PUBLISHED)
+    assert all(r.source and r.setting and r.eps in (0.25, 0.3) for r in A.PUBLISHED)
 
 
 def test_paper_table_matches_an_independent_count(attack_case):
@@ -394,7 +394,7 @@ def test_paper_table_matches_an_independent_count(attack_case):
     rows = A.paper_table(params, x, labels, (0.1, 0.25), key=jax.random.key(0), pgd_steps=5)
     assert [r["attack"] for r in rows] == ["clean", "FGSM", "FGSM", "PGD"]
     assert rows[0]["error_rate"] == 0.0  # labels are the clean predictions here
-    adv = np.asarray(A.fgsm(params, x, labels, 0.25))
+    adv = np.asarray(A.fgsm(A.as_model_fn(params), x, labels, 0.25))
     logits = _numpy_logits(params, adv)
     probs = np.exp(logits - logits.max(1, keepdims=True))
     probs /= probs.sum(1, keepdims=True)
@@ -405,8 +405,8 @@ def test_paper_table_matches_an_independent_count(attack_case):
 
 
 def test_story_follows_the_numbers():
-    common = dict(source_label="Effective weights", target=0, norm="linf", strength=0.5,
-                  random_untargeted=0.06, image_flipped=True, image_confidence=0.97, image_min_strength=0.31)
+    common = dict(source_label="Effective weights", target=0, norm="linf", eps=0.5,
+                  random_untargeted=0.06, image_flipped=True, image_confidence=0.97, image_min_eps=0.31)
     good = " ".join(A.story(overlay_rate=0.7, random_rate=0.001, **common))
     assert "direction matters" in good and "70.0%" in good and "0.1%" in good and "97.0%" in good
     bad = " ".join(A.story(overlay_rate=0.01, random_rate=0.02, **common))
@@ -414,13 +414,13 @@ def test_story_follows_the_numbers():
     lukewarm = " ".join(A.story(overlay_rate=0.05, random_rate=0.02, **common))
     assert "not by the wide margin" in lukewarm
     never = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
-                                                                    "image_min_strength": math.inf}))
+                                                                    "image_min_eps": math.inf}))
     assert "does not make the network answer 0" in never and "No strength" in never
 
 
 def test_comparison_sentences_follow_the_numbers():
-    def row(budget, overlay, pgd, random, fgsm=0.1):
-        return {"norm": "linf", "budget": budget, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": fgsm,
+    def row(eps, overlay, pgd, random, fgsm=0.1):
+        return {"norm": "linf", "eps": eps, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": fgsm,
                 "pgd": pgd, "random": random}
 
     usual = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0), row(0.3, 0.6, 1.0, 0.01)], "linf", 0))
@@ -442,10 +442,8 @@ def test_comparison_sentences_follow_the_numbers():
 
 @pytest.fixture(scope="module")
 def real(mnist, trained_run):
-    from advx.data import to_float
-
     params = trained_run.final_params
-    x = to_float(mnist.test_images)
+    x = model.to_pixels(mnist.test_images)
     y = mnist.test_labels.astype(np.int32)
     return params, x, y, np.asarray(A.predictions(params, x))
 
@@ -456,12 +454,12 @@ def test_the_seeds_trick_turns_the_default_7_into_a_0(real):
     assert i == 0  # test image #0 is a 7, and the network gets it right
     pattern = A.pattern_for(params, x[i:i + 1], 0)  # output neuron 0's effective weights
     probs = np.asarray(A.probabilities(params, A.overlay(x[i:i + 1], pattern, 0.8, "linf")))[0]
-    assert probs.argmax() == 0 and probs[0] >= 0.95  # measured: P(0) = 0.9997 at L-inf strength 0.8
-    s = float(A.minimal_strength(params, x[i:i + 1], pattern, 0, 1.0, "linf")[0])
-    assert 0.3 < s < 0.8  # measured: 0.557
-    below = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], pattern, s - 1e-3, "linf")))[0]
+    assert probs.argmax() == 0 and probs[0] >= 0.95  # measured: P(0) = 0.9997 at L-inf eps 0.8
+    eps = float(A.minimal_eps(params, x[i:i + 1], pattern, 0, 1.0, "linf")[0])
+    assert 0.3 < eps < 0.8  # measured: 0.557
+    below = np.asarray(A.predictions(params, A.overlay(x[i:i + 1], pattern, eps - 1e-3, "linf")))[0]
     assert below != 0
-    # Random patterns of the same L-inf norm at the same strength never make it a 0 (16 draws). They are
+    # Random patterns of the same L-inf norm at the same eps never make it a 0 (16 draws). They are
     # not harmless: measured, 2 of the 16 draws turn this 7 into a 2 or a 3.
     randoms = A.random_pattern(jax.random.key(0), jnp.broadcast_to(pattern, (16, 784)), "linf")
     control = np.asarray(A.predictions(params, A.overlay(np.repeat(x[i:i + 1], 16, 0), randoms, 0.8, "linf")))
@@ -470,9 +468,9 @@ def test_the_seeds_trick_turns_the_default_7_into_a_0(real):
 
 def test_over_the_test_set_the_overlay_beats_random_noise_of_the_same_norm(real):
     params, x, y, clean = real
-    strengths = (0.2, 0.5, 0.8)
-    sweep = A.source_sweep(params, x, "effective_weights", "linf", strengths)
-    control = A.control_sweep(params, x, "gaussian", "linf", strengths, key=jax.random.key(1))
+    eps_grid = (0.2, 0.5, 0.8)
+    sweep = A.source_sweep(params, x, "effective_weights", "linf", eps_grid)
+    control = A.control_sweep(params, x, "gaussian", "linf", eps_grid, key=jax.random.key(1))
     summary = A.summarise(sweep, control, y, clean)
     # Measured at 0.2 / 0.5 / 0.8: overlay 14% / 69% / 91%, random 0.1% / 0.7% / 3.0%.
     assert summary.success[2] >= 0.8
@@ -490,7 +488,7 @@ def test_fgsm_on_the_trained_run_matches_foolbox_and_the_paper_table(real):
     params, x, y, _ = real
     xs, ys = jnp.asarray(x[:500]), jnp.asarray(y[:500])
     raw, _, _ = fb.attacks.FGSM()(_foolbox_model(params), xs, ys, epsilons=0.25)
-    ours = A.fgsm(params, xs, ys, 0.25)
+    ours = A.fgsm(A.as_model_fn(params), xs, ys, 0.25)
     # Where the network is sure (P(label) >= 0.9999; 264 of these 500 images) the gradient is ~1e-8 and the
     # label's own term 1 - P(label) is float32 rounding, so the signs of many pixels are decided by rounding
     # in either library (measured: 96.4% of those pixels agree, up to 39% of one image differ). Elsewhere the
@@ -499,7 +497,7 @@ def test_fgsm_on_the_trained_run_matches_foolbox_and_the_paper_table(real):
     _agree(np.asarray(ours)[~sure], np.asarray(raw)[~sure], share=0.999)
     same = np.asarray(A.predictions(params, ours)) == np.asarray(A.predictions(params, raw))
     assert same.mean() >= 0.95  # measured 97.2%
-    rows = {(r["attack"], r["epsilon"]): r for r in A.paper_table(params, x, y, (0.1, 0.25), key=jax.random.key(3))}
+    rows = {(r["attack"], r["eps"]): r for r in A.paper_table(params, x, y, (0.1, 0.25), key=jax.random.key(3))}
     # Measured: FGSM 0.25 error 99.0% with mean confidence 93.7% (Goodfellow et al.: 99.9% / 79.3% for a
     # shallow softmax, 89.4% / 97.6% for maxout); PGD-40 at 0.3 error 100%.
     assert rows[("FGSM", 0.25)]["error_rate"] >= 0.9
@@ -521,14 +519,14 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     image, pattern = rng.uniform(0, 1, 784), rng.standard_normal(784)
     matrix = rng.uniform(0, 1, (10, 10))
     np.fill_diagonal(matrix, np.nan)
-    rows = [{"norm": n, "budget": b, "overlay": 0.1, "overlay_sign": 0.2, "random": 0.0, "fgsm": 0.3, "pgd": 0.9}
-            for n in A.NORMS for b in A.COMPARISON_BUDGETS[n]]
+    rows = [{"norm": n, "eps": eps, "overlay": 0.1, "overlay_sign": 0.2, "random": 0.0, "fgsm": 0.3, "pgd": 0.9}
+            for n in A.NORMS for eps in A.COMPARISON_EPS[n]]
     figures = [
         F.overlay_triptych(image, pattern, image, ["a", "b", "c"]),
         F.probability_bars(np.full(10, 0.1), np.eye(10)[3], 3, 7),
-        F.strength_curve(A.STRENGTHS["linf"], np.linspace(0, 1, 25), np.zeros(25), np.zeros(25), target=3,
+        F.eps_curve(A.EPS_GRID["linf"], np.linspace(0, 1, 25), np.zeros(25), np.zeros(25), target=3,
                          norm_label="L∞", current=0.4, minimal=0.31),
-        F.strength_curve(A.STRENGTHS["l2"], np.zeros(25), np.zeros(25), np.zeros(25), target=3, norm_label="L2",
+        F.eps_curve(A.EPS_GRID["l2"], np.zeros(25), np.zeros(25), np.zeros(25), target=3, norm_label="L2",
                          current=0.32, minimal=math.inf),
         F.success_matrix(matrix, title="m"),
         F.confidence_histogram(np.arange(20), np.linspace(0, 1, 21), title="h"),
@@ -554,4 +552,4 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     assert figures[4].to_dict()["data"][0]["z"][4][4] is None
     assert figures[4].to_dict()["data"][0]["text"][2][5] == f"{100 * matrix[2, 5]:.0f}"
     assert len(figures[7].to_dict()["data"]) == 10  # five methods in two panels
-    assert len(figures[3].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-strength marker
+    assert len(figures[3].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-eps marker

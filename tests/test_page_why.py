@@ -73,7 +73,7 @@ def test_default_view(short_runs, levels):
     assert curve[levels[0.95] - 1] >= 0.95 > curve[levels[0.95] - 2]
     table = _counterfactual(at)
     assert list(table.index) == [row["measure"] for row in S.counterfactual_rows(
-        {"x": S.AttackRates(0.0, {(a, float(b)): 0.0 for a, bs in S.ATTACK_BUDGETS.items() for b in bs}, 1)})]
+        {"x": S.AttackRates(0.0, {(a, float(e)): 0.0 for a, es in S.ATTACK_EPS.items() for e in es}, 1)})]
     assert list(table.columns) == ["Trained (adam)", f"Projected, k = {levels[0.95]}", "Input noise σ = 0.3",
                                    "Weight decay 1"]
     assert ((table.values >= 0) & (table.values <= 100)).all()  # percent

@@ -325,7 +325,7 @@ def test_projected_network_keeps_its_clean_accuracy(mnist, mnist_sub, trained_ru
         assert accuracy > base - tolerance, (level, base, accuracy)
     # ...and attack_rates' clean accuracy agrees with the training code's own evaluation
     rates = S.attack_rates(trained_run.final_params, mnist.test_images, mnist.test_labels, jax.random.key(0),
-                           budgets={"pgd": (0.3,)}, n_attack=200)
+                           eps={"pgd": (0.3,)}, n_attack=200)
     assert rates.clean_accuracy == pytest.approx(base, abs=1e-6)
     assert rates.success[("pgd", 0.3)] > 0.9  # measured 1.0: PGD at L-inf 0.3 beats the plain network
 
@@ -453,10 +453,13 @@ def test_sentences_follow_the_numbers_either_way():
 
 
 def test_subspace_file_round_trip_and_recovery(tmp_path, monkeypatch):
+    from advx.storage import StoredFileError, StoredFileWarning
+    from advx.subspace import pca
+
     x = _full_images(n=200)
     calls = []
     real_fit = S.fit_subspace
-    monkeypatch.setattr(S, "fit_subspace", lambda *a, **k: calls.append(1) or real_fit(*a, **k))
+    monkeypatch.setattr(pca, "fit_subspace", lambda *a, **kw: calls.append(1) or real_fit(*a, **kw))
     first = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
     path = S.subspace_path("a" * 64, root=tmp_path)
     assert path.exists() and len(calls) == 1
@@ -466,17 +469,18 @@ def test_subspace_file_round_trip_and_recovery(tmp_path, monkeypatch):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
     assert again.n_images == 200 and not again.centred
     # other data, or a centred PCA, never reads this file
-    with pytest.raises(S.SubspaceFileError, match="other data"):
+    with pytest.raises(StoredFileError, match="other data"):
         S.decode_subspace(path.read_bytes(), "b" * 64, centred=False)
-    with pytest.raises(S.SubspaceFileError, match="other data"):
+    with pytest.raises(StoredFileError, match="other data"):
         S.decode_subspace(path.read_bytes(), "a" * 64, centred=True)
     # a damaged file is detected and replaced by a fresh computation
     blob = bytearray(path.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     path.write_bytes(bytes(blob))
-    with pytest.raises(S.SubspaceFileError):
+    with pytest.raises(StoredFileError):
         S.decode_subspace(path.read_bytes(), "a" * 64, centred=False)
-    fixed = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+    with pytest.warns(StoredFileWarning, match="damaged"):
+        fixed = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
     assert len(calls) == 2
     np.testing.assert_array_equal(fixed.basis, first.basis)
     assert S.decode_subspace(path.read_bytes(), "a" * 64, centred=False).n_images == 200

@@ -2,15 +2,16 @@
 
 - ``Spectrum`` / ``NeuronSpectra``: any k's energies from one projection, against numpy's projector and
   against ``measure_neurons`` / ``first_layer_change`` computed from the maps at that k;
-- the counterfactual attack program compiled ahead (``prepare_attack_rates``): one compilation per
-  shape, and its counts equal to the attacks called one budget at a time;
-- the workers of the app (``ui.derived_jobs.subspace``, ``ui.counterfactual.column``): one computation
-  shared by every caller, a failure tried again, the same result as the library call;
-- ``ui.resources.tune_threads``: NumPy's BLAS runs on one thread.
+- the counterfactual attack table (``advx.subspace.counterfactual``): one compilation per shape, shared by
+  every network, and its counts equal to the attacks called one eps at a time;
+- the app's jobs (``ui.work.subspace``, ``ui.work.counterfactual_column``): one computation shared by every
+  caller, a failure tried again, the same result as the library call;
+- ``ui.startup.tune_threads``: NumPy's BLAS runs on one thread.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -90,48 +91,55 @@ def test_neuron_spectra_and_first_layer_spectrum_measure_like_the_maps(sub, trai
 
 
 # --------------------------------------------------------------------------------------------
-# The counterfactual attack program
+# The counterfactual attack table
 
 
-BUDGETS = {"overlay": (0.2, 0.6), "fgsm": (0.1, 0.3), "pgd": (0.1,)}
+EPS = {"overlay": (0.2, 0.6), "fgsm": (0.1, 0.3), "pgd": (0.1,)}
 
 
-def test_the_program_compiled_ahead_counts_what_the_attacks_do_one_budget_at_a_time(mnist, trained_run):
+def _compilations(records) -> int:
+    return sum("Compiling jit(_attack_table)" in r.getMessage() for r in records)
+
+
+def test_the_attack_table_counts_what_the_attacks_do_one_eps_at_a_time(mnist, trained_run, sub, caplog):
     params = trained_run.final_params
     n = 400
     test_u8 = mnist.test_images[:n].reshape(n, -1)
     labels = mnist.test_labels[:n]
-    job = S.prepare_attack_rates(params, n, np.uint8, budgets=BUDGETS, n_attack=120, pgd_steps=10)
-    assert S.prepare_attack_rates(params, n, np.uint8, budgets=BUDGETS, n_attack=120, pgd_steps=10) is job
-    job.result(timeout=300)
-    on_device = S.attack_rates(params, jnp.asarray(test_u8), labels, jax.random.key(3), budgets=BUDGETS,
-                               n_attack=120, pgd_steps=10)
-    from_host = S.attack_rates(params, test_u8.astype(np.float32) / 255, labels, jax.random.key(3), budgets=BUDGETS,
+    with jax.log_compiles(True), caplog.at_level(logging.WARNING):
+        on_device = S.attack_rates(params, jnp.asarray(test_u8), labels, jax.random.key(3), eps=EPS,
+                                   n_attack=120, pgd_steps=10)
+        assert _compilations(caplog.records) == 1
+        # one compilation per shape: another network of the same shapes (the projected one) reuses it
+        S.attack_rates(S.project_first_layer(params, sub, 50), jnp.asarray(test_u8), labels, jax.random.key(3),
+                       eps=EPS, n_attack=120, pgd_steps=10)
+        assert _compilations(caplog.records) == 1
+    from_host = S.attack_rates(params, test_u8.astype(np.float32) / 255, labels, jax.random.key(3), eps=EPS,
                                n_attack=120, pgd_steps=10)
     assert on_device.n_attacked == from_host.n_attacked
     assert on_device.clean_accuracy == pytest.approx(from_host.clean_accuracy, abs=1e-9)
-    for budget_key, rate in on_device.success.items():
-        assert rate == pytest.approx(from_host.success[budget_key], abs=1 / on_device.n_attacked + 1e-9)
-    # the independent route: the library's attacks, one budget at a time
+    for eps_key, rate in on_device.success.items():
+        assert rate == pytest.approx(from_host.success[eps_key], abs=1 / on_device.n_attacked + 1e-9)
+    # the independent route: the library's attacks, one eps at a time
     x = jnp.asarray(test_u8, jnp.float32) / 255
     clean = np.asarray(A.predictions(params, x))
     assert on_device.clean_accuracy == pytest.approx(float((clean == labels).mean()), abs=1e-9)
     eligible = (clean[:120] == labels[:120]) & (labels[:120] != 0)
     assert on_device.n_attacked == int(eligible.sum())
     pattern = A.pattern_for(params, x[:1], 0)
-    for budget in BUDGETS["overlay"]:
-        hits = np.asarray(A.predictions(params, A.overlay(x[:120], pattern, budget, "linf"))) == 0
-        assert on_device.success[("overlay", budget)] == pytest.approx(hits[eligible].mean(), abs=1e-9)
+    for eps in EPS["overlay"]:
+        hits = np.asarray(A.predictions(params, A.overlay(x[:120], pattern, eps, "linf"))) == 0
+        assert on_device.success[("overlay", eps)] == pytest.approx(hits[eligible].mean(), abs=1e-9)
     zeros = jnp.zeros((120,), jnp.int32)
-    for budget in BUDGETS["fgsm"]:
-        hits = np.asarray(A.predictions(params, A.fgsm(params, x[:120], zeros, budget, targeted=True))) == 0
+    for eps in EPS["fgsm"]:
+        hits = np.asarray(A.predictions(params, A.fgsm(A.as_model_fn(params), x[:120], zeros, eps, targeted=True))) == 0
         # one image may round the other way at the class boundary
-        assert on_device.success[("fgsm", budget)] == pytest.approx(hits[eligible].mean(), abs=1 / eligible.sum() + 1e-9)
+        assert on_device.success[("fgsm", eps)] == pytest.approx(hits[eligible].mean(), abs=1 / eligible.sum() + 1e-9)
 
 
-def test_prepare_attack_rates_rejects_an_empty_test_set(trained_run):
+def test_attack_rates_rejects_an_empty_test_set(trained_run):
     with pytest.raises(S.SubspaceError, match="at least one"):
-        S.prepare_attack_rates(trained_run.final_params, 0)
+        S.attack_rates(trained_run.final_params, np.zeros((0, 784), np.uint8), np.zeros(0, np.uint8), jax.random.key(0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -139,47 +147,50 @@ def test_prepare_attack_rates_rejects_an_empty_test_set(trained_run):
 
 
 def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_again(monkeypatch, tmp_path):
-    from ui import derived_jobs
+    from advx.subspace import pca
+    from ui import jobs, work
 
     monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(derived_jobs, "_subspaces", {})
-    calls, real = [], S.load_or_fit_subspace
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
+    calls, real = [], pca.fit_subspace
     fail = [True]
 
-    def counted(images, sha):
-        calls.append(sha)
+    def counted(images, centred=False):
+        calls.append(1)
         time.sleep(0.3)  # long enough for the other callers to arrive while it runs
         if fail[0]:
             fail[0] = False
-            raise OSError("disk full")
-        return real(images, sha)
+            raise MemoryError("out of memory")
+        return real(images, centred)
 
-    monkeypatch.setattr(S, "load_or_fit_subspace", counted)
+    monkeypatch.setattr(pca, "fit_subspace", counted)
     x = (_images(200) * 255).astype(np.uint8)
-    with pytest.raises(OSError):
-        derived_jobs.subspace("b" * 64, x)
-    results = []
-    threads = [threading.Thread(target=lambda: results.append(derived_jobs.subspace("b" * 64, x))) for _ in range(3)]
+    with pytest.raises(MemoryError):
+        work.subspace("b" * 64, x).result(timeout=60)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(work.subspace("b" * 64, x))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert len(calls) == 2 and len(results) == 3 and all(r is results[0] for r in results)
-    assert results[0].k_for(0.9) == S.fit_subspace(x).k_for(0.9)
+    assert len({id(job) for job in got}) == 1
+    result = got[0].result(timeout=60)
+    assert len(calls) == 2 and result.k_for(0.9) == S.fit_subspace(x).k_for(0.9)
 
 
-def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist, trained_run, monkeypatch):
-    from ui import counterfactual
+def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist, trained_run, monkeypatch, tmp_path):
+    from ui import jobs, work
 
-    monkeypatch.setattr(counterfactual, "_jobs", type(counterfactual._jobs)())
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
     sub = S.fit_subspace(mnist.train_images[:5000])
     test = jnp.asarray(mnist.test_images.reshape(10000, -1))
-    job = counterfactual.column(trained_run, 40, sub, test, mnist.test_labels)
-    assert counterfactual.column(trained_run, 40, sub, test, mnist.test_labels) is job
+    job = work.counterfactual_column(trained_run, 40, sub, test, mnist.test_labels)
+    assert work.counterfactual_column(trained_run, 40, sub, test, mnist.test_labels) is job
     projected = S.project_first_layer(trained_run.final_params, sub, 40)
     direct = S.attack_rates(projected, test, mnist.test_labels, jax.random.key(0))
     assert job.result(timeout=300) == direct
-    trained = counterfactual.column(trained_run, 0, sub, test, mnist.test_labels).result(timeout=300)
+    trained = work.counterfactual_column(trained_run, 0, sub, test, mnist.test_labels).result(timeout=300)
     assert trained == S.attack_rates(trained_run.final_params, test, mnist.test_labels, jax.random.key(0))
     assert trained.clean_accuracy == pytest.approx(trained_run.test_accuracy, abs=1e-6)
 
@@ -187,50 +198,57 @@ def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist,
 def test_tune_threads_leaves_numpy_one_blas_thread():
     from threadpoolctl import threadpool_info
 
-    from ui import resources
+    from ui import startup
 
     try:
-        resources.tune_threads()
-        resources.tune_threads()  # idempotent
+        startup.tune_threads()
+        startup.tune_threads()  # idempotent
         blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
         assert blas and all(p["num_threads"] == 1 for p in blas)
     finally:
-        if resources._blas_limits is not None:
-            resources._blas_limits.restore_original_limits()
-            resources._blas_limits = None
+        if startup._blas_limits is not None:
+            startup._blas_limits.restore_original_limits()
+            startup._blas_limits = None
 
 
 def test_stored_counterfactual_columns_survive_a_restart_and_damage_is_recomputed(mnist, trained_run, tmp_path,
                                                                                   monkeypatch):
     import dataclasses
 
+    from advx.storage import StoredFileWarning
+    from advx.subspace import counterfactual
+
     sub = S.fit_subspace(mnist.train_images[:5000])
     test = jnp.asarray(mnist.test_images.reshape(10000, -1))
     calls, real = [], S.attack_rates
-    monkeypatch.setattr(S, "attack_rates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    monkeypatch.setattr(counterfactual, "attack_rates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     first = S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path)
     trained = S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path)
     assert len(calls) == 2
     # the independent route: the library call on the projected network
     assert first == real(S.project_first_layer(trained_run.final_params, sub, 40), test, mnist.test_labels,
                          jax.random.key(0))
-    # read back (a new process would do the same): no attack runs, the same numbers, both ks in one file
+    # read back (a new process would do the same): no attack runs, the same numbers, one file per k
     assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
     assert S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path) == trained
     assert len(calls) == 2
-    path = S.counterfactual_path(trained_run.run_id, tmp_path)
-    assert [p.name for p in tmp_path.iterdir()] == [path.name]
-    # a flipped digit breaks the digest: the column is computed again and the file rewritten whole
+    path = S.counterfactual_path(trained_run.run_id, 40, tmp_path)
+    assert sorted(p.name for p in tmp_path.glob("*.npz")) == sorted(
+        [path.name, S.counterfactual_path(trained_run.run_id, 0, tmp_path).name])
+    # a changed number breaks the file's checks: it is reported, the column computed again and the file rewritten
     blob = path.read_bytes()
-    i = blob.index(b'"clean_accuracy": 0.') + len(b'"clean_accuracy": 0.')
-    path.write_bytes(blob[:i] + bytes([ord("0") + (blob[i] - ord("0") + 1) % 10]) + blob[i + 1:])
-    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
-    assert len(calls) == 3
+    i = blob.index(np.float64(first.clean_accuracy).tobytes())
+    path.write_bytes(blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1:])
+    reports = []
+    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path,
+                                 on_damage=reports.append) == first
+    assert len(calls) == 3 and len(reports) == 1 and path.name in reports[0]
     assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
     assert len(calls) == 3
     # other weights under the same run id (a retrained run) do not use the file
     other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
         trained_run.params_history[0],))
-    assert S.stored_attack_rates(other, 0, sub, test, mnist.test_labels, root=tmp_path).clean_accuracy < 0.5
+    with pytest.warns(StoredFileWarning, match="other data, weights or settings"):
+        assert S.stored_attack_rates(other, 0, sub, test, mnist.test_labels, root=tmp_path).clean_accuracy < 0.5
     assert len(calls) == 4
     assert not list(tmp_path.glob("*.tmp"))

@@ -76,15 +76,15 @@ with st.expander("Which neuron's pattern (default: the output neuron of the targ
     neuron = None if layer == "output" else int(st.number_input("Neuron", 0, width - 1, key="ov_neuron"))
 st.caption(f"Image #{image}: label {labels[image]}, predicted {predicted[image]} "
            f"({clean[image].max():.1%}). Default: the first correctly classified 7 of the test set (#{default_image}).")
-grid = A.STRENGTHS[norm]
+grid = A.EPS_GRID[norm]
 strength_key = f"ov_strength_{norm}"
 # A strength in the link belongs to the link's norm; after a switch of norm, start from the default.
 link_norm = str(st.query_params.get("norm", norm)).strip().lower()
 same_norm = link_norm == norm or link_norm not in A.NORMS
 wanted = links.url_float("strength", DEFAULT_STRENGTH[norm], grid[0], grid[-1]) if same_norm else DEFAULT_STRENGTH[norm]
-if A.snap_strength(wanted, norm) != wanted:
-    nw.note(f"`strength={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_strength(wanted, norm):g}.")
-links.seed(strength_key, A.snap_strength(wanted, norm))
+if A.snap_eps(wanted, norm) != wanted:
+    nw.note(f"`strength={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_eps(wanted, norm):g}.")
+links.seed(strength_key, A.snap_eps(wanted, norm))
 with notes:
     links.show_notes()
 links.sync(image=image, target=target, source=source, norm=norm, layer=None if layer == "output" else layer,
@@ -92,7 +92,7 @@ links.sync(image=image, target=target, source=source, norm=norm, layer=None if l
 
 pattern = np.asarray(A.pattern_for(params, x_test[image:image + 1], target, source, layer=layer, neuron=neuron,
                                    key=jax.random.key(0), norm=norm)).reshape(-1)
-minimal = float(A.minimal_strength(params, x_test[image:image + 1], pattern, target, grid[-1], norm)[0])
+minimal = float(A.minimal_eps(params, x_test[image:image + 1], pattern, target, grid[-1], norm)[0])
 curves = A.image_curves(params, x_test[image], pattern, target, norm, grid, key=jax.random.key(4),
                         control=A.control_kind(source))
 overview = summary(run.run_id, source, norm, layer, neuron, params, x_test, labels, predicted)
@@ -116,7 +116,7 @@ def strength_view():
     right.metric(f"Probability of {target}", f"{after[target]:.1%}", f"{after[target] - clean[image][target]:+.1%}")
     # ---- 3 · Strength curve
     st.header("3 · How strong must the overlay be?")
-    st.plotly_chart(curve_fig := F.strength_curve(grid, curves.probabilities[:, target], curves.control_mean, curves.control_max,
+    st.plotly_chart(curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean, curves.control_max,
                                      target=target, norm_label=A.NORM_LABELS[norm], current=strength,
                                      minimal=minimal), key="ov_curve")
     st.caption("Grey: 16 random patterns of the same norm (random signs for sign patterns). The red line marks the "
@@ -136,11 +136,11 @@ def strength_view():
           {"original": x_test[image], "pattern": pattern, "adversarial": adversarial, "strengths": np.asarray(grid),
            "target_probability": curves.probabilities[:, target], "success_matrix": overview.matrices[k]})
     st.subheader("What you are seeing")
-    for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, strength=strength,
+    for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, eps=strength,
                             overlay_rate=rate, random_rate=random_rate,
                             random_untargeted=overview.control_untargeted[k],
                             image_flipped=bool(after.argmax() == target), image_confidence=float(after[target]),
-                            image_min_strength=minimal):
+                            image_min_eps=minimal):
         st.markdown(f"- {sentence}")
 
 
@@ -161,7 +161,7 @@ st.caption(f"Targeted at {target}, over the correctly classified images among th
 st.header("5 · Beside the papers")
 table = pd.DataFrame(paper(run.run_id, params, x_test, labels))
 st.dataframe(table.style.format({"error_rate": "{:.1%}", "accuracy": "{:.1%}", "mean_confidence": "{:.1%}",
-                                 "epsilon": "{:g}"}, na_rep="–"), hide_index=True, key="ov_paper")
+                                 "eps": "{:g}"}, na_rep="–"), hide_index=True, key="ov_paper")
 st.caption("Mean confidence: the average probability of the predicted, wrong label over the misclassified images, "
            "as reported by Goodfellow et al. The published networks differ from ours (a softmax classifier, a "
            "maxout network, convolutional networks), so the rows compare orders of magnitude, not like with like.")

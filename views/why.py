@@ -1,6 +1,5 @@
 """Why it happens: the data subspace, what training changes in it, and a counterfactual."""
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -14,7 +13,7 @@ from ui.page_downloads import offer
 st.title("Why it happens")
 notes = st.container()
 st.markdown(
-    f"The argument of {nw.SEED_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
+    f"The argument of {neurons.SEED_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
     "training images occupy, so the neuron's opinion about every other direction stays what its random "
     "initialisation gave it. This page measures that sentence, then tests it by deleting the part of each "
     "first-layer neuron that lies outside the data.")
@@ -55,8 +54,6 @@ def set_k(value: int) -> None:
 
 
 mnist, run = resources.data(), resources.current_run()
-# Section 4's attack program compiles in a worker thread from now on (at once if the app prepared it already).
-S.prepare_attack_rates(run.final_params, len(mnist.test_labels), np.uint8)
 train, _ = nw.pixels()
 sub = subspace(mnist.sha, train)
 widths = neurons.layer_widths(run.final_params)

@@ -1,11 +1,13 @@
-"""Figures for the adversarial overlay: images, probabilities, strength curves, success matrices, comparisons.
+"""Figures for the adversarial overlay: images, probabilities, eps curves, success matrices, comparisons.
 
 All builders take numpy arrays and return ``go.Figure``. Images are ``(784,)`` pixels in [0, 1], drawn in
 grey (0 white, 1 black, as on the other pages); signed patterns use ``RdBu_r`` centred at 0.
 
 The figures are written as plain Plotly specs and wrapped without Plotly's per-property validation: the
-page redraws them on every move of the strength slider, and validation costs several times more than the
-rest of the rerun. The tests validate every builder's output once.
+page redraws them on every move of its eps slider, and validation costs several times more than the rest of
+the rerun. The tests validate every builder's output once. The code says ``eps`` for the size of a
+perturbation; the words on the figures say "strength" (the overlay's) and "budget" (the attacks'), as the
+page does.
 """
 
 from __future__ import annotations
@@ -99,11 +101,11 @@ def _vline(x: float, colour: str, dash: str, text: str, y: float) -> tuple[dict,
     return shape, note
 
 
-def strength_curve(strengths, target_probability, control_mean, control_max, *, target: int,
-                   norm_label: str, current: float, minimal: Optional[float]) -> go.Figure:
-    """Target probability against strength for the pattern and the random control (mean and max over
-    draws), with the chosen strength and the minimal flipping strength marked."""
-    s = np.asarray(strengths, float).tolist()
+def eps_curve(eps_grid, target_probability, control_mean, control_max, *, target: int,
+              norm_label: str, current: float, minimal: Optional[float]) -> go.Figure:
+    """Target probability against the overlay's eps for the pattern and the random control (mean and max
+    over draws), with the chosen eps ``current`` and the minimal flipping eps marked."""
+    s = np.asarray(eps_grid, float).tolist()
     data = [
         dict(type="scatter", x=s, y=np.asarray(target_probability, float).tolist(), name="pattern",
              mode="lines+markers", line=dict(color="#c0392b")),
@@ -157,9 +159,9 @@ def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
 
 
 def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
-    """Success rate against budget for each method, one panel per norm.
+    """Success rate against eps for each method, one panel per norm.
 
-    ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``budget`` and one rate per method).
+    ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``eps`` and one rate per method).
     """
     norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
     labels = {"linf": "L∞ budget", "l2": "L2 budget"}
@@ -167,10 +169,10 @@ def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
     data, layout, titles = [], {}, []
     for i, norm in enumerate(norms):
         suffix = "" if i == 0 else str(i + 1)
-        chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["budget"])
-        budgets = [r["budget"] for r in chosen]
+        chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["eps"])
+        eps_values = [r["eps"] for r in chosen]
         for method, label in METHOD_LABELS.items():
-            data.append(dict(type="scatter", x=budgets, y=[r[method] for r in chosen], name=label,
+            data.append(dict(type="scatter", x=eps_values, y=[r[method] for r in chosen], name=label,
                              mode="lines+markers", line=dict(color=METHOD_COLOURS[method]), legendgroup=method,
                              showlegend=i == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
                              hovertemplate=f"{label}<br>budget %{{x}}: %{{y:.1%}}<extra></extra>"))
