@@ -14,6 +14,15 @@ if str(ROOT) not in sys.path:
 os.chdir(ROOT)  # AppTest and page scripts resolve paths from the project root
 
 
+@pytest.fixture(autouse=True)
+def pages_wait_for_their_jobs(monkeypatch):
+    """AppTest runs no fragment timers: a page under test waits for its background jobs instead of polling
+    (``ui.waiting.BLOCK``). The browser tests run a real server, where pages poll as they do for users."""
+    from ui import waiting
+
+    monkeypatch.setattr(waiting, "BLOCK", True)
+
+
 @pytest.fixture(scope="session")
 def mnist():
     from advx.data import load_mnist

@@ -126,3 +126,34 @@ def test_bad_links_are_corrected_with_a_note(short_runs, levels, query, k_expect
     if "neurons" in query:
         assert at.multiselect(key="why_neurons").value == ["L1:0", "L2:63"]
         assert at.selectbox(key="why_focus").value == "L1:0"
+
+
+def test_sections_that_need_the_comparison_runs_wait_without_blocking_the_page(monkeypatch, short_runs):
+    """A first visit before the comparison runs are trained: sections 1 and 2 are drawn, sections 3 to 5 say
+    what they wait for (with its progress), and nothing blocks or fails."""
+    import threading
+    import time
+
+    from ui import jobs, waiting, work
+
+    monkeypatch.setattr(waiting, "BLOCK", False)  # the page as a server runs it: it polls
+    gate = threading.Event()
+
+    def training(report):
+        report(0.4, "epoch 2/5")
+        gate.wait(60)
+
+    pending = jobs.submit(("test_pending_run", time.monotonic_ns()), training, progress=True,
+                          label="the SGD comparison run")
+    monkeypatch.setattr(work, "trained_run", lambda config, mnist, lane="later", label="": pending)
+    try:
+        at = _open()
+        _ok(at)
+        headers = [h.value for h in at.header]
+        assert headers[0].startswith("1 ·") and len(headers) == 5
+        assert len(at.get("plotly_chart")) >= 2  # section 1's variance curve and section 2's neuron scatter
+        bars = [p.proto.text for p in at.get("progress")]
+        assert any("Waiting for the SGD comparison run" in t and "epoch 2/5" in t for t in bars), bars
+        assert not [d for d in at.dataframe if any(str(c).startswith("Projected") for c in d.value.columns)]
+    finally:
+        gate.set()

@@ -86,15 +86,6 @@ def jacobians(run_id: str, epoch: int, index: int, _params, _x) -> dict:
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def neuron_maps(run_id: str, _run: Run, _train, _ready) -> S.NeuronMaps:
-    """The maps "Why it happens" splits: at initialisation and trained (from the every-epoch results ``_ready``
-    when the app has them, else computed for those two epochs)."""
-    if _ready is not None:
-        return S.NeuronMaps.from_layer_dicts(_ready.maps(0), _ready.maps(_run.n_epochs))
-    return S.neuron_maps(_run.params_at(0), _run.final_params, _train)
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
 def neuron_spectra(run_id: str, _sub, _maps) -> S.NeuronSpectra:
     return S.neuron_spectra(_sub, _maps)
 

@@ -13,6 +13,9 @@ import streamlit as st
 from ui import jobs
 
 POLL_SECONDS = 0.5
+# Page tests (AppTest) set this: a page then blocks until each job is done and shows what a reader who
+# waited would see, since AppTest does not run a fragment's timer. The server never sets it.
+BLOCK = False
 
 
 def _progress_text(job: jobs.Job, what: str) -> str:
@@ -33,6 +36,11 @@ def result_or_wait(job: jobs.Job, what: str):
 
     A failed job shows its error and what to do; the next rerun of the page starts it again.
     """
+    if BLOCK:
+        try:
+            job.result()
+        except Exception:  # noqa: BLE001 - shown below
+            pass
     if job.done():
         if job.failed():
             st.error(f"Computing {what} failed: {job.error()}. Reload the page to try again.", icon=":material/error:")
@@ -40,3 +48,16 @@ def result_or_wait(job: jobs.Job, what: str):
         return job.result()
     st.fragment(_poll, run_every=POLL_SECONDS)(job.key, what)
     return None
+
+
+def results_or_wait(named_jobs: dict, what: str):
+    """``{name: result}`` when every job is done, else ``None`` after drawing the progress of those that are
+    not (each with its own label; ``what`` names the set when one of them failed)."""
+    out = {}
+    for name, job in named_jobs.items():
+        value = result_or_wait(job, job.label if job.label else what)
+        if value is None:
+            out = None
+        elif out is not None:
+            out[name] = value
+    return out

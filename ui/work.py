@@ -13,6 +13,7 @@ at its defaults, and the comparison runs of "Why it happens".
 
 from __future__ import annotations
 
+import time
 from typing import Callable, Optional
 
 import jax
@@ -52,6 +53,20 @@ def subspace(data_sha: str, train_images, lane: str = "now") -> jobs.Job:
     """The data subspace (PCA) of the training images whose content hash is ``data_sha``."""
     return _job(("subspace", data_sha), "the data subspace (PCA of the training images)",
                 lambda: S.load_or_fit_subspace(train_images, data_sha), lane=lane)
+
+
+def neuron_maps(run, train_images, lane: str = "now") -> jobs.Job:
+    """The maps "Why it happens" splits, at initialisation and trained: from the every-epoch results when
+    they are kept, else computed for those two epochs."""
+
+    def compute():
+        ready = derived.load(run)
+        if ready is not None:
+            return S.NeuronMaps.from_layer_dicts(ready.maps(0), ready.maps(run.n_epochs))
+        return S.neuron_maps(run.params_at(0), run.final_params, train_images)
+
+    return _job(("neuron_maps", run.run_id), "the effective weights and dataset averages at both ends of training",
+                compute, lane=lane)
 
 
 def trained_run(config: TrainConfig, mnist, lane: str = "later", label: str = "") -> jobs.Job:
@@ -103,8 +118,17 @@ def paper_table(run, x_test, labels, lane: str = "now") -> jobs.Job:
                     A.paper_table(run.final_params, x_test, labels, key=jax.random.key(3)))), lane=lane)
 
 
+START_DELAY_S = 2.0  # the page that asked draws its first sections before the queue takes both cores
+
+
 def prepare(run, mnist) -> None:
-    """Queue what the other pages will ask for about ``run`` (see the module's text)."""
+    """Queue what the other pages will ask for about ``run`` (see the module's text), once per run."""
+    if jobs.get(("prepare", run.run_id)) is None:
+        jobs.submit(("prepare", run.run_id), _prepare, run, mnist, label="what the pages will ask for")
+
+
+def _prepare(run, mnist) -> None:
+    time.sleep(START_DELAY_S)
     train = mnist.train_images.reshape(len(mnist.train_images), -1)
     epoch_results(run, train)
     sub = subspace(mnist.sha, train, lane="later")
