@@ -6,7 +6,7 @@ Prints, for the default trained run and the 10,000 MNIST test images:
 - the overlay sweep (25 eps x 10 targets), target <= 2 s, for both routes (fast and dense);
 - PGD with 40 steps (L-inf, targeted and untargeted, and L2), target <= 5 s;
 - FGSM, the minimal flipping eps and the other page computations, for information;
-- a rerun of the "Adversarial overlay" page after moving the strength slider, with AppTest, target <= 200 ms.
+- a rerun of the "Adversarial overlay" page after moving the ε slider, with AppTest, target <= 200 ms.
 
 Times are the median of the repeats after one warm-up call (compilation excluded, reported separately), in
 wall-clock seconds, beside the process CPU time. The machine is shared: the load average is printed too.
@@ -72,7 +72,7 @@ def page_rerun(repeats: int) -> list[float]:
     for i in range(repeats + 1):
         value = grid[(3 * i + 5) % len(grid)]
         start = time.perf_counter()
-        at.select_slider(key="ov_strength_linf").set_value(value).run()
+        at.select_slider(key="ov_eps_linf").set_value(value).run()
         times.append(time.perf_counter() - start)
         if at.exception:
             raise RuntimeError([e.value for e in at.exception])
@@ -120,7 +120,7 @@ def main() -> None:
         times = page_rerun(max(r, 5))
         median = statistics.median(times)
         verdict = "OK" if median <= 0.2 else "OVER"
-        print(f"{'page rerun after a strength-slider move (AppTest)':<58} {median:7.3f} s  "
+        print(f"{'page rerun after an ε-slider move (AppTest)':<58} {median:7.3f} s  "
               f"(all: {', '.join(f'{t:.3f}' for t in times)})  target <= 0.2 s  {verdict}")
     print(f"load average at the end {os.getloadavg()[0]:.1f}")
 

@@ -79,7 +79,7 @@ def interactions() -> list[Interaction]:
         Interaction("views/effective_weights.py", "epoch slider", "slider", "ew_epoch"),
         Interaction("views/dataset_averages.py", "epoch slider", "slider", "da_epoch"),
         Interaction("views/compare.py", "epoch slider", "slider", "cmp_epoch"),
-        Interaction("views/overlay.py", "strength slider (L∞)", "select_slider", "ov_strength_linf",
+        Interaction("views/overlay.py", "ε slider (L∞)", "select_slider", "ov_eps_linf",
                     OVERLAY_TARGET_P95_S),
         Interaction("views/why.py", "k slider", "slider", "why_k"),
     ]

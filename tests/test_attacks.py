@@ -415,7 +415,7 @@ def test_story_follows_the_numbers():
     assert "not by the wide margin" in lukewarm
     never = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
                                                                     "image_min_eps": math.inf}))
-    assert "does not make the network answer 0" in never and "No strength" in never
+    assert "does not make the network answer 0" in never and "No ε" in never
 
 
 def test_comparison_sentences_follow_the_numbers():
@@ -427,11 +427,11 @@ def test_comparison_sentences_follow_the_numbers():
     assert "tailored to each image do at least as well" in usual and "stays far below" in usual
     assert "20.0%, 60.0%" in usual and "FGSM, a single" not in usual and "barely works" not in usual
     odd = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.15), row(0.3, 0.6, 0.5, 0.01)], "linf", 0))
-    assert "Unexpectedly" in odd and "budget 0.3" in odd and "does not fit the story there" in odd
+    assert "Unexpectedly" in odd and "ε = 0.3" in odd and "does not fit the story there" in odd
     weak = " ".join(A.comparison_sentences([row(0.1, 0.01, 0.9, 0.0, fgsm=0.15), row(0.3, 0.6, 1.0, 0.0)],
                                            "linf", 0))
-    assert "barely works" in weak and "budget 0.1 the overlay" in weak
-    assert "beats both fixed patterns at budget 0.1." in weak and "stays far below" in weak
+    assert "barely works" in weak and "ε = 0.1 the overlay" in weak
+    assert "beats both fixed patterns at ε = 0.1." in weak and "stays far below" in weak
     assert A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0)], "l2", 0) == []
 
 
@@ -522,7 +522,7 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     rows = [{"norm": n, "eps": eps, "overlay": 0.1, "overlay_sign": 0.2, "random": 0.0, "fgsm": 0.3, "pgd": 0.9}
             for n in A.NORMS for eps in A.COMPARISON_EPS[n]]
     figures = [
-        F.overlay_triptych(image, pattern, image, ["a", "b", "c"]),
+        *F.overlay_panels(image, pattern, image, ["a", "b", "c"]),
         F.probability_bars(np.full(10, 0.1), np.eye(10)[3], 3, 7),
         F.eps_curve(A.EPS_GRID["linf"], np.linspace(0, 1, 25), np.zeros(25), np.zeros(25), target=3,
                          norm_label="L∞", current=0.4, minimal=0.31),

@@ -1,4 +1,4 @@
-"""AppTest for the "Adversarial overlay" page: the defaults, the strength slider, links, and bad links."""
+"""AppTest for the "Adversarial overlay" page: the defaults, the ε slider, links, and bad links."""
 
 from __future__ import annotations
 
@@ -62,13 +62,12 @@ def test_defaults_show_the_seeds_7_turned_into_a_0():
     assert at.selectbox(key="ov_target").value == 0
     assert at.selectbox(key="ov_source").value == "effective_weights"
     assert at.radio(key="ov_norm").value == "linf"
-    assert at.select_slider(key="ov_strength_linf").value == 0.8
-    assert len(at.get("plotly_chart")) == 6
-    triptych = _spec(at, "with overlay")
-    titles = [a["text"] for a in triptych["layout"]["annotations"]]
-    assert titles[0] == "original #0 (label 7)" and titles[2] == "with overlay (predicted 0)"
-    assert triptych["layout"]["coloraxis2"]["colorscale"][0][1] == "rgb(5,48,97)"  # RdBu_r, centred at 0
-    assert triptych["layout"]["coloraxis2"]["cmid"] == 0
+    assert at.select_slider(key="ov_eps_linf").value == 0.8
+    assert len(at.get("plotly_chart")) == 8  # three image panels, bars, ε curve, matrix, histogram, comparison
+    assert _spec(at, "original #0 (label 7)") and _spec(at, "with overlay (predicted 0)")
+    pattern = _spec(at, "Effective weights")
+    assert pattern["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(5,48,97)"  # RdBu_r, centred at 0
+    assert pattern["layout"]["coloraxis"]["cmid"] == 0
     assert at.metric[0].value == "0"
     text = _text(at)
     assert "answer 0 with probability" in text and "The direction matters" in text
@@ -80,32 +79,31 @@ def test_defaults_show_the_seeds_7_turned_into_a_0():
     assert len(matrix["data"][0]["z"]) == 10 and matrix["data"][0]["z"][7][7] is None
     paper = at.dataframe[0].value
     assert "measured here" in set(paper["source"]) and (paper["error_rate"] == 0.999).any()
-    assert _query(at) == {"image": "0", "target": "0", "source": "effective_weights", "norm": "linf",
-                          "strength": "0.8"}
+    assert _query(at) == {"image": "0", "target": "0", "source": "effective_weights", "norm": "linf", "eps": "0.8"}
 
 
-def test_moving_the_strength_slider_updates_the_view_and_the_link():
+def test_moving_the_eps_slider_updates_the_view_and_the_link():
     at = _open()
-    at.select_slider(key="ov_strength_linf").set_value(0.4).run()
+    at.select_slider(key="ov_eps_linf").set_value(0.4).run()
     _ok(at)
-    assert at.query_params["strength"] == "0.4"
-    # Below the 7's minimal flipping strength (about 0.56) it stays a 7.
-    assert "with overlay (predicted 7)" in [a["text"] for a in _spec(at, "with overlay")["layout"]["annotations"]]
+    assert at.query_params["eps"] == "0.4"
+    # Below the 7's minimal flipping ε (about 0.56) it stays a 7.
+    assert _spec(at, "with overlay (predicted 7)")
     assert "does not make the network answer 0" in _text(at)
-    assert "Share turned into the target at L∞ strength 0.4" in _spec(at, "Share turned")["layout"]["title"]["text"]
+    assert "Share turned into the target at L∞ ε = 0.4" in _spec(at, "Share turned")["layout"]["title"]["text"]
     assert any(a["text"] == " chosen 0.4" for a in _spec(at, "against")["layout"]["annotations"])
 
 
-def test_switching_the_norm_starts_from_that_norms_default_strength():
-    at = _open(strength="0.4")
+def test_switching_the_norm_starts_from_that_norms_default_eps():
+    at = _open(eps="0.4")
     at.radio(key="ov_norm").set_value("l2").run()
     _ok(at)
-    assert at.select_slider(key="ov_strength_l2").value == 5.12
+    assert at.select_slider(key="ov_eps_l2").value == 5.12
     assert not _notes(at)
-    assert _query(at)["norm"] == "l2" and _query(at)["strength"] == "5.12"
+    assert _query(at)["norm"] == "l2" and _query(at)["eps"] == "5.12"
 
 
-def test_a_link_reopens_its_view():
+def test_a_link_reopens_its_view_including_a_link_that_says_strength_for_eps():
     at = _open(image="1", target="3", source="sign_effective_weights", norm="l2", strength="2.56")
     _ok(at)
     assert not _notes(at)
@@ -113,28 +111,27 @@ def test_a_link_reopens_its_view():
     assert at.selectbox(key="ov_target").value == 3
     assert at.selectbox(key="ov_source").value == "sign_effective_weights"
     assert at.radio(key="ov_norm").value == "l2"
-    assert at.select_slider(key="ov_strength_l2").value == 2.56
-    assert _spec(at, "Probability of 3 against L2 strength")
-    assert _query(at)["strength"] == "2.56" and _query(at)["norm"] == "l2"
+    assert at.select_slider(key="ov_eps_l2").value == 2.56
+    assert _spec(at, "Probability of 3 against L2 ε")
+    assert _query(at)["eps"] == "2.56" and _query(at)["norm"] == "l2" and "strength" not in _query(at)
 
 
 def test_bad_link_values_are_corrected_with_notes():
-    at = _open(image="abc", target="12", source="bogus", norm="l7", strength="0.83")
+    at = _open(image="abc", target="12", source="bogus", norm="l7", eps="0.83")
     _ok(at)
     notes = " ".join(_notes(at))
-    for name in ("image=abc", "target=12", "source=bogus", "norm=l7", "strength=0.83"):
+    for name in ("image=abc", "target=12", "source=bogus", "norm=l7", "eps=0.83"):
         assert name in notes, (name, notes)
     assert at.number_input(key="ov_image").value == 0
     assert at.selectbox(key="ov_target").value == 9
     assert at.selectbox(key="ov_source").value == "effective_weights"
     assert at.radio(key="ov_norm").value == "linf"
-    assert at.select_slider(key="ov_strength_linf").value == 0.84
-    assert _query(at) == {"image": "0", "target": "9", "source": "effective_weights", "norm": "linf",
-                          "strength": "0.84"}
+    assert at.select_slider(key="ov_eps_linf").value == 0.84
+    assert _query(at) == {"image": "0", "target": "9", "source": "effective_weights", "norm": "linf", "eps": "0.84"}
 
 
 def test_a_hidden_neurons_pattern_from_the_link():
-    at = _open(layer="Layer_1", neuron="5", strength="0.4")
+    at = _open(layer="Layer_1", neuron="5", eps="0.4")
     _ok(at)
     assert at.selectbox(key="ov_layer").value == "Layer_1"
     assert at.number_input(key="ov_neuron").value == 5

@@ -434,7 +434,7 @@ def test_sentences_follow_the_numbers_either_way():
     assert "most of it (73.0%) is still outside" in text
     assert "With Adam only 43.0% of ΔW1 is inside" in text and "only partly true for Adam" in text
     assert "exactly 0 under both optimisers" in text
-    assert "8.0% of the images" in text and "much of the small-budget weakness" in text
+    assert "8.0% of the images" in text and "much of the small-ε weakness" in text
     assert "the argument is not the whole story" in text  # PGD at 0.3 still wins
     assert "-0.30 points" in text
     assert "the overlay at L∞ 0.5 succeeds on 4.0%, down from 20.0%" in text

@@ -31,16 +31,23 @@ def _poll(key, what: str) -> None:
     st.progress(job.fraction, text=_progress_text(job, what))
 
 
+def ready(job: jobs.Job):
+    """The job's result if it finished without error, else ``None``; draws nothing (for a fragment whose
+    section's progress is drawn by a ``result_or_wait`` outside it)."""
+    if BLOCK:
+        try:
+            job.result()
+        except Exception:  # noqa: BLE001 - the caller's result_or_wait shows it
+            pass
+    return job.result() if job.done() and not job.failed() else None
+
+
 def result_or_wait(job: jobs.Job, what: str):
     """The job's result if it is done, else ``None`` after drawing its progress (see the module's text).
 
     A failed job shows its error and what to do; the next rerun of the page starts it again.
     """
-    if BLOCK:
-        try:
-            job.result()
-        except Exception:  # noqa: BLE001 - shown below
-            pass
+    ready(job)  # waits under BLOCK
     if job.done():
         if job.failed():
             st.error(f"Computing {what} failed: {job.error()}. Reload the page to try again.", icon=":material/error:")

@@ -6,53 +6,26 @@ import pandas as pd
 import streamlit as st
 
 from advx import attacks as A
-from advx.model import param_layer_names
+from advx import neurons
 from advx.figures import attacks as F
-from ui import links, resources
-from ui import neuron_widgets as nw
+from advx.model import param_layer_names
+from ui import cache, links, loaders, resources, waiting, work
 from ui.page_downloads import offer
 
-DEFAULT_STRENGTH = {"linf": 0.8, "l2": 5.12}
-COMPARISON_IMAGES = 2000
+DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
+PANEL_CONFIG = {"displayModeBar": False}  # Plotly's toolbar would cover the small panels' titles
 
 st.title("Adversarial overlay")
 notes = st.container()
 st.markdown(
-    f"The closing claim of {nw.SEED_CREDIT}: overlay the noise-like effective weights of the output neuron "
+    f"The closing claim of {neurons.SEED_CREDIT}: overlay the noise-like effective weights of the output neuron "
     "for 0 on a correctly classified 7, and the network answers 0 with high confidence. Here the overlay is "
-    "x′ = clip(x + s · pattern / ‖pattern‖, 0, 1), so the image moves by at most **s** in the chosen norm.")
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def clean_probabilities(run_id, _params, _x):
-    return np.asarray(A.probabilities(_params, _x))
-
-
-@st.cache_data(show_spinner="Sweeping the random control over the test set…", max_entries=8)
-def control(run_id, kind, norm, _params, _x):
-    return A.control_sweep(_params, _x, kind, norm, key=jax.random.key(1))
-
-
-@st.cache_data(show_spinner="Sweeping 25 strengths × 10 targets over the 10,000 test images…", max_entries=64)
-def summary(run_id, source, norm, layer, neuron, _params, _x, _labels, _predicted):
-    sweep = A.source_sweep(_params, _x, source, norm, key=jax.random.key(0), layer=layer, neuron=neuron)
-    return A.summarise(sweep, control(run_id, A.control_kind(source), norm, _params, _x), _labels, _predicted)
-
-
-@st.cache_data(show_spinner="Running FGSM and PGD at every budget…", max_entries=16)
-def comparison(run_id, target, _params, _x, _labels):
-    return A.comparison_table(_params, _x[:COMPARISON_IMAGES], _labels[:COMPARISON_IMAGES], target, jax.random.key(2))
-
-
-@st.cache_data(show_spinner="Running FGSM and PGD over the test set for the paper table…", max_entries=8)
-def paper(run_id, _params, _x, _labels):
-    return A.paper_rows(A.paper_table(_params, _x, _labels, key=jax.random.key(3)))
-
+    "x′ = clip(x + ε · pattern / ‖pattern‖, 0, 1), so the image moves by at most **ε** in the chosen norm.")
 
 mnist, run = resources.data(), resources.current_run()
 params = run.final_params
-x_test, labels = nw.pixels()[1], mnist.test_labels.astype(np.int32)
-clean = clean_probabilities(run.run_id, params, x_test)
+x_test, labels = loaders.pixels()[1], mnist.test_labels.astype(np.int32)
+clean = cache.clean_probabilities(run.run_id, params, x_test)
 predicted = clean.argmax(axis=1)
 
 # ---- 1 · Source and target
@@ -77,14 +50,16 @@ with st.expander("Which neuron's pattern (default: the output neuron of the targ
 st.caption(f"Image #{image}: label {labels[image]}, predicted {predicted[image]} "
            f"({clean[image].max():.1%}). Default: the first correctly classified 7 of the test set (#{default_image}).")
 grid = A.EPS_GRID[norm]
-strength_key = f"ov_strength_{norm}"
-# A strength in the link belongs to the link's norm; after a switch of norm, start from the default.
+eps_key = f"ov_eps_{norm}"
+# An ε in the link belongs to the link's norm; after a switch of norm, start from the default. Links made before
+# the page said ε carry it as ``strength``.
 link_norm = str(st.query_params.get("norm", norm)).strip().lower()
 same_norm = link_norm == norm or link_norm not in A.NORMS
-wanted = links.url_float("strength", DEFAULT_STRENGTH[norm], grid[0], grid[-1]) if same_norm else DEFAULT_STRENGTH[norm]
+eps_name = "strength" if "strength" in st.query_params and "eps" not in st.query_params else "eps"
+wanted = links.url_float(eps_name, DEFAULT_EPS[norm], grid[0], grid[-1]) if same_norm else DEFAULT_EPS[norm]
 if A.snap_eps(wanted, norm) != wanted:
-    nw.note(f"`strength={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_eps(wanted, norm):g}.")
-links.seed(strength_key, A.snap_eps(wanted, norm))
+    links.note(f"`{eps_name}={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_eps(wanted, norm):g}.")
+links.seed(eps_key, A.snap_eps(wanted, norm))
 with notes:
     links.show_notes()
 links.sync(image=image, target=target, source=source, norm=norm, layer=None if layer == "output" else layer,
@@ -95,76 +70,91 @@ pattern = np.asarray(A.pattern_for(params, x_test[image:image + 1], target, sour
 minimal = float(A.minimal_eps(params, x_test[image:image + 1], pattern, target, grid[-1], norm)[0])
 curves = A.image_curves(params, x_test[image], pattern, target, norm, grid, key=jax.random.key(4),
                         control=A.control_kind(source))
-overview = summary(run.run_id, source, norm, layer, neuron, params, x_test, labels, predicted)
+# Section 4 and the tables below are computed in the background; each fills in when it is done.
+overview_job = work.overlay_summary(run, source, norm, layer, neuron, x_test, labels, predicted)
 
 
 @st.fragment
-def strength_view():
-    strength = st.select_slider(f"{A.NORM_LABELS[norm]} strength s", grid, key=strength_key)
-    links.sync(strength=strength)
-    k = grid.index(strength)
-    adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, strength, norm))[0]
-    after = curves.probabilities[k]
+def eps_view():
+    eps = st.select_slider(f"{A.NORM_LABELS[norm]} size ε", grid, key=eps_key)
+    links.sync(eps=eps, strength=None)
+    step = grid.index(eps)
+    adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, eps, norm))[0]
+    after = curves.probabilities[step]
     # ---- 2 · Images and probabilities
-    st.plotly_chart(images_fig := F.overlay_triptych(x_test[image], pattern, adversarial, [
+    panels = F.overlay_panels(x_test[image], pattern, adversarial, [
         f"original #{image} (label {labels[image]})", A.SOURCE_LABELS[source],
-        f"with overlay (predicted {after.argmax()})"]), key="ov_images")
+        f"with overlay (predicted {after.argmax()})"])
+    for column, panel, name in zip(st.columns(3), panels, ("original", "pattern", "adversarial")):
+        column.plotly_chart(panel, key=f"ov_image_{name}", config=PANEL_CONFIG)
     left, right = st.columns([2, 1])
     left.plotly_chart(F.probability_bars(clean[image], after, target, int(labels[image])), key="ov_bars")
     right.metric("Prediction with the overlay", f"{after.argmax()}", f"{after.max():.1%} confident",
                  delta_color="off")
     right.metric(f"Probability of {target}", f"{after[target]:.1%}", f"{after[target] - clean[image][target]:+.1%}")
-    # ---- 3 · Strength curve
-    st.header("3 · How strong must the overlay be?")
-    st.plotly_chart(curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean, curves.control_max,
-                                     target=target, norm_label=A.NORM_LABELS[norm], current=strength,
-                                     minimal=minimal), key="ov_curve")
+    # ---- 3 · ε curve
+    st.header("3 · How large must ε be?")
+    st.plotly_chart(curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean,
+                                             curves.control_max, target=target, norm_label=A.NORM_LABELS[norm],
+                                             current=eps, minimal=minimal), key="ov_curve")
     st.caption("Grey: 16 random patterns of the same norm (random signs for sign patterns). The red line marks the "
-               "smallest strength that flips the prediction to the target (grid scan, then bisection).")
-    # ---- 4 · Over the test set
+               "smallest ε that flips the prediction to the target (grid scan, then bisection).")
+    # ---- 4 · Over the test set (its poller, after this fragment, reruns the page when the sweep is done)
     st.header("4 · Over the whole test set")
-    rate, random_rate = overview.success[k], overview.control_success[k]
-    left, right = st.columns([3, 2])
-    left.plotly_chart(F.success_matrix(overview.matrices[k], title=f"Share turned into the target at "
-                                       f"{A.NORM_LABELS[norm]} strength {strength:g}"), key="ov_matrix")
-    right.plotly_chart(F.confidence_histogram(overview.confidence_counts[k], overview.confidence_edges,
-                                              title="Confidence of the successful overlays"), key="ov_confidence")
-    right.caption(f"Over the {int((labels == predicted).sum()):,} correctly classified test images and the nine "
-                  f"other targets: {rate:.1%} succeed (median confidence {overview.median_confidence[k]:.1%}); "
-                  f"random noise of the same norm: {random_rate:.1%}.")
-    offer("overlay", {"images": images_fig, "strength_curve": curve_fig},
-          {"original": x_test[image], "pattern": pattern, "adversarial": adversarial, "strengths": np.asarray(grid),
-           "target_probability": curves.probabilities[:, target], "success_matrix": overview.matrices[k]})
-    st.subheader("What you are seeing")
-    for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, eps=strength,
-                            overlay_rate=rate, random_rate=random_rate,
-                            random_untargeted=overview.control_untargeted[k],
-                            image_flipped=bool(after.argmax() == target), image_confidence=float(after[target]),
-                            image_min_eps=minimal):
-        st.markdown(f"- {sentence}")
+    overview = waiting.ready(overview_job)
+    arrays = {"original": x_test[image], "pattern": pattern, "adversarial": adversarial, "eps_grid": np.asarray(grid),
+              "target_probability": curves.probabilities[:, target]}
+    if overview is not None:
+        rate, random_rate = overview.success[step], overview.control_success[step]
+        left, right = st.columns([3, 2])
+        left.plotly_chart(F.success_matrix(overview.matrices[step], title=f"Share turned into the target at "
+                                           f"{A.NORM_LABELS[norm]} ε = {eps:g}"), key="ov_matrix")
+        right.plotly_chart(F.confidence_histogram(overview.confidence_counts[step], overview.confidence_edges,
+                                                  title="Confidence of the successful overlays"), key="ov_confidence")
+        right.caption(f"Over the {int((labels == predicted).sum()):,} correctly classified test images and the nine "
+                      f"other targets: {rate:.1%} succeed (median confidence {overview.median_confidence[step]:.1%}); "
+                      f"random noise of the same norm: {random_rate:.1%}.")
+        arrays["success_matrix"] = overview.matrices[step]
+    offer("overlay", {"original": panels[0], "pattern": panels[1], "adversarial": panels[2], "eps_curve": curve_fig},
+          arrays)
+    if overview is not None:
+        st.subheader("What you are seeing")
+        for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, eps=eps,
+                                overlay_rate=rate, random_rate=random_rate,
+                                random_untargeted=overview.control_untargeted[step],
+                                image_flipped=bool(after.argmax() == target), image_confidence=float(after[target]),
+                                image_min_eps=minimal):
+            st.markdown(f"- {sentence}")
 
 
 st.header("2 · The overlay on one image")
-strength_view()
+eps_view()
+waiting.result_or_wait(overview_job, "the overlay swept over the test set (25 ε × 10 targets × 10,000 images)")
 
-st.subheader("The overlay beside FGSM and PGD, at equal budgets")
-rows = comparison(run.run_id, target, params, x_test, labels)
-st.plotly_chart(F.comparison(rows, target=target), key="ov_comparison")
-for sentence in A.comparison_sentences(rows, norm, target):
-    st.markdown(f"- {sentence}")
-st.caption(f"Targeted at {target}, over the correctly classified images among the first {COMPARISON_IMAGES:,} of "
-           "the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "
+st.subheader("The overlay beside FGSM and PGD, at equal ε")
+rows = waiting.result_or_wait(work.attack_comparison(run, target, x_test, labels), "FGSM and PGD at every ε")
+if rows is not None:
+    st.plotly_chart(F.comparison(rows, target=target), key="ov_comparison")
+    for sentence in A.comparison_sentences(rows, norm, target):
+        st.markdown(f"- {sentence}")
+st.caption(f"Targeted at {target}, over the correctly classified images among the first {work.COMPARISON_IMAGES:,} "
+           "of the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "
            "(Goodfellow et al. 2015) and PGD (Madry et al. 2018; 40 steps, one random start, Foolbox's step sizes) "
            "compute a perturbation for each image from its gradient.")
 
 # ---- 5 · Paper table
 st.header("5 · Beside the papers")
-table = pd.DataFrame(paper(run.run_id, params, x_test, labels))
-st.dataframe(table.style.format({"error_rate": "{:.1%}", "accuracy": "{:.1%}", "mean_confidence": "{:.1%}",
-                                 "eps": "{:g}"}, na_rep="–"), hide_index=True, key="ov_paper")
+paper_rows = waiting.result_or_wait(work.paper_table(run, x_test, labels), "FGSM and PGD over the test set")
+if paper_rows is not None:
+    st.dataframe(pd.DataFrame(paper_rows).astype({c: float for c in ("error_rate", "accuracy", "mean_confidence")}),
+                 hide_index=True, key="ov_paper", column_config={
+                     "network": "network", "attack": "attack", "eps": st.column_config.NumberColumn("ε", format="%g"),
+                     **{c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
+                        for c in ("error_rate", "accuracy", "mean_confidence")}})
 st.caption("Mean confidence: the average probability of the predicted, wrong label over the misclassified images, "
-           "as reported by Goodfellow et al. The published networks differ from ours (a softmax classifier, a "
-           "maxout network, convolutional networks), so the rows compare orders of magnitude, not like with like.")
+           "as reported by Goodfellow et al.; an empty cell is a figure the paper does not give. The published "
+           "networks differ from ours (a softmax classifier, a maxout network, convolutional networks), so the rows "
+           "compare orders of magnitude, not like with like.")
 
 # ---- 6 · Why
 st.header("6 · Why this works")

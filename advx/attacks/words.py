@@ -1,6 +1,5 @@
 """The words the overlay page shows: labels, and sentences written from the measured numbers so that
-they cannot contradict them. The prose says "strength" for the overlay's eps and "budget" for the eps at
-which the attacks are compared, as the page does."""
+they cannot contradict them. The size of a perturbation is ε everywhere (``eps`` in the code)."""
 
 from __future__ import annotations
 
@@ -32,15 +31,15 @@ def story(*, source_label: str, target: int, norm: str, eps: float, overlay_rate
     pattern = source_label[0].lower() + source_label[1:]
     out = []
     if image_flipped:
-        out.append(f"On this image the {pattern} pattern at {norm_label} strength {eps:g} makes the network "
+        out.append(f"On this image the {pattern} pattern at {norm_label} ε = {eps:g} makes the network "
                    f"answer {target} with probability {_pct(image_confidence)}.")
     else:
-        out.append(f"On this image the {pattern} pattern at {norm_label} strength {eps:g} does not make the "
+        out.append(f"On this image the {pattern} pattern at {norm_label} ε = {eps:g} does not make the "
                    f"network answer {target}.")
     if math.isfinite(image_min_eps):
-        out.append(f"The smallest strength that flips it to {target} is {image_min_eps:.3g}.")
+        out.append(f"The smallest ε that flips it to {target} is {image_min_eps:.3g}.")
     else:
-        out.append(f"No strength in the range shown flips it to {target}.")
+        out.append(f"No ε in the range shown flips it to {target}.")
     ratio = overlay_rate / random_rate if random_rate > 0 else math.inf
     compare = (f"Across the correctly classified test images, the pattern for each target turns {_pct(overlay_rate)} "
                f"of the (image, other target) pairs into the target, against {_pct(random_rate)} for random noise "
@@ -49,8 +48,8 @@ def story(*, source_label: str, target: int, norm: str, eps: float, overlay_rate
         compare += ("The direction matters, not the size: a pattern of the same size pointing nowhere in "
                     "particular barely changes the network's mind.")
     elif overlay_rate > random_rate:
-        compare += ("The pattern beats the control, but at this strength not by the wide margin the argument "
-                    "predicts; raise the strength to see whether the gap opens.")
+        compare += ("The pattern beats the control, but at this ε not by the wide margin the argument "
+                    "predicts; raise ε to see whether the gap opens.")
     else:
         compare += ("Here the pattern does no better than the control, which does not fit the story: at this "
                     "setting the direction does not matter.")
@@ -69,28 +68,28 @@ def comparison_sentences(rows: list[dict], norm: str, target: int) -> list[str]:
         return ", ".join(f"{_pct(r[method])}" for r in rows)
 
     eps_values = ", ".join(f"{r['eps']:g}" for r in rows)
-    out = [f"At {label} budgets {eps_values}, aimed at {target}: the overlay succeeds on {series('overlay')}, "
+    out = [f"At {label} ε = {eps_values}, aimed at {target}: the overlay succeeds on {series('overlay')}, "
            f"its sign on {series('overlay_sign')}, FGSM on {series('fgsm')}, PGD on {series('pgd')}, and random "
            f"noise on {series('random')}."]
     beaten = [r["eps"] for r in rows if r["pgd"] < max(r["overlay"], r["overlay_sign"])]
     if beaten:
-        out.append("Unexpectedly, one fixed pattern beats the tailored PGD at budget "
-                   f"{', '.join(f'{eps:g}' for eps in beaten)}: PGD's 40 small steps may be too few for that budget.")
+        out.append("Unexpectedly, one fixed pattern beats the tailored PGD at ε = "
+                   f"{', '.join(f'{eps:g}' for eps in beaten)}: PGD's 40 small steps may be too few for that ε.")
     else:
-        out.append("Attacks tailored to each image do at least as well as the single fixed pattern at every budget, "
+        out.append("Attacks tailored to each image do at least as well as the single fixed pattern at every ε, "
                    "as expected: the overlay shows that one direction suffices, not that it is the best one.")
     fgsm_wins = [r["eps"] for r in rows if r["fgsm"] > max(r["overlay"], r["overlay_sign"])]
     if fgsm_wins:
-        out.append("FGSM, a single gradient step per image, beats both fixed patterns at budget "
+        out.append("FGSM, a single gradient step per image, beats both fixed patterns at ε = "
                    f"{', '.join(f'{eps:g}' for eps in fgsm_wins)}.")
     weak = [r["eps"] for r in rows if r["overlay"] < 0.05]
     working = [r for r in rows if r["overlay"] >= 0.05]
     noisy = [r["eps"] for r in working if r["random"] >= 0.5 * r["overlay"]]
     if weak:
-        out.append(f"At budget {', '.join(f'{eps:g}' for eps in weak)} the overlay itself barely works (under 5%), "
+        out.append(f"At ε = {', '.join(f'{eps:g}' for eps in weak)} the overlay itself barely works (under 5%), "
                    "so there the random control has little to fall short of.")
     if noisy:
-        out.append(f"Random noise comes within a factor of two of the overlay at budget "
+        out.append(f"Random noise comes within a factor of two of the overlay at ε = "
                    f"{', '.join(f'{eps:g}' for eps in noisy)}, which does not fit the story there.")
     elif working:
         out.append("Where the overlay works, random noise of the same size stays far below it.")

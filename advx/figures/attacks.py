@@ -5,9 +5,8 @@ grey (0 white, 1 black, as on the other pages); signed patterns use ``RdBu_r`` c
 
 The figures are written as plain Plotly specs and wrapped without Plotly's per-property validation: the
 page redraws them on every move of its eps slider, and validation costs several times more than the rest of
-the rerun. The tests validate every builder's output once. The code says ``eps`` for the size of a
-perturbation; the words on the figures say "strength" (the overlay's) and "budget" (the attacks'), as the
-page does.
+the rerun. The tests validate every builder's output once. The size of a perturbation is
+ε on the figures (``eps`` in the code).
 """
 
 from __future__ import annotations
@@ -49,35 +48,32 @@ def _title(text: str, x: float, y: float = 1.0) -> dict:
                 showarrow=False, font=dict(size=13))
 
 
-def overlay_triptych(original, pattern, adversarial, titles: Sequence[str]) -> go.Figure:
-    """Original, pattern and adversarial image side by side.
+def image_panel(z, title: str, *, signed: bool = False) -> go.Figure:
+    """One ``(784,)`` image as a 28 × 28 heatmap with ``title``: pixels in [0, 1] on one grey scale, or
+    (``signed``) a pattern on ``RdBu_r`` symmetric about 0. A page lays several side by side in columns,
+    which Streamlit stacks one per row on a narrow (phone) screen."""
+    z = np.asarray(z, np.float64)
+    bound = float(np.abs(z).max()) or 1.0
+    scale = dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0) if signed else dict(
+        colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0)
+    data = [dict(type="heatmap", z=_square(z), coloraxis="coloraxis", name=title,
+                 hovertemplate=f"{title}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>")]
+    return _figure(data, dict(
+        title=dict(text=title, x=0.5, xanchor="center", font=dict(size=13)),
+        xaxis=dict(visible=False, constrain="domain"),
+        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
+        coloraxis=dict(**scale, colorbar=dict(thickness=10, len=0.8)), height=300, margin=dict(l=10, r=10, t=40, b=10)))
 
-    ``original`` and ``adversarial``: ``(784,)`` in [0, 1], one grey scale. ``pattern``: ``(784,)``
-    signed, ``RdBu_r`` symmetric about 0. ``titles``: three panel names.
+
+def overlay_panels(original, pattern, adversarial, titles: Sequence[str]) -> list[go.Figure]:
+    """Original, pattern and adversarial image as three panels (``image_panel``), in that order.
+
+    ``original`` and ``adversarial``: ``(784,)`` in [0, 1]. ``pattern``: ``(784,)`` signed. ``titles``: three names.
     """
     if len(titles) != 3:
         raise ValueError(f"need 3 titles, got {len(titles)}")
-    pattern = np.asarray(pattern, np.float64)
-    bound = float(np.abs(pattern).max()) or 1.0
-    domains = ([0.0, 0.3], [0.35, 0.65], [0.7, 1.0])
-    data, layout = [], {}
-    for i, (z, axis, name) in enumerate([(original, "coloraxis", titles[0]), (pattern, "coloraxis2", titles[1]),
-                                         (adversarial, "coloraxis", titles[2])]):
-        suffix = "" if i == 0 else str(i + 1)
-        data.append(dict(type="heatmap", z=_square(z), coloraxis=axis, name=name, xaxis=f"x{suffix}",
-                         yaxis=f"y{suffix}",
-                         hovertemplate=f"{name}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"))
-        layout[f"xaxis{suffix}"] = dict(domain=domains[i], visible=False, constrain="domain", anchor=f"y{suffix}")
-        layout[f"yaxis{suffix}"] = dict(visible=False, autorange="reversed", scaleanchor=f"x{suffix}",
-                                        constrain="domain", anchor=f"x{suffix}")
-    layout.update(
-        annotations=[_title(t, sum(d) / 2) for t, d in zip(titles, domains)],
-        coloraxis=dict(colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0,
-                       colorbar=dict(title=dict(text="pixel"), x=-0.08, thickness=10, len=0.8)),
-        coloraxis2=dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0,
-                        colorbar=dict(title=dict(text="pattern"), thickness=10, len=0.8)),
-        height=300, margin=dict(l=60, r=10, t=40, b=10))
-    return _figure(data, layout)
+    return [image_panel(original, titles[0]), image_panel(pattern, titles[1], signed=True),
+            image_panel(adversarial, titles[2])]
 
 
 def probability_bars(before, after, target: int, label: int) -> go.Figure:
@@ -121,8 +117,8 @@ def eps_curve(eps_grid, target_probability, control_mean, control_max, *, target
         shapes.append(shape)
         notes.append(note)
     return _figure(data, dict(height=320, margin=_MARGIN, shapes=shapes, annotations=notes,
-                              title=dict(text=f"Probability of {target} against {norm_label} strength"),
-                              xaxis=dict(title=dict(text=f"{norm_label} strength")),
+                              title=dict(text=f"Probability of {target} against {norm_label} ε"),
+                              xaxis=dict(title=dict(text=f"{norm_label} ε")),
                               yaxis=dict(title=dict(text=f"P({target})"), range=[0, 1.02]),
                               legend=dict(orientation="h", y=-0.25)))
 
@@ -151,7 +147,7 @@ def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
     centres = ((edges[:-1] + edges[1:]) / 2).tolist()
     data = [dict(type="bar", x=centres, y=counts.tolist(), width=float(edges[1] - edges[0]),
                  marker=dict(color="#c0392b"), hovertemplate="P(target) ≈ %{x:.2f}: %{y} images<extra></extra>")]
-    notes = [] if counts.sum() else [dict(text="no successful overlay at this strength", showarrow=False, x=0.5,
+    notes = [] if counts.sum() else [dict(text="no successful overlay at this ε", showarrow=False, x=0.5,
                                           y=0.5, xref="paper", yref="paper")]
     return _figure(data, dict(height=300, margin=_MARGIN, title=dict(text=title), annotations=notes, bargap=0.05,
                               xaxis=dict(title=dict(text="probability of the target"), range=[0, 1]),
@@ -164,7 +160,7 @@ def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
     ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``eps`` and one rate per method).
     """
     norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
-    labels = {"linf": "L∞ budget", "l2": "L2 budget"}
+    labels = {"linf": "L∞ ε", "l2": "L2 ε"}
     width = 1.0 / max(len(norms), 1)
     data, layout, titles = [], {}, []
     for i, norm in enumerate(norms):
@@ -175,7 +171,7 @@ def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
             data.append(dict(type="scatter", x=eps_values, y=[r[method] for r in chosen], name=label,
                              mode="lines+markers", line=dict(color=METHOD_COLOURS[method]), legendgroup=method,
                              showlegend=i == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                             hovertemplate=f"{label}<br>budget %{{x}}: %{{y:.1%}}<extra></extra>"))
+                             hovertemplate=f"{label}<br>ε %{{x}}: %{{y:.1%}}<extra></extra>"))
         domain = [i * width + (0.04 if i else 0), (i + 1) * width - (0.04 if i + 1 < len(norms) else 0)]
         layout[f"xaxis{suffix}"] = dict(domain=domain, title=dict(text=labels[norm]), anchor=f"y{suffix}")
         layout[f"yaxis{suffix}"] = dict(range=[0, 1.02], tickformat=".0%", anchor=f"x{suffix}",

@@ -1,8 +1,7 @@
 """Every label, row and sentence "Why it happens" shows, built from the measured numbers (no maths here).
 
 The sentences choose their words from the numbers (``_amount``, the comparisons in ``explain``), so that
-they cannot claim more than the numbers say. The prose says "budget" for an attack's eps, as the overlay
-page does (``advx.attacks.words``); the code says ``eps``.
+they cannot claim more than the numbers say. The size of a perturbation is ε everywhere (``eps`` in the code).
 """
 
 from __future__ import annotations
@@ -68,8 +67,8 @@ def counterfactual_caption(rates: AttackRates, n_test: int = 10_000, target: int
             f"counting only those the network classifies correctly and whose label is not {target} "
             f"({rates.n_attacked} for the first column, so a share has a sampling error of at most "
             f"±{100 / (2 * rates.n_attacked ** 0.5):.1f} points); success means the network then answers {target}. "
-            f"Overlay: the network's own output-neuron-{target} effective weights, scaled to the L∞ budget and added "
-            f"to the digit (the seed's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of budget/30 "
+            f"Overlay: the network's own output-neuron-{target} effective weights, scaled to L∞ size ε and added "
+            f"to the digit (the seed's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of ε/30 "
             "from one random start (Madry et al. 2018). All attacks are targeted and white-box: each network is "
             "attacked through its own gradients.")
 
@@ -151,15 +150,15 @@ def _counterfactual_sentence(t: AttackRates, p: AttackRates, name: str) -> str:
         tl, pl = t.success[("pgd", large)], p.success[("pgd", large)]
         if ps < ts - 0.1:
             words.append(f"At L∞ {small:g}, PGD turns {_pct(ps)} of the images into a {COUNTERFACTUAL_TARGET} against "
-                         f"it, against {_pct(ts)} for the trained network: much of the small-budget weakness lived in "
+                         f"it, against {_pct(ts)} for the trained network: much of the small-ε weakness lived in "
                          "the directions training never visited.")
         else:
             words.append(f"At L∞ {small:g}, PGD still succeeds on {_pct(ps)} of the images (trained: {_pct(ts)}): "
-                         "removing the off-data part did not help much at this budget.")
+                         "removing the off-data part did not help much at this ε.")
         if pl >= 0.5:
             words.append(f"At L∞ {large:g}, PGD succeeds on {_pct(pl)} (trained: {_pct(tl)}). So the argument is not "
                          "the whole story: the projected network sees only the in-subspace part of a perturbation, "
-                         "and a budget this large is enough to move an image inside the data subspace across the "
+                         "and an ε this large is enough to move an image inside the data subspace across the "
                          "network's boundary. The untouched directions make adversarial examples cheap; they are not "
                          "the only way to make one.")
         else:
