@@ -416,9 +416,9 @@ def _target_rows(results: dict) -> list[str]:
                         + f" | {_verdict(not missed)} |")
         ov = lat["pages"].get("views/overlay.py", {})
         if "p95_s" in ov:
-            rows.append(f"| overlay strength slider p95 ≤ 200 ms | {_ms(ov['p95_s'])} | {_verdict(ov['met'])} |")
+            rows.append(f"| overlay ε slider p95 ≤ 200 ms | {_ms(ov['p95_s'])} | {_verdict(ov['met'])} |")
         else:
-            rows.append(f"| overlay strength slider p95 ≤ 200 ms | {ov.get('skipped') or ov.get('error', 'n/a')} | – |")
+            rows.append(f"| overlay ε slider p95 ≤ 200 ms | {ov.get('skipped') or ov.get('error', 'n/a')} | – |")
     w = _target_part(rows, results, "why", "“Why it happens” first visit")
     if w is not None:
         usual = max(w["after_training"]["seconds"], w["restarted"]["seconds"])
@@ -534,7 +534,7 @@ def markdown(results: dict) -> str:
     if lat is not None:
         out += [f"{lat['changes']} changes of each page's main widget after a first visit; `st.cache_data` "
                 "cleared before each page, so new values cost what they cost a fresh session. AppTest reruns the whole "
-                "script, also for a widget inside an `st.fragment` (the overlay's strength slider), so that row is an "
+                "script, also for a widget inside an `st.fragment` (the overlay's ε slider), so that row is an "
                 "upper bound of the fragment's own rerun.", "",
                 "| page | widget | median | p95 | max | first visit | target p95 | verdict |",
                 "|---|---|---|---|---|---|---|---|"]

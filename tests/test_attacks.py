@@ -535,16 +535,16 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     ]
     for fig in figures:
         go.Figure(fig.to_dict())  # full validation raises on any invalid property
-    triptych = figures[0].to_dict()
-    assert triptych["layout"]["coloraxis2"]["cmid"] == 0
-    assert triptych["layout"]["coloraxis2"]["cmin"] == -triptych["layout"]["coloraxis2"]["cmax"]
-    ours = triptych["layout"]["coloraxis2"]["colorscale"]
+    original, signed = figures[0].to_dict(), figures[1].to_dict()  # the image panels: pixels, then the pattern
+    assert signed["layout"]["coloraxis"]["cmid"] == 0
+    assert signed["layout"]["coloraxis"]["cmin"] == -signed["layout"]["coloraxis"]["cmax"]
+    ours = signed["layout"]["coloraxis"]["colorscale"]
     reference = go.Figure(layout=dict(coloraxis=dict(colorscale="RdBu_r"))).to_dict()["layout"]["coloraxis"]["colorscale"]
     assert [c for _, c in ours] == [c for _, c in reference]
     np.testing.assert_allclose([v for v, _ in ours], [v for v, _ in reference])
-    assert triptych["layout"]["coloraxis"]["cmin"] == 0 and triptych["layout"]["coloraxis"]["cmax"] == 1
+    assert original["layout"]["coloraxis"]["cmin"] == 0 and original["layout"]["coloraxis"]["cmax"] == 1
     # Explicit scales (a bare name would reach plotly.js unvalidated): pixel 0 is white, 1 black.
-    assert triptych["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(255,255,255)"
+    assert original["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(255,255,255)"
     assert triptych["layout"]["coloraxis"]["colorscale"][-1][1] == "rgb(0,0,0)"
     assert not isinstance(figures[4].to_dict()["data"][0]["colorscale"], str)
     np.testing.assert_allclose(np.asarray(triptych["data"][1]["z"]), pattern.reshape(28, 28), atol=1e-4)
