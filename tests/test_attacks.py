@@ -545,11 +545,12 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     assert original["layout"]["coloraxis"]["cmin"] == 0 and original["layout"]["coloraxis"]["cmax"] == 1
     # Explicit scales (a bare name would reach plotly.js unvalidated): pixel 0 is white, 1 black.
     assert original["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(255,255,255)"
-    assert triptych["layout"]["coloraxis"]["colorscale"][-1][1] == "rgb(0,0,0)"
-    assert not isinstance(figures[4].to_dict()["data"][0]["colorscale"], str)
-    np.testing.assert_allclose(np.asarray(triptych["data"][1]["z"]), pattern.reshape(28, 28), atol=1e-4)
-    assert [a["text"] for a in triptych["layout"]["annotations"]] == ["a", "b", "c"]
-    assert figures[4].to_dict()["data"][0]["z"][4][4] is None
-    assert figures[4].to_dict()["data"][0]["text"][2][5] == f"{100 * matrix[2, 5]:.0f}"
-    assert len(figures[7].to_dict()["data"]) == 10  # five methods in two panels
-    assert len(figures[3].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-eps marker
+    assert original["layout"]["coloraxis"]["colorscale"][-1][1] == "rgb(0,0,0)"
+    matrix_fig = figures[6].to_dict()  # after the three panels, the bars and the two ε curves
+    assert not isinstance(matrix_fig["data"][0]["colorscale"], str)
+    np.testing.assert_allclose(np.asarray(signed["data"][0]["z"]), pattern.reshape(28, 28), atol=1e-4)
+    assert [f.to_dict()["layout"]["title"]["text"] for f in figures[:3]] == ["a", "b", "c"]
+    assert matrix_fig["data"][0]["z"][4][4] is None
+    assert matrix_fig["data"][0]["text"][2][5] == f"{100 * matrix[2, 5]:.0f}"
+    assert len(figures[-1].to_dict()["data"]) == 10  # five methods in two panels
+    assert len(figures[5].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-eps marker
