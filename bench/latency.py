@@ -110,8 +110,9 @@ def measure_page(interaction: Interaction, changes: int) -> dict:
     original = getattr(C.counterfactual_path, "original", C.counterfactual_path)
     C.counterfactual_path = lambda run_id, k, root=None: original(run_id, k, empty)
     C.counterfactual_path.original = original
-    from ui import counterfactual
-    counterfactual._jobs.clear()
+    from ui import jobs, waiting
+    jobs._jobs.clear()  # nothing of an earlier page in memory
+    waiting.BLOCK = True  # a rerun is timed until every section is drawn, jobs included
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT_S).run()
     start = time.perf_counter()
     at.switch_page(interaction.page).run()

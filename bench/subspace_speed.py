@@ -23,7 +23,8 @@ import numpy as np
 from advx import store
 from advx import subspace as S
 from advx.config import TrainConfig
-from advx.data import load_mnist, to_float
+from advx.data import load_mnist
+from advx.model import to_pixels
 
 TARGET_SECONDS = 3.0
 
@@ -132,7 +133,7 @@ def main() -> None:
         print(f"run {name:<6s} {runs[name].run_id}  test accuracy {runs[name].test_accuracy:.2%}  "
               f"{'loaded' if took < 5 else 'trained'} in {took:.1f} s; median epoch {np.median(history):.2f} s "
               f"over {len(history)} epochs")
-    test = to_float(mnist.test_images)  # as the app holds them
+    test = to_pixels(mnist.test_images)  # as the app holds them
     train_u8 = mnist.train_images.reshape(len(mnist.train_images), -1)
 
     first = Clock()

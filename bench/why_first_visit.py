@@ -35,15 +35,16 @@ VISIT = r"""
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1]); os.chdir(sys.argv[1])
 from streamlit.testing.v1 import AppTest
+from ui import jobs, waiting
+waiting.BLOCK = True  # the visit is timed until every section is drawn, its jobs included
 at = AppTest.from_file(os.path.join(sys.argv[1], "streamlit_app.py"), default_timeout=900).run()
 import jax  # the app has imported it by now; the backend is up before the page, as in a running server
 jax.numpy.zeros(1).block_until_ready()
 background = 0.0
 if sys.argv[2] == "train_page_first":
     at.switch_page("views/train.py").run()
-    from ui import derived_jobs
     start = time.perf_counter()
-    derived_jobs.settle(timeout=600)
+    jobs.settle(timeout=600)
     background = time.perf_counter() - start
 start = time.perf_counter()
 at.switch_page("views/why.py").run()

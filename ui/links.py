@@ -48,31 +48,27 @@ def _url_number(name: str) -> tuple[str | None, float | None]:
     return raw, _parse_number(raw)
 
 
-def url_int(name: str, default: int, lo: int, hi: int) -> int:
-    """Integer parameter ``name`` in ``[lo, hi]``."""
+def _url_bounded(name: str, default, lo, hi, whole: bool):
     raw, number = _url_number(name)
     if number is None:
         if raw is not None:
             note(f"`{name}={raw}` is not a number; using {default}.")
         return default
-    value = int(round(number))
+    value = int(round(number)) if whole else number
     clamped = min(max(value, lo), hi)
     if clamped != value or value != number:
-        note(f"`{name}={raw}` is outside {lo}–{hi} or not whole; using {clamped}.")
+        note(f"`{name}={raw}` is outside {lo}–{hi}{' or not whole' if whole else ''}; using {clamped}.")
     return clamped
+
+
+def url_int(name: str, default: int, lo: int, hi: int) -> int:
+    """Integer parameter ``name`` in ``[lo, hi]``."""
+    return _url_bounded(name, default, lo, hi, whole=True)
 
 
 def url_float(name: str, default: float, lo: float, hi: float) -> float:
     """Float parameter ``name`` in ``[lo, hi]``."""
-    raw, number = _url_number(name)
-    if number is None:
-        if raw is not None:
-            note(f"`{name}={raw}` is not a number; using {default}.")
-        return default
-    clamped = min(max(number, lo), hi)
-    if clamped != number:
-        note(f"`{name}={raw}` is outside {lo}–{hi}; using {clamped}.")
-    return clamped
+    return _url_bounded(name, default, lo, hi, whole=False)
 
 
 def url_choice(name: str, default: str, choices: Sequence[str]) -> str:

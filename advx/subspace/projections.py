@@ -62,6 +62,13 @@ def project_out(sub: DataSubspace, v, k: int) -> np.ndarray:
     return split(sub, v, k)[1]
 
 
+def _share(part: np.ndarray, other: np.ndarray) -> np.ndarray:
+    """``part / (part + other)`` elementwise; NaN where both are 0."""
+    total = part + other
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, part / np.where(total > 0, total, 1), np.nan)
+
+
 class Energy(NamedTuple):
     """Squared norms of the parts of each column inside and outside a subspace: ``(n,)`` float32 each."""
 
@@ -71,9 +78,7 @@ class Energy(NamedTuple):
     @property
     def fraction_inside(self) -> np.ndarray:
         """``(n,)`` share of each column's energy inside; NaN for a zero column."""
-        total = self.inside + self.outside
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(total > 0, self.inside / np.where(total > 0, total, 1), np.nan)
+        return _share(self.inside, self.outside)
 
     @property
     def norm_inside(self) -> np.ndarray:
@@ -158,9 +163,7 @@ class PixelMaps(NamedTuple):
     @property
     def share_inside(self) -> np.ndarray:
         """``(784,)`` inside / (inside + outside) per pixel; NaN where both are 0 (blank pixels)."""
-        both = self.inside + self.outside
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return np.where(both > 0, self.inside / np.where(both > 0, both, 1), np.nan)
+        return _share(self.inside, self.outside)
 
 
 def pixel_maps(sub: DataSubspace, matrix, k: int) -> PixelMaps:
