@@ -35,9 +35,10 @@ def result_path(folder: str, run, settings: dict, root: Optional[Path] = None) -
     return (Path(root) if root is not None else cache_dir() / folder) / f"{run.run_id}-{digest}.npz"
 
 
-def keep_tuple(folder: str, run, settings: dict, compute: Callable[[], T], cls: type[T], *,
-               root: Optional[Path] = None) -> T:
-    """``compute()`` (a ``cls`` NamedTuple of arrays and numbers), or the copy kept from an earlier call."""
+def keep_tuple(folder: str, run, settings: dict, compute: Optional[Callable[[], T]], cls: type[T], *,
+               root: Optional[Path] = None) -> Optional[T]:
+    """``compute()`` (a ``cls`` NamedTuple of arrays and numbers), or the copy kept from an earlier call.
+    ``compute=None``: only the kept copy, or ``None``."""
 
     def encode(value) -> tuple[dict, dict]:
         arrays = {name: np.asarray(v) for name, v in value._asdict().items()}
@@ -51,9 +52,10 @@ def keep_tuple(folder: str, run, settings: dict, compute: Callable[[], T], cls: 
                                    compute, encode, decode)
 
 
-def keep_rows(folder: str, run, settings: dict, compute: Callable[[], list[dict]], *,
-              root: Optional[Path] = None) -> list[dict]:
-    """``compute()`` (a table: a list of dicts of JSON values), or the copy kept from an earlier call."""
+def keep_rows(folder: str, run, settings: dict, compute: Optional[Callable[[], list[dict]]], *,
+              root: Optional[Path] = None) -> Optional[list[dict]]:
+    """``compute()`` (a table: a list of dicts of JSON values), or the copy kept from an earlier call.
+    ``compute=None``: only the kept copy, or ``None``."""
 
     def plain(value):
         return value.item() if isinstance(value, np.generic) else value

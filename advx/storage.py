@@ -176,7 +176,7 @@ def file_lock(path: Path):
             os.close(fd)
 
 
-def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, compute: Callable[[], Any],
+def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, compute: Optional[Callable[[], Any]],
                     encode_obj: Callable[[Any], tuple[dict, dict]], decode_obj: Callable[[dict, dict], Any], *,
                     on_damage: Optional[DamageHandler] = None, what: str = "file",
                     again: str = "computed again") -> Any:
@@ -187,7 +187,7 @@ def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, 
     object into a file's content and back. Computed once: a second caller (thread or process) waits for
     the lock, then reads the file the first one wrote. A damaged file is reported as ``load`` does and
     computed again. A cache folder that cannot be found, read or written only means the result is not
-    kept: ``compute()`` is returned (and run once only).
+    kept: ``compute()`` is returned (and run once only). ``compute=None`` only reads: the stored object or ``None``.
     """
     computed: list = []
     try:
@@ -195,6 +195,8 @@ def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, 
         found = load(where, kind, identity, on_damage=on_damage, what=what, again=again)
         if found is not None:
             return decode_obj(*found)
+        if compute is None:
+            return None
         with file_lock(where):
             found = load(where, kind, identity, on_damage=on_damage, what=what, again=again)
             if found is not None:
@@ -203,6 +205,8 @@ def load_or_compute(path: Path | Callable[[], Path], kind: str, identity: dict, 
             arrays, extra = encode_obj(computed[0])
             save(where, arrays, kind, identity, extra)
     except OSError:  # no usable cache folder: nothing is kept
+        if compute is None:
+            return None
         if not computed:
             computed.append(compute())
     return computed[0]

@@ -531,7 +531,8 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
         F.success_matrix(matrix, title="m"),
         F.confidence_histogram(np.arange(20), np.linspace(0, 1, 21), title="h"),
         F.confidence_histogram(np.zeros(20, int), np.linspace(0, 1, 21), title="h"),
-        F.comparison(rows, target=0),
+        F.comparison(rows, target=0, norm="linf"),
+        F.comparison(rows, target=0, norm="l2"),
     ]
     for fig in figures:
         go.Figure(fig.to_dict())  # full validation raises on any invalid property
@@ -552,5 +553,5 @@ def test_figures_are_valid_plotly_and_use_the_house_colour_scales():
     assert [f.to_dict()["layout"]["title"]["text"] for f in figures[:3]] == ["a", "b", "c"]
     assert matrix_fig["data"][0]["z"][4][4] is None
     assert matrix_fig["data"][0]["text"][2][5] == f"{100 * matrix[2, 5]:.0f}"
-    assert len(figures[-1].to_dict()["data"]) == 10  # five methods in two panels
+    assert len(figures[-1].to_dict()["data"]) == 5  # five methods
     assert len(figures[5].to_dict()["layout"]["shapes"]) == 1  # no flip: no minimal-eps marker

@@ -63,7 +63,7 @@ def test_defaults_show_the_seeds_7_turned_into_a_0():
     assert at.selectbox(key="ov_source").value == "effective_weights"
     assert at.radio(key="ov_norm").value == "linf"
     assert at.select_slider(key="ov_eps_linf").value == 0.8
-    assert len(at.get("plotly_chart")) == 8  # three image panels, bars, ε curve, matrix, histogram, comparison
+    assert len(at.get("plotly_chart")) == 9  # three image panels, bars, ε curve, matrix, histogram, two comparisons
     assert _spec(at, "original #0 (label 7)") and _spec(at, "with overlay (predicted 0)")
     pattern = _spec(at, "Effective weights")
     assert pattern["layout"]["coloraxis"]["colorscale"][0][1] == "rgb(5,48,97)"  # RdBu_r, centred at 0

@@ -107,3 +107,12 @@ def test_results_are_kept_per_run_weights_and_settings(tmp_path):
     rows = results.keep_rows("tables", run, {"t": 0}, lambda: [{"a": np.float32(0.5), "b": None}], root=tmp_path)
     again = results.keep_rows("tables", run, {"t": 0}, lambda: pytest.fail("recomputed"), root=tmp_path)
     assert rows == again == [{"a": 0.5, "b": None}]
+
+
+def test_compute_none_only_reads(tmp_path):
+    run = _run("r1", 1.0)
+    assert results.keep_rows("tables", run, {}, None, root=tmp_path) is None  # nothing kept: nothing computed
+    results.keep_rows("tables", run, {}, lambda: [{"a": 1}], root=tmp_path)
+    assert results.keep_rows("tables", run, {}, None, root=tmp_path) == [{"a": 1}]
+    assert storage.load_or_compute(lambda: (_ for _ in ()).throw(OSError("no folder")), "demo", {}, None,
+                                   lambda a: ({}, {}), lambda a, e: a) is None

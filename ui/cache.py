@@ -63,6 +63,18 @@ def epoch_maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
     return out
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def epoch_effective(run_id: str, epoch: int, _params) -> dict:
+    """One epoch's effective weights and their measures, ``{layer: {"effective", "effective_high_frequency",
+    "effective_roughness"}}``: no pass over the images, so a page can draw them at once."""
+    out = {}
+    for layer, effective in neurons.all_effective_weights(_params).items():
+        out[layer] = {"effective": np.asarray(effective),
+                      "effective_high_frequency": np.asarray(neurons.high_frequency_share(effective), np.float64),
+                      "effective_roughness": np.asarray(neurons.roughness(effective), np.float64)}
+    return out
+
+
 @st.cache_data(show_spinner="Measuring every neuron over the training set…", max_entries=16)
 def epoch_stats(run_id: str, epoch: int, _params, _train) -> dict:
     return neurons.neuron_stats(_params, _train)

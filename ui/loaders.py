@@ -43,6 +43,15 @@ def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dic
     return cache.epoch_maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), pixels()[0])
 
 
+def effective_maps(run, epoch: int) -> dict:
+    """``{layer: {"effective", "effective_high_frequency", "effective_roughness"}}``: what ``maps`` holds of the
+    effective weights, without its pass over the training images when the every-epoch results are not ready."""
+    ready = epoch_results(run)
+    if ready is not None:
+        return ready.maps(int(epoch))
+    return cache.epoch_effective(run.run_id, int(epoch), run.params_at(int(epoch)))
+
+
 def stats(run, epoch: int) -> dict[str, neurons.NeuronStats]:
     """``{layer: NeuronStats}`` over the 60,000 training images."""
     ready = epoch_results(run)

@@ -83,8 +83,11 @@ def trained_run(config: TrainConfig, mnist, lane: str = "later", label: str = ""
 def counterfactual_column(run, k: int, sub, test_images, labels, lane: str = "now") -> jobs.Job:
     """One column of the counterfactual table: ``run``'s network (``k`` = 0) or its first layer projected
     onto the top-``k`` data subspace, attacked (``advx.subspace.stored_attack_rates``)."""
-    return _job(("counterfactual", run.run_id, int(k)), f"the attacks on the network at k = {k}",
-                lambda: S.stored_attack_rates(run, int(k), sub, test_images, labels), lane=lane)
+    def attacked(only_stored: bool = False):
+        return S.stored_attack_rates(run, int(k), sub, test_images, labels, only_stored=only_stored)
+
+    return _job(("counterfactual", run.run_id, int(k)), f"the attacks on the network at k = {k}", attacked,
+                found=lambda: attacked(only_stored=True), lane=lane)
 
 
 def overlay_summary(run, source: str, norm: str, layer: str, neuron: Optional[int], x_test, labels, predicted,
@@ -99,23 +102,25 @@ def overlay_summary(run, source: str, norm: str, layer: str, neuron: Optional[in
         return A.summarise(sweep, control, labels, predicted)
 
     return _job(("overlay_summary", run.run_id, source, norm, layer, neuron), "the overlay swept over the test set",
-                lambda: results.keep_tuple("overlay", run, settings, compute, A.SweepSummary), lane=lane)
+                lambda: results.keep_tuple("overlay", run, settings, compute, A.SweepSummary),
+                found=lambda: results.keep_tuple("overlay", run, settings, None, A.SweepSummary), lane=lane)
 
 
 def attack_comparison(run, target: int, x_test, labels, lane: str = "now") -> jobs.Job:
     """The overlay beside FGSM and PGD at equal eps, targeted at ``target``, on the first test images."""
-    n = COMPARISON_IMAGES
-    return _job(("attack_comparison", run.run_id, int(target)), "FGSM and PGD at every eps",
-                lambda: results.keep_rows("comparison", run, {"target": int(target), "images": n, "key": 2},
-                                          lambda: A.comparison_table(run.final_params, x_test[:n], labels[:n],
-                                                                     int(target), jax.random.key(2))), lane=lane)
+    n, settings = COMPARISON_IMAGES, {"target": int(target), "images": COMPARISON_IMAGES, "key": 2}
+    return _job(("attack_comparison", run.run_id, int(target)), "FGSM and PGD at every ε",
+                lambda: results.keep_rows("comparison", run, settings, lambda: A.comparison_table(
+                    run.final_params, x_test[:n], labels[:n], int(target), jax.random.key(2))),
+                found=lambda: results.keep_rows("comparison", run, settings, None), lane=lane)
 
 
 def paper_table(run, x_test, labels, lane: str = "now") -> jobs.Job:
     """FGSM and PGD over the whole test set at the papers' eps, beside the published figures."""
     return _job(("paper_table", run.run_id), "FGSM and PGD over the test set for the paper table",
                 lambda: results.keep_rows("paper", run, {"key": 3}, lambda: A.paper_rows(
-                    A.paper_table(run.final_params, x_test, labels, key=jax.random.key(3)))), lane=lane)
+                    A.paper_table(run.final_params, x_test, labels, key=jax.random.key(3)))),
+                found=lambda: results.keep_rows("paper", run, {"key": 3}, None), lane=lane)
 
 
 START_DELAY_S = 2.0  # the page that asked draws its first sections before the queue takes both cores

@@ -29,7 +29,7 @@ weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTIN
 with notes:
     links.show_notes()
 
-now, init = loaders.maps(run, epoch, weight), loaders.maps(run, 0, weight)
+now = loaders.maps(run, epoch, weight)
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
@@ -47,6 +47,7 @@ for layer, idx in nw.by_layer(codes, widths).items():
     arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
                    f"{layer}_neurons": idx})
 
+init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it
 st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
 st.caption(f"{neurons.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
            f"{neurons.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "

@@ -37,21 +37,22 @@ if view == "jacobian":
 with notes:
     links.show_notes()
 
-now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
+effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures below need a pass over the images
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
-    linear = figs.map_grid(now[layer]["effective"][:, idx], labels, ncols=min(len(idx), 5 if view == "linear" else 3),
-                           notes=[neurons.measure_note(now[layer], neuron, "effective") for neuron in idx],
+    linear = figs.map_grid(effective[layer]["effective"][:, idx], labels,
+                           ncols=min(len(idx), 5 if view == "linear" else 3),
+                           notes=[neurons.measure_note(effective[layer], neuron, "effective") for neuron in idx],
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     shown[layer] = linear
-    arrays[f"{layer}_effective_weights"] = now[layer]["effective"][:, idx]
+    arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
     arrays[f"{layer}_neurons"] = idx
     if view == "linear":
         st.plotly_chart(linear, key=f"ew_grid_{layer}")
         continue
     grid = jac[layer][:, idx]
-    hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, now[layer]["effective"][:, idx])
+    hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, effective[layer]["effective"][:, idx])
     left, right = st.columns(2)
     left.plotly_chart(linear, key=f"ew_grid_{layer}")
     right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
@@ -60,6 +61,7 @@ for layer, idx in nw.by_layer(codes, widths).items():
                                      title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
                        key=f"ew_jac_{layer}")
 
+now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
 st.caption(neurons.MEASURES_HELP)
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")

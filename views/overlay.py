@@ -134,7 +134,8 @@ waiting.result_or_wait(overview_job, "the overlay swept over the test set (25 ε
 st.subheader("The overlay beside FGSM and PGD, at equal ε")
 rows = waiting.result_or_wait(work.attack_comparison(run, target, x_test, labels), "FGSM and PGD at every ε")
 if rows is not None:
-    st.plotly_chart(F.comparison(rows, target=target), key="ov_comparison")
+    for column, each in zip(st.columns(len(A.NORMS)), A.NORMS):
+        column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
     for sentence in A.comparison_sentences(rows, norm, target):
         st.markdown(f"- {sentence}")
 st.caption(f"Targeted at {target}, over the correctly classified images among the first {work.COMPARISON_IMAGES:,} "

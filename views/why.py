@@ -32,9 +32,10 @@ widths = neurons.layer_widths(run.final_params)
 run_jobs = {name: jobs.done(("run", run.run_id), run) if config == run.config else
             work.trained_run(config, mnist, label=f"the {S.RUN_LABELS[name]} comparison run")
             for name, config in S.comparison_configs(run.config).items()}
+subspace_job = work.subspace(mnist.sha, train)  # first in the queue: the first section shows it
 maps_job = work.neuron_maps(run, train)
 with st.spinner("Finding the data subspace (PCA of the 60,000 training images)…"):
-    sub = work.subspace(mnist.sha, train).result()  # the first section shows it
+    sub = subspace_job.result()
 
 st.header("1 · The data subspace")
 links.seed("why_k", links.url_int("k", sub.k_for(0.95), 1, 784))

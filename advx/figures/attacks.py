@@ -154,28 +154,20 @@ def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
                               yaxis=dict(title=dict(text="images"))))
 
 
-def comparison(rows: Sequence[dict], *, target: int) -> go.Figure:
-    """Success rate against eps for each method, one panel per norm.
+def comparison(rows: Sequence[dict], *, target: int, norm: str) -> go.Figure:
+    """Success rate against ε for each method, for one norm (a page puts the norms side by side in columns,
+    which stack on a narrow screen).
 
     ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``eps`` and one rate per method).
     """
-    norms = [n for n in ("linf", "l2") if any(r["norm"] == n for r in rows)]
-    labels = {"linf": "L∞ ε", "l2": "L2 ε"}
-    width = 1.0 / max(len(norms), 1)
-    data, layout, titles = [], {}, []
-    for i, norm in enumerate(norms):
-        suffix = "" if i == 0 else str(i + 1)
-        chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["eps"])
-        eps_values = [r["eps"] for r in chosen]
-        for method, label in METHOD_LABELS.items():
-            data.append(dict(type="scatter", x=eps_values, y=[r[method] for r in chosen], name=label,
-                             mode="lines+markers", line=dict(color=METHOD_COLOURS[method]), legendgroup=method,
-                             showlegend=i == 0, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                             hovertemplate=f"{label}<br>ε %{{x}}: %{{y:.1%}}<extra></extra>"))
-        domain = [i * width + (0.04 if i else 0), (i + 1) * width - (0.04 if i + 1 < len(norms) else 0)]
-        layout[f"xaxis{suffix}"] = dict(domain=domain, title=dict(text=labels[norm]), anchor=f"y{suffix}")
-        layout[f"yaxis{suffix}"] = dict(range=[0, 1.02], tickformat=".0%", anchor=f"x{suffix}",
-                                        title=dict(text=f"share turned into {target}" if i == 0 else ""))
-        titles.append(_title(labels[norm], sum(domain) / 2))
-    layout.update(height=360, margin=_MARGIN, annotations=titles, legend=dict(orientation="h", y=-0.3))
-    return _figure(data, layout)
+    label = {"linf": "L∞ ε", "l2": "L2 ε"}[norm]
+    chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["eps"])
+    eps_values = [r["eps"] for r in chosen]
+    data = [dict(type="scatter", x=eps_values, y=[r[method] for r in chosen], name=name, mode="lines+markers",
+                 line=dict(color=METHOD_COLOURS[method]),
+                 hovertemplate=f"{name}<br>ε %{{x}}: %{{y:.1%}}<extra></extra>")
+            for method, name in METHOD_LABELS.items()]
+    return _figure(data, dict(height=380, margin=_MARGIN, title=dict(text=label), legend=dict(orientation="h", y=-0.3),
+                              xaxis=dict(title=dict(text=label)),
+                              yaxis=dict(range=[0, 1.02], tickformat=".0%",
+                                         title=dict(text=f"share turned into {target}"))))

@@ -180,15 +180,16 @@ def _decode(arrays: dict, extra: dict) -> AttackRates:
 
 
 def stored_attack_rates(run, k: int, sub: DataSubspace, test_images, test_labels, *, seed: int = 0,
-                        root: Optional[Path] = None,
-                        on_damage: Optional[storage.DamageHandler] = None) -> AttackRates:
+                        root: Optional[Path] = None, on_damage: Optional[storage.DamageHandler] = None,
+                        only_stored: bool = False) -> Optional[AttackRates]:
     """``attack_rates`` of ``run``'s final network (``k`` = 0) or of it with its first layer projected onto the
     top-``k`` subspace of ``sub``, with ``jax.random.key(seed)``, read from the cache folder when it was
     computed before.
 
     The file ``counterfactual_path(run.run_id, k)`` is tied to the run's weights and the attack settings; a
     damaged or stale file is reported (``on_damage``, else a ``storage.StoredFileWarning``) and computed
-    again, and a folder that cannot be written only means nothing is kept.
+    again, and a folder that cannot be written only means nothing is kept. ``only_stored``: read only, and
+    return ``None`` when nothing is stored.
     """
     k = 0 if not k else sub.check_k(k)
 
@@ -197,8 +198,8 @@ def stored_attack_rates(run, k: int, sub: DataSubspace, test_images, test_labels
         return attack_rates(params, test_images, test_labels, jax.random.key(seed))
 
     return storage.load_or_compute(lambda: counterfactual_path(run.run_id, k, root), COUNTERFACTUAL_KIND,
-                                   _identity(run, k, sub, len(test_labels), seed), compute, _encode, _decode,
-                                   on_damage=on_damage)
+                                   _identity(run, k, sub, len(test_labels), seed), None if only_stored else compute,
+                                   _encode, _decode, on_damage=on_damage)
 
 
 def comparison_configs(base):
