@@ -21,7 +21,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Hashable, Optional
 
 LANES = ("now", "later")
-KEEP_FINISHED = 256  # finished jobs kept (their results are what the pages read)
+KEEP_FINISHED = 64  # finished jobs kept in memory (at most ~15 MB each: a run's every-epoch results); older ones are read from disk again
 
 
 class Job:
