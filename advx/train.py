@@ -2,6 +2,10 @@
 
 ``train(config, data)`` returns a ``Run`` holding the parameters at initialisation and after every
 epoch, so later stages can scrub through training.
+
+Adversarial training (Madry et al. 2018: minimise over the weights the loss maximised over the eps-ball) is the
+same epoch with each batch replaced by ``adversarial_batch`` (``advx.attacks.pgd``, a ``fori_loop``) inside the
+scan, at the eps of ``ramp_eps``; a configuration without ``adversarial_norm`` trains exactly as before.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from advx.attacks.gradient import as_model_fn, pgd
 from advx.config import TrainConfig
 from advx.data import MNIST
 from advx.model import forward, init_params, to_pixels
@@ -114,14 +119,65 @@ def _evaluate_pixels(params: dict, images: jax.Array, y: jax.Array) -> tuple[jax
     return evaluate(params, to_pixels(images), y)
 
 
+@functools.partial(jax.jit, static_argnames="config")
+def adversarial_batch(params: dict, images: jax.Array, labels: jax.Array, key: jax.Array, eps, *,
+                      config: TrainConfig) -> jax.Array:
+    """The images one step of adversarial training learns from (Madry et al. 2018, the inner maximisation).
+
+    The first ``max(1, round(config.adversarial_share * n))`` images are replaced by ``advx.attacks.pgd``'s
+    untargeted examples against ``params``, in the ``config.adversarial_norm`` ball of radius ``eps``
+    (``config.adversarial_steps`` steps of ``config.adversarial_rel_step_size * eps``, from a random start
+    drawn with ``key`` when ``config.adversarial_random_start``); the others are kept (batches are shuffled,
+    so which ones are attacked is random). The same function runs inside the jitted epoch and outside it.
+    ``images (n, 784)`` float32 in [0, 1]; ``labels (n,)`` int; ``eps`` a number (traced inside the epoch).
+    Returns ``(n, 784)`` float32 in [0, 1].
+    """
+    n = images.shape[0]
+    attacked = max(1, round(config.adversarial_share * n))
+    model_fn = as_model_fn(jax.lax.stop_gradient(params))
+    adversarial = pgd(model_fn, images[:attacked], labels[:attacked], eps, key, norm=config.adversarial_norm,
+                      steps=config.adversarial_steps, rel_step_size=config.adversarial_rel_step_size,
+                      random_init=config.adversarial_random_start)
+    return jnp.concatenate([adversarial, images[attacked:]]) if attacked < n else adversarial
+
+
+def ramp_eps(config: TrainConfig, epoch_index, n_batches: int) -> jax.Array:
+    """The eps of each batch of epoch ``epoch_index`` (0-based): ``(n_batches,)`` float32.
+
+    ``config.adversarial_eps`` throughout, or with ``config.adversarial_ramp_epochs`` > 0 a linear rise per
+    batch, reaching the full eps at the last batch of the ramp's last epoch: batch ``b`` of epoch ``e`` gets
+    ``eps * min(1, (e * n_batches + b + 1) / (ramp_epochs * n_batches))``. Large eps from the first step
+    keep an MLP at chance on MNIST; the ramp is the usual cure.
+    """
+    full = jnp.full((n_batches,), config.adversarial_eps, jnp.float32)
+    if config.adversarial_ramp_epochs == 0:
+        return full
+    done = epoch_index * n_batches + jnp.arange(1, n_batches + 1)
+    return full * jnp.minimum(1.0, done / (config.adversarial_ramp_epochs * n_batches)).astype(jnp.float32)
+
+
+def epoch_plan(key: jax.Array, n_train: int, batch: int) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """One epoch's batches and keys from its ``key``: ``(order (n_batches, batch) int, noise keys, attack keys)``.
+
+    ``order`` is a fresh permutation of the training set, dropping the last partial batch; the keys are one per
+    batch. Public so that a test can rebuild a batch of the epoch and its attack outside it.
+    """
+    n_batches = n_train // batch
+    perm_key, noise_key = jax.random.split(key)
+    order = jax.random.permutation(perm_key, n_train)[: n_batches * batch].reshape(n_batches, batch)
+    return order, jax.random.split(noise_key, n_batches), jax.random.split(jax.random.fold_in(key, 1), n_batches)
+
+
 @functools.lru_cache(maxsize=32)
 def _epoch_fn(config: TrainConfig, n_train: int):
     """The jitted one-epoch step for a configuration (compiled once per process and config).
 
-    The returned function maps ``(params, opt_state, key, x, y)`` to
+    The returned function maps ``(params, opt_state, key, x, y, epoch_index=0)`` to
     ``(params, opt_state, mean_batch_loss, mean_batch_accuracy)``. ``x`` is ``(n_train, 784)`` uint8 on device (a quarter
     of the memory traffic of float32); each batch is gathered and scaled to [0, 1] inside the scan.
-    Batches are a fresh permutation each epoch, dropping the last partial batch.
+    Batches are a fresh permutation each epoch, dropping the last partial batch (``epoch_plan``). An adversarial
+    configuration replaces each batch by ``adversarial_batch`` at the eps of ``ramp_eps`` (which needs
+    ``epoch_index``) before the input noise; loss and accuracy are then those of the attacked batches.
     """
     batch = min(config.batch_size, n_train)
     n_batches = n_train // batch
@@ -130,9 +186,11 @@ def _epoch_fn(config: TrainConfig, n_train: int):
 
     def step(carry, inputs):
         params, opt_state, x, y = carry
-        idx, key = inputs
+        idx, key, attack_key, eps = inputs
         xb = to_pixels(x[idx])
         yb = y[idx]
+        if config.adversarial:
+            xb = adversarial_batch(params, xb, yb, attack_key, eps, config=config)
         if noise > 0:
             xb = xb + noise * jax.random.normal(key, xb.shape, xb.dtype)
         (loss, correct), grads = jax.value_and_grad(_loss_and_correct, has_aux=True)(params, xb, yb)
@@ -140,11 +198,11 @@ def _epoch_fn(config: TrainConfig, n_train: int):
         return (optax.apply_updates(params, updates), opt_state, x, y), (loss, correct)
 
     @jax.jit
-    def epoch(params, opt_state, key, x, y):
-        perm_key, noise_key = jax.random.split(key)
-        order = jax.random.permutation(perm_key, n_train)[: n_batches * batch].reshape(n_batches, batch)
-        keys = jax.random.split(noise_key, n_batches)
-        (params, opt_state, _, _), (losses, correct) = jax.lax.scan(step, (params, opt_state, x, y), (order, keys))
+    def epoch(params, opt_state, key, x, y, epoch_index=0):
+        order, keys, attack_keys = epoch_plan(key, n_train, batch)
+        eps = ramp_eps(config, epoch_index, n_batches)
+        (params, opt_state, _, _), (losses, correct) = jax.lax.scan(
+            step, (params, opt_state, x, y), (order, keys, attack_keys, eps))
         return params, opt_state, losses.mean(), correct.mean()
 
     return optimizer, epoch
@@ -154,6 +212,28 @@ def _to_numpy(params: dict) -> dict:
     return jax.tree.map(lambda a: np.asarray(a), params)
 
 
+# What ``train`` is made of, for a caller that runs its epochs itself (``advx.population`` maps one epoch
+# over many networks in one compiled program) and must give each network exactly what ``train`` gives it.
+
+
+def initial_params(config: TrainConfig) -> tuple[dict, jax.Array]:
+    """Where ``train`` starts: ``(params, key)``, the initial parameters for ``config.seed`` times
+    ``config.init_scale``, and the key each epoch's key is split from (``key, epoch_key = split(key)``)."""
+    key = jax.random.PRNGKey(config.seed)
+    init_key, key = jax.random.split(key)
+    return init_params(config.hidden, init_key, config.init_scale), key
+
+
+def epoch_function(config: TrainConfig, n_train: int):
+    """``(optimizer, epoch)``: ``train``'s jitted one-epoch step for ``config`` (see ``_epoch_fn``)."""
+    return _epoch_fn(config, n_train)
+
+
+def evaluate_images(params: dict, images: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """``train``'s test metrics ``(mean loss, accuracy)`` for ``(n, 784)`` uint8 ``images`` and ``(n,)`` labels."""
+    return _evaluate_pixels(params, images, y)
+
+
 def train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None) -> Run:
     """Train the MLP on MNIST. Deterministic for a given ``config.seed`` on a given machine."""
     x_train = jnp.asarray(np.asarray(data.train_images).reshape(len(data.train_images), -1))
@@ -161,22 +241,21 @@ def train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None)
     x_test = jnp.asarray(np.asarray(data.test_images).reshape(len(data.test_images), -1))
     y_test = jnp.asarray(data.test_labels, jnp.int32)
 
-    key = jax.random.PRNGKey(config.seed)
-    init_key, key = jax.random.split(key)
     optimizer, epoch = _epoch_fn(config, int(x_train.shape[0]))
-    params = init_params(config.hidden, init_key)
+    params, key = initial_params(config)
     opt_state = optimizer.init(params)
     snapshots = [_to_numpy(params)]
     names = ("train_loss", "train_acc", "test_loss", "test_acc", "epoch_seconds")
     hist = {k: [] for k in names}
     if progress:
         progress(0, config.epochs, {})
-    for _ in range(config.epochs):
+    for epoch_index in range(config.epochs):
         key, epoch_key = jax.random.split(key)
         start = time.perf_counter()
         # Train metrics are the averages over the epoch's batches, as the batches were seen (the way
         # Keras reports them); a separate pass over 60,000 images after every epoch cost more than the epoch.
-        params, opt_state, train_loss, train_acc = epoch(params, opt_state, epoch_key, x_train, y_train)
+        params, opt_state, train_loss, train_acc = epoch(params, opt_state, epoch_key, x_train, y_train,
+                                                        epoch_index)
         jax.block_until_ready(params)
         seconds = time.perf_counter() - start
         test_loss, test_acc = _evaluate_pixels(params, x_test, y_test)

@@ -1,0 +1,78 @@
+"""Adversarial training and what it changes: robust accuracy checked against gradient masking, how digit-like
+a network's pictures of each class are, and the seed's own measures taken again on a robust network.
+
+Adversarial training itself is a training option (``advx.config.TrainConfig.adversarial_*``, run by
+``advx.train``: PGD inside the jitted epoch, ``advx.train.adversarial_batch``); its runs are stored like
+every other run (``advx.store``). This package measures them, on a standard network and a robust one:
+
+- ``defaults``: ``DEFAULT_ROBUST`` (the default robust run) and the eps grids ``LINF_EPS``, ``L2_EPS``;
+- ``accuracy``: clean accuracy and robust accuracy under PGD-40 with random restarts (also by transfer);
+- ``search``: a gradient-free attack, Square-style random search;
+- ``masking``: the check against gradient masking (PGD, transfer, search, Foolbox's PGD; the worst case);
+- ``maps``: noise versus digit for the effective weights, local Jacobians and input gradients, every epoch;
+- ``seed_measures``: the seed's overlay, the data-subspace shares, the sparsity counts;
+- ``compare``: all of it for two runs as one ``RobustComparison`` (for ``advx.results.keep_tuple``);
+- ``words``: the sentences a page shows from these numbers, and the published figures.
+
+Shapes: images ``(n, 784)`` float32 in [0, 1] (or uint8 where said); labels ``(n,)`` int; model functions
+``x -> logits`` as in ``advx.attacks`` (``as_model_fn(params)``).
+"""
+
+from advx.robust.accuracy import PGD_REL_STEP_SIZE as PGD_REL_STEP_SIZE
+from advx.robust.accuracy import PGD_STEPS as PGD_STEPS
+from advx.robust.accuracy import RESTARTS as RESTARTS
+from advx.robust.accuracy import clean_correct as clean_correct
+from advx.robust.accuracy import pgd_correct as pgd_correct
+from advx.robust.accuracy import robust_accuracy as robust_accuracy
+from advx.robust.compare import ATTACK_ROWS as ATTACK_ROWS
+from advx.robust.compare import COMPARISON_IMAGES as COMPARISON_IMAGES
+from advx.robust.compare import NETWORKS as NETWORKS
+from advx.robust.compare import RobustComparison as RobustComparison
+from advx.robust.compare import accuracy_tables as accuracy_tables
+from advx.robust.compare import compare_runs as compare_runs
+from advx.robust.defaults import DEFAULT_ROBUST as DEFAULT_ROBUST
+from advx.robust.defaults import EPS as EPS
+from advx.robust.defaults import L2_EPS as L2_EPS
+from advx.robust.defaults import LINF_EPS as LINF_EPS
+from advx.robust.maps import MAP_IMAGES as MAP_IMAGES
+from advx.robust.maps import MAP_KINDS as MAP_KINDS
+from advx.robust.maps import MEASURES as MEASURES
+from advx.robust.maps import MapMeasures as MapMeasures
+from advx.robust.maps import class_averages as class_averages
+from advx.robust.maps import map_measures as map_measures
+from advx.robust.maps import map_measures_by_epoch as map_measures_by_epoch
+from advx.robust.maps import map_scores as map_scores
+from advx.robust.masking import ATTACKS as ATTACKS
+from advx.robust.masking import AttackResults as AttackResults
+from advx.robust.masking import RobustError as RobustError
+from advx.robust.masking import attack_pair as attack_pair
+from advx.robust.masking import attack_results as attack_results
+from advx.robust.masking import foolbox_available as foolbox_available
+from advx.robust.masking import foolbox_pgd_correct as foolbox_pgd_correct
+from advx.robust.search import QUERIES as QUERIES
+from advx.robust.search import margin as margin
+from advx.robust.search import square_correct as square_correct
+from advx.robust.search import square_search as square_search
+from advx.robust.seed_measures import SUBSPACE_LEVEL as SUBSPACE_LEVEL
+from advx.robust.seed_measures import SparsityCounts as SparsityCounts
+from advx.robust.seed_measures import SubspaceShares as SubspaceShares
+from advx.robust.seed_measures import overlay_summary as overlay_summary
+from advx.robust.seed_measures import sparsity_counts as sparsity_counts
+from advx.robust.seed_measures import subspace_shares as subspace_shares
+from advx.robust.words import ATTACK_LABELS as ATTACK_LABELS
+from advx.robust.words import DIGIT_LIKE_HF as DIGIT_LIKE_HF
+from advx.robust.words import MAP_LABELS as MAP_LABELS
+from advx.robust.words import MASKING_MARGIN as MASKING_MARGIN
+from advx.robust.words import NOISE_LIKE_HF as NOISE_LIKE_HF
+from advx.robust.words import PUBLISHED as PUBLISHED
+from advx.robust.words import PublishedRobustness as PublishedRobustness
+from advx.robust.words import accuracy_sentences as accuracy_sentences
+from advx.robust.words import character as character
+from advx.robust.words import comparison_rows as comparison_rows
+from advx.robust.words import epochs_sentence as epochs_sentence
+from advx.robust.words import maps_finding as maps_finding
+from advx.robust.words import masking_sentence as masking_sentence
+from advx.robust.words import overlay_sentence as overlay_sentence
+from advx.robust.words import published_rows as published_rows
+from advx.robust.words import sparsity_sentence as sparsity_sentence
+from advx.robust.words import subspace_sentence as subspace_sentence

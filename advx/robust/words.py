@@ -1,0 +1,241 @@
+"""The sentences a page shows about adversarial training, written from the measured numbers (a
+``RobustComparison``) so that they cannot contradict them; and the published figures with their settings.
+
+Pure functions, markdown strings, no Streamlit. ε is the size of a perturbation (``eps`` in the code).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import numpy as np
+
+from advx.neurons.measures import NOISE_HIGH_FREQUENCY_SHARE
+from advx.robust.compare import ATTACK_ROWS, RobustComparison
+from advx.robust.maps import MAP_KINDS
+
+NORM_LABELS = {"linf": "L∞", "l2": "L2"}
+MAP_LABELS = {"effective_weights": "effective weights", "local_jacobian": "local Jacobians",
+              "input_gradient": "input gradients"}
+ATTACK_LABELS = {"pgd": "PGD-40 with random restarts", "transfer": "transfer from the other network",
+                 "square": "gradient-free random search", "foolbox": "Foolbox's PGD",
+                 "worst": "worst case over every attack"}
+# Where a map's share of energy at high spatial frequency puts it: pixel noise gives 0.80, one MNIST test
+# digit a median of 0.11, a class's dataset average about 0.003.
+DIGIT_LIKE_HF = 0.15
+NOISE_LIKE_HF = 0.5
+# An attack that leaves an accuracy lower than PGD's by more than this (about one standard error of a share
+# near 0.8 on 500 images) is a sign that PGD's gradients mislead it.
+MASKING_MARGIN = 0.02
+
+
+@dataclass(frozen=True)
+class PublishedRobustness:
+    """A published robustness figure on MNIST, with its model and setting. ``verify``: the figure was read
+    second-hand (REFERENCES.md section 5 says "verify before display"); a page shows it only with that mark."""
+
+    source: str
+    model: str
+    training: str
+    attack: str
+    eps: float
+    accuracy: float
+    verify: bool = False
+
+
+_MADRY_MODEL = "MadryLab mnist_challenge CNN (two conv + max-pool layers, one dense layer)"
+_MADRY_TRAINING = ("PGD adversarial training, L∞ ε = 0.3, 40 steps of 0.01, random start, batch 50, "
+                   "100,000 steps, cross-entropy")
+PUBLISHED = (
+    PublishedRobustness("MadryLab mnist_challenge README, early black-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "best transfer attack (PGD against 3 independently trained copies)", 0.3, 0.9354),
+    PublishedRobustness("MadryLab mnist_challenge README, early black-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "PGD on the adversarially trained public copy (transfer)", 0.3, 0.9779),
+    PublishedRobustness("MadryLab mnist_challenge README, early black-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "FGSM on the adversarially trained public copy (transfer)", 0.3, 0.9766),
+    PublishedRobustness("MadryLab mnist_challenge README, later white-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "PGD-100", 0.3, 0.9252, verify=True),
+    PublishedRobustness("MadryLab mnist_challenge README, later white-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "PGD-100 with 50 random restarts", 0.3, 0.8962, verify=True),
+    PublishedRobustness("MadryLab mnist_challenge README, later white-box leaderboard", _MADRY_MODEL, _MADRY_TRAINING,
+                        "best white-box attack", 0.3, 0.8800, verify=True),
+    PublishedRobustness("Madry et al. 2018, “Towards Deep Learning Models Resistant to Adversarial Attacks”, "
+                        "Table 1", "adversarially trained CNN", _MADRY_TRAINING,
+                        "PGD-100 with 20 random restarts", 0.3, 0.893, verify=True),
+)
+
+
+def _pct(x: float) -> str:
+    return "n/a" if x is None or not math.isfinite(float(x)) else f"{100 * float(x):.1f}%"
+
+
+def _num(x: float, digits: int = 2) -> str:
+    return "n/a" if x is None or not math.isfinite(float(x)) else f"{float(x):.{digits}f}"
+
+
+def published_rows() -> list[dict]:
+    """The published figures as table rows; a second-hand figure says so in its ``note``."""
+    return [{"source": p.source, "model": p.model, "training": p.training, "attack": p.attack, "ε (L∞)": p.eps,
+             "accuracy": p.accuracy, "note": "verify before display" if p.verify else ""} for p in PUBLISHED]
+
+
+def character(high_frequency: float) -> str:
+    """``"noise-like"``, ``"digit-like"`` or ``"between noise and a digit"`` for a high-frequency share."""
+    if not math.isfinite(float(high_frequency)):
+        return "not measured"
+    if high_frequency >= NOISE_LIKE_HF:
+        return "noise-like"
+    return "digit-like" if high_frequency <= DIGIT_LIKE_HF else "between noise and a digit"
+
+
+def _final(c: RobustComparison, field: str) -> np.ndarray:
+    """``(2, 3)``: a map measure at each network's last epoch."""
+    values = getattr(c, field)
+    return np.stack([values[i, int(c.epochs[i])] for i in range(2)])
+
+
+def maps_finding(c: RobustComparison) -> list[str]:
+    """What adversarial training did to the three kinds of map, and what it means for the seed's argument."""
+    hf, corr = _final(c, "map_high_frequency"), _final(c, "map_correlation_centred")
+    eff, jac = MAP_KINDS.index("effective_weights"), MAP_KINDS.index("local_jacobian")
+    lines = []
+    for k, kind in enumerate(MAP_KINDS):
+        label = MAP_LABELS[kind]
+        lines.append(f"**{label[0].upper() + label[1:]}**: high-frequency share {_num(hf[0, k])} (standard, "
+                     f"{character(hf[0, k])}) → {_num(hf[1, k])} (robust, {character(hf[1, k])}); correlation with "
+                     f"the class's centred dataset average {_num(corr[0, k])} → {_num(corr[1, k])}.")
+    eff_robust, jac_robust = character(hf[1, eff]), character(hf[1, jac])
+    if jac_robust == "digit-like" and eff_robust != "digit-like":
+        lines.append(
+            "That is the finding: the robust network's local Jacobians turn into digits while its effective weights "
+            f"stay {eff_robust}. What makes it robust lives in its ReLU patterns, which the effective weights "
+            "leave out. The seed's argument reads the ReLU-free effective weights, so on this network it would "
+            "still see noise and predict an attack that the network in fact resists.")
+    elif jac_robust == "digit-like":
+        lines.append(
+            "Adversarial training smooths the effective weights themselves, not only the local Jacobians: the "
+            "seed's ReLU-free pictures show the change too. So the seed's picture, although it ignores the ReLUs, "
+            "tracks robustness on these networks: rougher effective weights went with the fragile network, "
+            "digit-like ones with the robust one.")
+    else:
+        lines.append(
+            f"The robust network's local Jacobians are {jac_robust} and its effective weights {eff_robust}: "
+            "adversarial training at this ε did not turn either into a digit.")
+    if hf[0, eff] < NOISE_LIKE_HF:
+        lines.append(
+            f"Note that the standard network's effective weights are not pure noise either (pixel noise gives "
+            f"{NOISE_HIGH_FREQUENCY_SHARE:.2f}, a single test digit about 0.11).")
+    return lines
+
+
+def epochs_sentence(c: RobustComparison, kind: str = "effective_weights") -> str:
+    """How one kind of map's high-frequency share moved during each run's training."""
+    k = MAP_KINDS.index(kind)
+    parts = []
+    for i, name in enumerate(("standard", "robust")):
+        curve = c.map_high_frequency[i, : int(c.epochs[i]) + 1, k]
+        low = int(np.nanargmin(curve))
+        parts.append(f"the {name} network's went from {_num(curve[0])} at initialisation to {_num(curve[low])} after "
+                     f"epoch {low} and ended at {_num(curve[-1])}")
+    return f"High-frequency share of the {MAP_LABELS[kind]}: " + "; ".join(parts) + "."
+
+
+def accuracy_sentences(c: RobustComparison) -> list[str]:
+    """Clean accuracy, and the robust accuracy (worst case over every attack) at each ε of each norm."""
+    lines = [f"Clean accuracy on {c.n_images} test images: standard {_pct(c.clean_accuracy[0])}, robust "
+             f"{_pct(c.clean_accuracy[1])}."]
+    worst = ATTACK_ROWS.index("worst")
+    for norm in ("linf", "l2"):
+        grid, table = getattr(c, f"{norm}_eps"), getattr(c, f"{norm}_accuracy")
+        cells = ", ".join(f"ε = {eps:g}: {_pct(table[0, worst, j])} → {_pct(table[1, worst, j])}"
+                          for j, eps in enumerate(grid))
+        lines.append(f"Robust accuracy, {NORM_LABELS[norm]} (worst case over every attack, standard → robust): "
+                     f"{cells}.")
+    return lines
+
+
+def masking_sentence(c: RobustComparison, norm: str = "linf", network: int = 1) -> str:
+    """Whether any attack that does not trust the network's gradients beat PGD (a sign of gradient masking)."""
+    grid, table = getattr(c, f"{norm}_eps"), getattr(c, f"{norm}_accuracy")[network]
+    pgd = table[ATTACK_ROWS.index("pgd")]
+    beaten = []
+    for name in ("transfer", "square", "foolbox"):
+        row = table[ATTACK_ROWS.index(name)]
+        for j, eps in enumerate(grid):
+            if math.isfinite(row[j]) and pgd[j] - row[j] > MASKING_MARGIN:
+                beaten.append(f"{ATTACK_LABELS[name]} at ε = {eps:g} ({_pct(row[j])} against PGD's {_pct(pgd[j])})")
+    who = "robust" if network == 1 else "standard"
+    missing = [ATTACK_LABELS[n] for n in ("square", "foolbox") if not np.isfinite(table[ATTACK_ROWS.index(n)]).any()]
+    not_run = f" ({', '.join(missing)} did not run.)" if missing else ""
+    if beaten:
+        return (f"Sign of gradient masking on the {who} network, {NORM_LABELS[norm]}: "
+                + "; ".join(beaten) + ". PGD's figure overstates its robustness; the worst case is reported."
+                + not_run)
+    return (f"No sign of gradient masking on the {who} network, {NORM_LABELS[norm]}: no transfer, gradient-free or "
+            f"Foolbox attack beat PGD by more than {100 * MASKING_MARGIN:.0f} points at any ε. The robust accuracy "
+            f"reported is still the worst case per image over every attack." + not_run)
+
+
+def overlay_sentence(c: RobustComparison, eps: Optional[float] = None) -> str:
+    """The seed's overlay on both networks at one ε of its grid (default: the grid point nearest 0.3)."""
+    grid = np.asarray(c.overlay_eps)
+    j = int(np.argmin(np.abs(grid - (0.3 if eps is None else eps))))
+    top = len(grid) - 1
+    return (f"The seed's overlay (output-neuron effective weights added at L∞ ε = {grid[j]:g}) turns "
+            f"{_pct(c.overlay_success[0, j])} of correctly classified (image, target) pairs into the target on the "
+            f"standard network and {_pct(c.overlay_success[1, j])} on the robust one (random patterns of the same "
+            f"size: {_pct(c.overlay_control[0, j])} and {_pct(c.overlay_control[1, j])}). At ε = {grid[top]:g}: "
+            f"{_pct(c.overlay_success[0, top])} and {_pct(c.overlay_success[1, top])}.")
+
+
+def subspace_sentence(c: RobustComparison) -> str:
+    """The share of the effective weights' and of ΔW1's energy inside the top-k data subspace."""
+    eff = ", ".join(f"{_pct(a)} → {_pct(b)}" for a, b in zip(c.effective_inside[0], c.effective_inside[1]))
+    return (f"Inside the top-{c.subspace_k} data subspace (a random direction puts {_pct(c.random_inside)} there): "
+            f"the effective weights of each layer, standard → robust, {eff}; ΔW1, what training did to the first "
+            f"layer, {_pct(c.delta_w1_inside[0])} → {_pct(c.delta_w1_inside[1])}.")
+
+
+def sparsity_sentence(c: RobustComparison) -> str:
+    """Highly and mildly activated neurons per image, per hidden layer, for both networks."""
+    parts = [f"Layer_{i + 1}: {c.high_per_image[0, i]:.1f} high and {c.mild_per_image[0, i]:.1f} mild (standard) "
+             f"against {c.high_per_image[1, i]:.1f} and {c.mild_per_image[1, i]:.1f} (robust)"
+             for i in range(c.high_per_image.shape[1])]
+    return "Active neurons per image: " + "; ".join(parts) + "."
+
+
+def comparison_rows(c: RobustComparison) -> list[dict]:
+    """The comparison's headline numbers as table rows ``{"measure", "setting", "standard", "robust"}``."""
+    rows = [{"measure": "clean accuracy", "setting": f"{c.n_images} test images",
+             "standard": float(c.clean_accuracy[0]), "robust": float(c.clean_accuracy[1])}]
+    for norm in ("linf", "l2"):
+        grid, table = getattr(c, f"{norm}_eps"), getattr(c, f"{norm}_accuracy")
+        for a, name in enumerate(ATTACK_ROWS):
+            for j, eps in enumerate(grid):
+                rows.append({"measure": f"accuracy, {ATTACK_LABELS[name]}",
+                             "setting": f"{NORM_LABELS[norm]} ε = {eps:g}",
+                             "standard": float(table[0, a, j]), "robust": float(table[1, a, j])})
+    for field, label in (("map_high_frequency", "high-frequency share"), ("map_roughness", "roughness"),
+                         ("map_correlation", "r with class average"),
+                         ("map_correlation_centred", "r with centred class average")):
+        final = _final(c, field)
+        for k, kind in enumerate(MAP_KINDS):
+            rows.append({"measure": f"{MAP_LABELS[kind]}: {label}", "setting": "last epoch, median",
+                         "standard": float(final[0, k]), "robust": float(final[1, k])})
+    for i in range(c.effective_inside.shape[1]):
+        rows.append({"measure": f"effective weights inside the data subspace, layer {i + 1}",
+                     "setting": f"k = {c.subspace_k}", "standard": float(c.effective_inside[0, i]),
+                     "robust": float(c.effective_inside[1, i])})
+    rows.append({"measure": "ΔW1 inside the data subspace", "setting": f"k = {c.subspace_k}",
+                 "standard": float(c.delta_w1_inside[0]), "robust": float(c.delta_w1_inside[1])})
+    for j, eps in enumerate(c.overlay_eps):
+        rows.append({"measure": "overlay success", "setting": f"L∞ ε = {eps:g}",
+                     "standard": float(c.overlay_success[0, j]), "robust": float(c.overlay_success[1, j])})
+    for i in range(c.high_per_image.shape[1]):
+        for field, label in (("high_per_image", "high"), ("mild_per_image", "mild")):
+            values = getattr(c, field)
+            rows.append({"measure": f"{label} neurons per image, Layer_{i + 1}", "setting": "mean",
+                         "standard": float(values[0, i]), "robust": float(values[1, i])})
+    return rows
