@@ -18,6 +18,7 @@ PAGES = {
         ("views/dataset_averages.py", "Dataset averages", ":material/image:"),
         ("views/compare.py", "Compare neurons", ":material/compare:"),
         ("views/overlay.py", "Adversarial overlay", ":material/my_location:"),
+        ("views/draw.py", "Draw a digit", ":material/draw:"),
         ("views/why.py", "Why it happens", ":material/lightbulb:"),
     ],
 }

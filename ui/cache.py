@@ -118,3 +118,35 @@ def clean_probabilities(run_id: str, _params, _x) -> np.ndarray:
     from advx import attacks
 
     return np.asarray(attacks.probabilities(_params, _x))
+
+
+# ---- The drawing page (views/draw.py)
+
+
+@st.cache_resource(show_spinner=False)
+def drawing_examples() -> dict:
+    """``{name: advx.drawing.Example}``: the shipped drawings, read once per process (images read-only)."""
+    from advx import drawing
+
+    return drawing.load_examples()
+
+
+@st.cache_data(show_spinner=False, ttl=30)
+def stored_runs() -> list[dict]:
+    """The run store's listing (``advx.store.list_runs``), read again at most every 30 s: a run stored by
+    another page (the street-smart one) shows up without a restart."""
+    return store.list_runs()
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def test_energy_shares(data_sha: str, k: int, _sub, _test) -> np.ndarray:
+    """``(10000,)``: the share of each test image's energy inside the top-``k`` data subspace."""
+    return _read_only(S.energy_fraction(_sub, np.asarray(_test).T, k))
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def drawing_pgd_eps(run_id: str, drawing: str, target: int, norm: str, _params, _image) -> float:
+    """The smallest targeted-PGD ε for the drawing whose link text is ``drawing`` (``advx.drawing.fool``)."""
+    from advx import drawing as D
+
+    return D.smallest_pgd_eps(_params, _image, target, norm)

@@ -30,6 +30,7 @@ from advx.attacks.gradient import as_model_fn as as_model_fn
 from advx.attacks.gradient import fgsm as fgsm
 from advx.attacks.gradient import pgd as pgd
 from advx.attacks.gradient import random_start as random_start
+from advx.attacks.minimal_pgd import minimal_pgd_eps as minimal_pgd_eps
 from advx.attacks.overlay import PATTERN_SOURCES as PATTERN_SOURCES
 from advx.attacks.overlay import control_kind as control_kind
 from advx.attacks.overlay import eps_curve as eps_curve
