@@ -79,7 +79,8 @@ def url_choice(name: str, default: str, choices: Sequence[str]) -> str:
     for choice in choices:
         if raw.lower() == str(choice).lower():
             return choice
-    note(f"`{name}={raw}` is not one of {', '.join(map(str, choices))}; using {default}.")
+    named = [str(c) for c in choices if str(c)]
+    note(f"`{name}={raw}` is not one of {', '.join(named)}; using {default if str(default) else 'none'}.")
     return default
 
 
