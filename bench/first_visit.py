@@ -157,7 +157,7 @@ def table(result: dict) -> str:
     """The markdown rows of every page's first visit."""
     lines = ["| page | after a restart: complete | brand-new server: first section after the run is stored | "
              "brand-new server: complete (from the link, training included) |", "|---|---|---|---|"]
-    for name in result["restart"].keys() | result["new_server"].keys():
+    for name in dict.fromkeys([*result["new_server"], *result["restart"]]):  # navigation order
         r, n = result["restart"].get(name, {}), result["new_server"].get(name, {})
         lines.append(f"| {name} | {r.get('complete', float('nan')):.2f} s | "
                      f"{n.get('first_section_after_run_s', float('nan')):.2f} s | {n.get('complete', float('nan')):.1f} s |")
