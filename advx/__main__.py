@@ -44,7 +44,9 @@ def cmd_train(args) -> int:
     config = TrainConfig(hidden=args.hidden, epochs=args.epochs, batch_size=args.batch_size,
                          learning_rate=args.lr, schedule=args.schedule, optimizer=args.optimizer,
                          momentum=args.momentum, weight_decay=args.weight_decay,
-                         input_noise=args.input_noise, seed=args.seed)
+                         input_noise=args.input_noise, seed=args.seed, init_scale=args.init_scale,
+                         adversarial_norm=args.adversarial_norm, adversarial_eps=args.adversarial_eps,
+                         adversarial_steps=args.adversarial_steps, adversarial_ramp_epochs=args.adversarial_ramp_epochs)
     data = load_mnist(_progress)
     existing = store.load(config, data.sha)
     if existing is not None:
@@ -81,6 +83,13 @@ def main(argv=None) -> int:
     t.add_argument("--weight-decay", type=float, default=defaults.weight_decay)
     t.add_argument("--input-noise", type=float, default=defaults.input_noise)
     t.add_argument("--seed", type=int, default=defaults.seed)
+    t.add_argument("--init-scale", type=float, default=defaults.init_scale,
+                   help="a factor on the default initialisation")
+    t.add_argument("--adversarial-norm", choices=("linf", "l2"), default=None,
+                   help="train adversarially against PGD in this norm (default: standard training)")
+    t.add_argument("--adversarial-eps", type=float, default=defaults.adversarial_eps)
+    t.add_argument("--adversarial-steps", type=int, default=defaults.adversarial_steps)
+    t.add_argument("--adversarial-ramp-epochs", type=int, default=defaults.adversarial_ramp_epochs)
     args = parser.parse_args(argv)
     warnings.showwarning = _show_warning
     try:
