@@ -5,17 +5,28 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from advx.paths import CacheDirError, cache_dir
 
 
 def enable_compilation_cache() -> None:
-    """Keep XLA's compiled programs in ``<cache dir>/jax`` so a restarted server skips most compilation."""
-    import jax
+    """Keep XLA's compiled programs in ``<cache dir>/jax`` so a restarted server skips most compilation.
 
+    Before JAX is imported the setting goes through JAX's environment variables, so a page that needs no JAX
+    (Home) never pays for importing it.
+    """
     try:
         folder = cache_dir() / "jax"
     except CacheDirError:
         return  # the app still works; it compiles on each start
+    if "jax" not in sys.modules:
+        os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(folder))
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+        return
+    import jax
+
     jax.config.update("jax_compilation_cache_dir", str(folder))
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 

@@ -18,6 +18,9 @@ Computational Experiment"*, and pushes it further.
 5. **Why it happens**: training only tunes the neuron inside the thin slice of pixel space where
    digits live; everywhere else it keeps the opinions of its random start.
 6. **Adversarial overlay**: push a 7 along one of those untrained directions and watch the answer flip.
+7. **Draw a digit**: your own handwriting through every stage, and fooled live.
+8. **Street-smart**: a network trained against attacks, and what changes in its neurons.
+9. **Many networks**: whether the noise is each network's own, and whether a smaller start leaves less of it.
 """
 )
 
@@ -29,6 +32,9 @@ for path, label in [
     ("views/compare.py", "Compare neurons side by side"),
     ("views/overlay.py", "The adversarial overlay"),
     ("views/why.py", "Why it happens"),
+    ("views/draw.py", "Draw a digit"),
+    ("views/street_smart.py", "Street-smart: a network trained against attacks"),
+    ("views/networks.py", "Many networks"),
 ]:
     try:
         st.page_link(path, label=label, icon=":material/arrow_forward:")
