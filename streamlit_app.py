@@ -20,6 +20,8 @@ PAGES = {
         ("views/overlay.py", "Adversarial overlay", ":material/my_location:"),
         ("views/draw.py", "Draw a digit", ":material/draw:"),
         ("views/why.py", "Why it happens", ":material/lightbulb:"),
+        ("views/street_smart.py", "Street-smart", ":material/shield:"),
+        ("views/networks.py", "Many networks", ":material/hub:"),
     ],
 }
 

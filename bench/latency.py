@@ -82,6 +82,8 @@ def interactions() -> list[Interaction]:
         Interaction("views/overlay.py", "ε slider (L∞)", "select_slider", "ov_eps_linf",
                     OVERLAY_TARGET_P95_S),
         Interaction("views/why.py", "k slider", "slider", "why_k"),
+        Interaction("views/street_smart.py", "epoch slider", "slider", "ss_epoch"),
+        Interaction("views/networks.py", "output neuron slider", "slider", "net_neuron"),
     ]
 
 

@@ -150,3 +150,14 @@ def drawing_pgd_eps(run_id: str, drawing: str, target: int, norm: str, _params, 
     from advx import drawing as D
 
     return D.smallest_pgd_eps(_params, _image, target, norm)
+
+
+# ---- The street-smart page (views/street_smart.py)
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def robust_image_maps(run_id: str, epoch: int, index: int, label: int, _params, _image):
+    """``advx.robust.ImageMaps`` of test image ``index`` (class ``label``) for a run's network at ``epoch``."""
+    from advx import robust
+
+    return robust.image_maps(_params, _image, label)

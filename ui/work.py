@@ -13,6 +13,7 @@ at its defaults, and the comparison runs of "Why it happens".
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Callable, Optional
 
@@ -20,6 +21,8 @@ import jax
 import numpy as np
 
 from advx import attacks as A
+from advx import population as P
+from advx import robust as R
 from advx import derived, neurons, results, store
 from advx import subspace as S
 from advx.config import TrainConfig
@@ -161,3 +164,131 @@ def _prepare_overlay(run, mnist) -> None:
     overlay_summary(run, "effective_weights", "linf", "output", None, x_test, labels, predicted, lane="later")
     attack_comparison(run, 0, x_test, labels, lane="later")
     paper_table(run, x_test, labels, lane="later")
+
+
+# ---- The street-smart page: a standard run beside a robust one (advx.robust)
+
+# The comparison's sizes (``advx.robust.compare_runs``' defaults); a test may patch in smaller ones. Foolbox is a
+# test requirement, not an app one, so the app never runs it: a kept result does not depend on what is installed.
+ROBUST_SIZES = {"n_images": R.COMPARISON_IMAGES, "map_images": R.MAP_IMAGES, "steps": R.PGD_STEPS,
+                "restarts": R.RESTARTS, "queries": R.QUERIES}
+
+
+def robust_settings(standard, robust) -> dict:
+    """What a kept comparison of ``standard`` and ``robust`` (``advx.train.Run``) is computed with."""
+    grids = R.eps_grids(robust.config)
+    return {"standard": standard.run_id, **ROBUST_SIZES, "foolbox": False, "seed": 0,
+            "linf_eps": list(grids["linf"]), "l2_eps": list(grids["l2"])}
+
+
+def robust_comparison(standard, robust, mnist, lane: str = "now") -> jobs.Job:
+    """``advx.robust.compare_runs`` of ``standard`` and ``robust``, kept beside the robust run (``<cache>/robust``)."""
+    settings = robust_settings(standard, robust)
+    sizes = {name: settings[name] for name in ROBUST_SIZES}
+
+    def compute():
+        return R.compare_runs(standard, robust, mnist, foolbox=False, seed=settings["seed"],
+                              linf_eps=tuple(settings["linf_eps"]), l2_eps=tuple(settings["l2_eps"]), **sizes)
+
+    return _job(("robust_comparison", standard.run_id, robust.run_id, json.dumps(settings, sort_keys=True)),
+                "the comparison of the two networks (every attack at every ε, the maps at every epoch)",
+                lambda: results.keep_tuple("robust", robust, settings, compute, R.RobustComparison),
+                found=lambda: results.keep_tuple("robust", robust, settings, None, R.RobustComparison), lane=lane)
+
+
+# ---- The many-networks page: populations of networks (advx.population)
+
+POPULATIONS = {"transfer and agreement": P.population_configs, "scale test": P.init_scale_configs}
+
+
+def populations(mnist, lane: str = "later") -> jobs.Job:
+    """``{use: advx.population.Population}`` for each use of ``POPULATIONS``: read from the run store at once when
+    every member is stored, else the missing members trained together in this one job (with progress) and stored.
+    Training takes minutes, so it runs in the ``later`` lane: the other pages' own work never waits for it."""
+    groups = {use: make() for use, make in POPULATIONS.items()}
+    unique = {c.digest(): c for group in groups.values() for c in group}
+
+    def assemble(runs: dict) -> dict:
+        return {use: P.Population(tuple(runs[c.digest()] for c in group)) for use, group in groups.items()}
+
+    def found():
+        runs = {}
+        for digest, config in unique.items():
+            runs[digest] = store.load(config, mnist.sha)
+            if runs[digest] is None:
+                return None
+        return assemble(runs)
+
+    def train(report):
+        def progress(done, total, metrics):
+            members = f" of {metrics['members']} networks" if "members" in metrics else ""
+            report(done / total, f"epoch {done}/{total}{members}")
+
+        population = P.get_or_train_population(list(unique.values()), mnist, progress)
+        return assemble({run.config.digest(): run for run in population.runs})
+
+    return _job(("populations", mnist.sha, tuple(unique)), f"the {len(unique)} networks (trained together, then "
+                "stored)", train, found=found, lane=lane, progress=True)
+
+
+def _population_subspace(mnist):
+    return S.load_or_fit_subspace(mnist.train_images.reshape(len(mnist.train_images), -1), mnist.sha)
+
+
+def _kept(kind: str, population, settings: dict, compute: Callable, label: str, cls=None) -> jobs.Job:
+    """The job of a population's measure ``kind``, kept on disk (``advx.results``) under ``<cache>/<kind>``."""
+    def keep(fn):
+        return (results.keep_rows(kind, population, settings, fn) if cls is None else
+                results.keep_tuple(kind, population, settings, fn, cls))
+
+    return _job((f"population_{kind}", population.run_id, json.dumps(settings, sort_keys=True)), label,
+                lambda: keep(compute), found=lambda: keep(None), lane="now")
+
+
+def population_transfer(population, mnist, norm: str) -> jobs.Job:
+    """``advx.population.transfer_matrices`` of ``population`` at ``TRANSFER_EPS[norm]``, split at ``SPLIT_LEVEL``."""
+    settings = {"level": P.SPLIT_LEVEL, "norm": norm, "eps": P.TRANSFER_EPS[norm], "images": P.TRANSFER_IMAGES,
+                "seed": 0}
+
+    def compute():
+        sub = _population_subspace(mnist)
+        return P.transfer_matrices(population.params(), sub, P.split_k(sub, "energy"), mnist.test_images,
+                                   mnist.test_labels, eps=settings["eps"], norm=norm, n_attack=P.TRANSFER_IMAGES)
+
+    return _kept("transfer", population, settings, compute, f"the transfer matrices at {A.NORM_LABELS[norm]} ε = "
+                 f"{settings['eps']:g} (four attacks crafted on each of the {len(population)} networks, shown to every "
+                 "other)", P.TransferMatrices)
+
+
+def population_agreement(population, mnist, split: str) -> jobs.Job:
+    """``advx.population.agreement`` of the output neurons at ``split`` (one of ``SPLITS``), with the initialisation."""
+    def compute():
+        sub = _population_subspace(mnist)
+        return P.agreement(population.params(), sub, P.split_k(sub, split), init=population.params(0))
+
+    return _kept("agreement", population, {"level": P.SPLIT_LEVEL, "split": split, "layer": "output", "init": True},
+                 compute, "the correlations between the networks' weights", P.Agreement)
+
+
+def population_scale(population, mnist) -> jobs.Job:
+    """``advx.population.scale_rows`` of ``population`` (the initialisation-scale test), split at ``SPLIT_LEVEL``."""
+    def compute():
+        sub = _population_subspace(mnist)
+        return P.scale_rows(population.runs, sub, P.split_k(sub, "energy"), mnist.test_images, mnist.test_labels)
+
+    return _kept("scale", population, {"level": P.SPLIT_LEVEL, "eps": list(P.SCALE_EPS), "images": P.SCALE_IMAGES},
+                 compute, f"the initialisation-scale test ({len(population)} networks, each at matched accuracy and "
+                 "at the end)")
+
+
+def population_measures(networks: dict, mnist, norm: str) -> dict[str, jobs.Job]:
+    """Every measure of the many-networks page: ``{split: agreement, "transfer": at norm, "scale": ...}``, queued in
+    the order one worker should take them (the quick agreements, the chosen norm's transfer, the scale test), then
+    the other norms' transfer, so that a change of norm finds it ready."""
+    shared, scaled = (networks[use] for use in POPULATIONS)
+    out = {split: population_agreement(shared, mnist, split) for split in P.SPLITS}
+    out |= {"transfer": population_transfer(shared, mnist, norm), "scale": population_scale(scaled, mnist)}
+    for other in A.NORMS:
+        if other != norm:
+            population_transfer(shared, mnist, other)
+    return out

@@ -10,9 +10,10 @@ Modules, one concept each: ``training`` (a population trained with each group's 
 program; every member an ordinary ``advx.train.Run``), ``members`` (which networks, and the population loaded
 from the run store or trained and stored), ``transfer`` (success matrices of attacks crafted on one network and
 applied to another, whole and split by the data subspace), ``agreement`` (correlation of the effective weights
-between networks, inside and outside the subspace), ``scale`` (the initialisation-scale test) and ``words``
-(labels, sentences and the published claims). ``eps`` is the size of a perturbation; ``k`` only ever the
-dimension of the data subspace.
+between networks, inside and outside the subspace), ``scale`` (the initialisation-scale test), ``words``
+(labels, sentences and the published claims), ``selection`` (one optimiser's networks, tables per optimiser, the
+splits of pixel space) and ``summary`` (the findings with their verdicts, the published work beside ours). ``eps``
+is the size of a perturbation; ``k`` only ever the dimension of the data subspace.
 """
 
 from advx.population.agreement import (
@@ -41,6 +42,35 @@ from advx.population.scale import (
     scale_curves as scale_curves,
     scale_measures as scale_measures,
     scale_rows as scale_rows,
+)
+from advx.population.selection import (
+    ACROSS as ACROSS,
+    AGREEMENT_PARTS as AGREEMENT_PARTS,
+    OPTIMIZER_FILTER_LABELS as OPTIMIZER_FILTER_LABELS,
+    OPTIMIZER_FILTERS as OPTIMIZER_FILTERS,
+    SPLIT_LABELS as SPLIT_LABELS,
+    SPLIT_LEVEL as SPLIT_LEVEL,
+    SPLITS as SPLITS,
+    agreement_stack as agreement_stack,
+    agreement_table as agreement_table,
+    agreement_words as agreement_words,
+    by_optimizer as by_optimizer,
+    init_rows as init_rows,
+    member_rows as member_rows,
+    members_of as members_of,
+    own_and_others_mean as own_and_others_mean,
+    scale_table as scale_table,
+    select_agreement as select_agreement,
+    select_transfer as select_transfer,
+    split_k as split_k,
+    transfer_table as transfer_table,
+)
+from advx.population.summary import (
+    VERDICT_LABELS as VERDICT_LABELS,
+    agreement_findings as agreement_findings,
+    published_rows as published_rows,
+    scale_findings as scale_findings,
+    transfer_findings as transfer_findings,
 )
 from advx.population.training import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,

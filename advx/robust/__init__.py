@@ -12,7 +12,9 @@ every other run (``advx.store``). This package measures them, on a standard netw
 - ``maps``: noise versus digit for the effective weights, local Jacobians and input gradients, every epoch;
 - ``seed_measures``: the seed's overlay, the data-subspace shares, the sparsity counts;
 - ``compare``: all of it for two runs as one ``RobustComparison`` (for ``advx.results.keep_tuple``);
-- ``words``: the sentences a page shows from these numbers, and the published figures.
+- ``words``: the sentences a page shows from these numbers, and the published figures;
+- ``runs``: the robust runs a page offers (``DEFAULT_ROBUST``'s family by norm and eps), what one measured, its maps
+  at one image.
 
 Shapes: images ``(n, 784)`` float32 in [0, 1] (or uint8 where said); labels ``(n,)`` int; model functions
 ``x -> logits`` as in ``advx.attacks`` (``as_model_fn(params)``).
@@ -49,6 +51,17 @@ from advx.robust.masking import attack_pair as attack_pair
 from advx.robust.masking import attack_results as attack_results
 from advx.robust.masking import foolbox_available as foolbox_available
 from advx.robust.masking import foolbox_pgd_correct as foolbox_pgd_correct
+from advx.robust.runs import ImageMaps as ImageMaps
+from advx.robust.runs import RobustChoice as RobustChoice
+from advx.robust.runs import eps_grids as eps_grids
+from advx.robust.runs import foolbox_note as foolbox_note
+from advx.robust.runs import image_maps as image_maps
+from advx.robust.runs import our_published_rows as our_published_rows
+from advx.robust.runs import robust_config as robust_config
+from advx.robust.runs import run_code as run_code
+from advx.robust.runs import stored_robust_runs as stored_robust_runs
+from advx.robust.runs import subspace_rows as subspace_rows
+from advx.robust.runs import training_sentence as training_sentence
 from advx.robust.search import QUERIES as QUERIES
 from advx.robust.search import margin as margin
 from advx.robust.search import square_correct as square_correct
@@ -63,6 +76,7 @@ from advx.robust.words import ATTACK_LABELS as ATTACK_LABELS
 from advx.robust.words import DIGIT_LIKE_HF as DIGIT_LIKE_HF
 from advx.robust.words import MAP_LABELS as MAP_LABELS
 from advx.robust.words import MASKING_MARGIN as MASKING_MARGIN
+from advx.robust.words import NORM_LABELS as NORM_LABELS
 from advx.robust.words import NOISE_LIKE_HF as NOISE_LIKE_HF
 from advx.robust.words import PUBLISHED as PUBLISHED
 from advx.robust.words import PublishedRobustness as PublishedRobustness

@@ -1,0 +1,146 @@
+"""Figures for many networks ("Many networks"): heatmaps between networks, the split's bars, the scale curves.
+
+Every builder takes arrays or rows and returns a ``go.Figure``, written as a plain Plotly spec and wrapped without
+Plotly's per-property validation: the page redraws them on every widget change, and validation would cost more than
+the rest of the rerun (the tests validate each builder's output once). A row of heatmaps meant to be compared shares
+one colour axis, and its facets are labelled by name. Rows of a transfer heatmap are the network an attack was
+crafted on (the source), columns the network it is shown to (the target).
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import plotly.colors
+import plotly.graph_objects as go
+
+SHARE_SCALE = plotly.colors.get_colorscale("Blues")  # a share in [0, 1]
+SIGNED_SCALE = plotly.colors.get_colorscale("RdBu_r")  # a correlation in [-1, 1], centred at 0
+OPTIMIZER_COLOURS = {"adam": "#1b9e77", "sgd": "#d95f02"}
+PART_COLOURS = {"whole": "#555555", "inside": "#2166ac", "outside": "#b2182b"}  # as advx.figures.subspace
+FACET_GAP = 0.04
+_MARGIN = dict(l=10, r=10, t=60, b=10)
+
+
+def _figure(data: list, layout: dict) -> go.Figure:
+    return go.Figure({"data": data, "layout": layout}, _validate=False)
+
+
+def _domains(n: int, gap: float = FACET_GAP, right: float = 1.0) -> list[list[float]]:
+    """``n`` equal horizontal domains in ``[0, right]`` separated by ``gap``."""
+    width = (right - gap * (n - 1)) / n
+    return [[round(i * (width + gap), 6), round(i * (width + gap) + width, 6)] for i in range(n)]
+
+
+def _suffix(i: int) -> str:
+    return "" if i == 0 else str(i + 1)
+
+
+def _facet_title(text: str, domain: Sequence[float]) -> dict:
+    return dict(text=text, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
+                yanchor="bottom", showarrow=False, font=dict(size=13))
+
+
+def _values(z) -> list:
+    """A matrix as nested lists, NaN as ``None`` (plotly leaves the cell blank)."""
+    return [[None if not np.isfinite(v) else round(float(v), 4) for v in row] for row in np.asarray(z, np.float64)]
+
+
+def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, signed: bool, colorbar_title: str,
+                 cell_format: str, title: str, row_title: str, column_title: str) -> go.Figure:
+    """``stack (n, m, m)``: ``n`` square matrices between ``m`` networks (``labels``), side by side on one colour
+    axis (``signed``: RdBu_r over [-1, 1], centred at 0; else Blues over [0, 1]), each cell's value written in it
+    with the d3 format ``cell_format``; facets titled ``facet_names``."""
+    stack = np.asarray(stack, np.float64)
+    labels = list(labels)
+    domains = _domains(len(stack), right=0.92)
+    data, layout = [], dict(title=dict(text=title), height=220 + 24 * len(labels), margin=dict(_MARGIN, b=20),
+                            annotations=[], coloraxis=dict(
+                                colorscale=SIGNED_SCALE if signed else SHARE_SCALE, cmin=-1 if signed else 0, cmax=1,
+                                colorbar=dict(title=dict(text=colorbar_title), tickformat=".0%" if not signed else "")))
+    for i, (z, name) in enumerate(zip(stack, facet_names)):
+        s = _suffix(i)
+        data.append(dict(type="heatmap", z=_values(z), x=labels, y=labels, coloraxis="coloraxis", xaxis=f"x{s}",
+                         yaxis=f"y{s}", texttemplate=f"%{{z:{cell_format}}}", name=name,
+                         hovertemplate=f"{name}<br>{row_title}: %{{y}}<br>{column_title}: %{{x}}<br>"
+                                       f"%{{z:{cell_format}}}<extra></extra>"))
+        layout[f"xaxis{s}"] = dict(domain=domains[i], anchor=f"y{s}", tickangle=-45, constrain="domain",
+                                   title=dict(text=column_title))
+        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", autorange="reversed", scaleanchor=f"x{s}", showticklabels=i == 0,
+                                   title=dict(text=row_title if i == 0 else ""))
+        layout["annotations"].append(_facet_title(name, domains[i]))
+    return _figure(data, layout)
+
+
+def transfer_heatmaps(stack, part_names: Sequence[str], labels: Sequence[str], *, title: str) -> go.Figure:
+    """Transfer shares ``(parts, m, m)`` in [0, 1], source × target, one facet per part of the perturbation."""
+    return heatmap_grid(stack, part_names, labels, signed=False, colorbar_title="share", cell_format=".0%",
+                        title=title, row_title="crafted on", column_title="shown to")
+
+
+def agreement_heatmaps(stack, part_names: Sequence[str], labels: Sequence[str], *, title: str) -> go.Figure:
+    """Correlations ``(parts, m, m)`` in [-1, 1] between networks' effective weights, one facet per part."""
+    return heatmap_grid(stack, part_names, labels, signed=True, colorbar_title="correlation", cell_format=".2f",
+                        title=title, row_title="network", column_title="network")
+
+
+def split_bars(rows: Sequence[dict], part_labels: dict[str, str], optimizer_labels: dict[str, str], *,
+               title: str) -> go.Figure:
+    """The share of its own-network success each attack's part keeps on the other networks, one facet per optimiser.
+
+    ``rows``: ``advx.population.transfer_table`` rows (``optimizer``, ``attack``, ``part_name``, ``ratio``).
+    """
+    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    domains = _domains(max(len(optimizers), 1), gap=0.06)
+    top = max([1.05] + [r["ratio"] * 1.05 for r in rows if np.isfinite(r["ratio"])])
+    data, layout = [], dict(title=dict(text=title), height=380, margin=_MARGIN, barmode="group", annotations=[],
+                            legend=dict(orientation="h", y=-0.18))
+    for i, optimizer in enumerate(optimizers):
+        s = _suffix(i)
+        chosen = [r for r in rows if r["optimizer"] == optimizer]
+        for part, label in part_labels.items():
+            picked = [r for r in chosen if r["part_name"] == part]
+            data.append(dict(type="bar", x=[r["attack"] for r in picked], name=label, legendgroup=part,
+                             y=[round(r["ratio"], 4) if np.isfinite(r["ratio"]) else None for r in picked],
+                             marker=dict(color=PART_COLOURS.get(part, "#999999")), showlegend=i == 0,
+                             xaxis=f"x{s}", yaxis=f"y{s}",
+                             hovertemplate=f"{optimizer_labels.get(optimizer, optimizer)}, %{{x}}, {label}: "
+                                           "%{y:.2f}<extra></extra>"))
+        layout[f"xaxis{s}"] = dict(domain=domains[i], anchor=f"y{s}")
+        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", range=[0, top], title=dict(
+            text="kept on the other networks" if i == 0 else ""))
+        layout["annotations"].append(_facet_title(optimizer_labels.get(optimizer, optimizer), domains[i]))
+    return _figure(data, layout)
+
+
+SCALE_PANELS = (("weights_outside", "output weights: norm outside", ""),
+                ("gradient_outside", "input gradient: norm outside", ""),
+                ("success_outside", "L2 attack kept outside: success", ".0%"),
+                ("success_anywhere", "L2 attack anywhere: success", ".0%"))
+
+
+def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[str, str], *, title: str) -> go.Figure:
+    """``advx.population.scale_curves`` rows against the initialisation scale (log axis), one line per optimiser,
+    one panel per measure of ``SCALE_PANELS``; the attacks at ``eps[eps_index]``."""
+    scales = sorted({float(c["init_scale"]) for c in curves})
+    domains = _domains(len(SCALE_PANELS), gap=0.06)
+    data, layout = [], dict(title=dict(text=title), height=360, margin=_MARGIN, annotations=[],
+                            legend=dict(orientation="h", y=-0.22))
+    for i, (key, name, fmt) in enumerate(SCALE_PANELS):
+        s = _suffix(i)
+        for optimizer in dict.fromkeys(c["optimizer"] for c in curves):
+            rows = sorted((c for c in curves if c["optimizer"] == optimizer), key=lambda c: c["init_scale"])
+            label = optimizer_labels.get(optimizer, optimizer)
+            values = [r[key][eps_index] if isinstance(r[key], list) else r[key] for r in rows]
+            data.append(dict(type="scatter", mode="lines+markers", x=[float(r["init_scale"]) for r in rows],
+                             y=[round(float(v), 5) for v in values], name=label, legendgroup=optimizer,
+                             showlegend=i == 0, line=dict(color=OPTIMIZER_COLOURS.get(optimizer, "#555555")),
+                             xaxis=f"x{s}", yaxis=f"y{s}",
+                             hovertemplate=f"{label}, init ×%{{x}}: %{{y:{fmt or '.2f'}}}<extra></extra>"))
+        layout[f"xaxis{s}"] = dict(domain=domains[i], anchor=f"y{s}", type="log", tickvals=scales,
+                                   ticktext=[f"×{v:g}" for v in scales], title=dict(text="init scale"))
+        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", rangemode="tozero", tickformat=fmt,
+                                   **({"range": [0, 1]} if fmt else {}))
+        layout["annotations"].append(_facet_title(name, domains[i]))
+    return _figure(data, layout)
