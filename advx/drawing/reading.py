@@ -21,6 +21,10 @@ from advx import attacks as A
 from advx import neurons
 
 
+
+# The class a network answers, from the ``probabilities (10,)`` of a reading or of a fooled drawing.
+_PREDICTION = property(lambda self: int(np.argmax(self.probabilities)), doc="The class the network answers.")
+
 class Reading(NamedTuple):
     """One network's reading of one image.
 
@@ -33,9 +37,7 @@ class Reading(NamedTuple):
     levels: dict
     counts: dict
 
-    @property
-    def prediction(self) -> int:
-        return int(np.argmax(self.probabilities))
+    prediction = _PREDICTION
 
     @property
     def confidence(self) -> float:
@@ -89,9 +91,7 @@ class Fooling(NamedTuple):
     overlay_eps: float
     pgd_eps: float
 
-    @property
-    def prediction(self) -> int:
-        return int(np.argmax(self.probabilities))
+    prediction = _PREDICTION
 
     @property
     def flipped(self) -> bool:
