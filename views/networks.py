@@ -6,6 +6,7 @@ import streamlit as st
 from advx import attacks as A
 from advx import neurons
 from advx import population as P
+from advx.config import TrainConfig
 from advx.figures import population as F
 from ui import links, resources, waiting, work
 from ui.page_downloads import offer
@@ -28,6 +29,9 @@ st.markdown(
 
 st.header("1 · The networks")
 mnist = resources.data()
+if resources.current_config() != TrainConfig():  # also checks a ``run=`` in the link, with a note if it is unknown
+    st.info("These networks are the seed's default configuration, whichever run the Train page shows: a population of "
+            "another configuration would take minutes to train.", icon=":material/info:")
 networks_job = work.populations(mnist)
 networks = waiting.result_or_wait(networks_job, networks_job.label)
 if networks is not None:
