@@ -34,7 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from bench.startup import ERRORS, Server, browser, new_page, seed_cache  # noqa: E402
+from bench.startup import Server, browser, new_page, raise_if_error, seed_cache  # noqa: E402
 
 RESTART_TARGET_S = 3.0
 NEW_SERVER_TARGET_S = 2.0
@@ -71,8 +71,7 @@ def watch(page, run_file: Path | None = None, timeout_s: float = PAGE_TIMEOUT_S,
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         now = time.perf_counter()
-        if page.locator(ERRORS).count():
-            raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        raise_if_error(page)
         if run_file is not None and "run_stored" not in seen and run_file.exists():
             seen["run_stored"] = now
         if "first_section" not in seen and page.locator(FIRST_SECTION).count():

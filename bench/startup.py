@@ -148,6 +148,12 @@ MILESTONES = {
 }
 
 
+def raise_if_error(page) -> None:
+    """Raise ``RuntimeError`` with the text of the error the page shows, if it shows one."""
+    if page.locator(ERRORS).count():
+        raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+
+
 def wait_rendered(page, charts: int, tables: int, timeout_s: float = PAGE_TIMEOUT_S) -> tuple[float, dict]:
     """Poll every 50 ms until ``rendered``. Returns ``time.perf_counter()`` at that moment and the
     moments each of ``MILESTONES`` was first seen (plus ``progress_bar_last_seen``: the last poll that
@@ -156,8 +162,7 @@ def wait_rendered(page, charts: int, tables: int, timeout_s: float = PAGE_TIMEOU
     deadline = time.perf_counter() + timeout_s
     while time.perf_counter() < deadline:
         now = time.perf_counter()
-        if page.locator(ERRORS).count():
-            raise RuntimeError(f"{page.url} shows an error: {page.locator(ERRORS).first.inner_text()[:500]}")
+        raise_if_error(page)
         for name, selector in MILESTONES.items():
             if name not in seen and page.locator(selector).count():
                 seen[name] = now

@@ -2,6 +2,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from neuron_support import numpy_layers
+
 from advx.model import (effective_weights, flax_forward, forward, forward_with_activations, init_params, summary,
                         to_pixels)
 
@@ -41,22 +43,6 @@ def test_forward_agrees_with_flax_apply_and_reports_activations():
 # ------------------------------------------------------------------ the one walk and the one pixel conversion
 
 
-def _numpy_forward(params, x):
-    """A plainly written float64 NumPy loop: ``(logits, {layer: (pre, post)})``, softmax on the output."""
-    h = np.asarray(x, np.float64)
-    layers = {}
-    for name in ("Layer_1", "Layer_2", "output"):
-        pre = h @ np.asarray(params[name]["kernel"], np.float64) + np.asarray(params[name]["bias"], np.float64)
-        if name == "output":
-            e = np.exp(pre - pre.max(axis=1, keepdims=True))
-            post = e / e.sum(axis=1, keepdims=True)
-        else:
-            post = np.maximum(pre, 0.0)
-        layers[name] = (pre, post)
-        h = post
-    return layers["output"][0], layers
-
-
 def test_walk_based_forward_equals_flax_apply_and_a_numpy_loop_for_uint8_and_float_pixels():
     params = init_params((64, 64), jax.random.PRNGKey(4))
     params = jax.tree.map(lambda a: a + 0.05, params)  # non-zero biases, so that they are checked too
@@ -66,7 +52,8 @@ def test_walk_based_forward_equals_flax_apply_and_a_numpy_loop_for_uint8_and_flo
         x = to_pixels(images)
         assert x.shape == (6, 784) and x.dtype == np.float32
         np.testing.assert_allclose(np.asarray(x), as_float, rtol=1e-6, atol=1e-7)
-        ref_logits, ref_layers = _numpy_forward(params, as_float)
+        ref_layers = numpy_layers(params, as_float)  # softmax on the output
+        ref_logits = ref_layers["output"][0]
         np.testing.assert_allclose(forward(params, x), flax_forward(params, x), rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(forward(params, x), ref_logits, rtol=1e-4, atol=1e-4)
         logits, acts = forward_with_activations(params, x)
