@@ -5,9 +5,8 @@ average over the 60,000 training images, the noise-versus-digit measures of both
 largest activation and firing rate. The dataset averages and the statistics need a pass over the
 whole training set, so scrubbing would cost that pass at every new epoch. ``epoch_results`` does it
 for all epochs of a run at once (one compiled program, one fused pass per epoch that yields both the
-averages and the statistics, through ``advx.model.walk``), and ``load_or_compute`` keeps the result in
-``<cache>/derived`` as one ``advx.storage`` verified file per run and output weighting: written atomically,
-checked against SHA-256 digests and the run's own parameters when read.
+averages and the statistics, through ``advx.model.walk``); ``advx.experiments.epoch_results`` keeps the
+result as one ``advx.storage`` verified file per run and output weighting.
 
 A file is about 0.9 MB per epoch for the 784-64-64-10 network.
 """
@@ -15,17 +14,14 @@ A file is about 0.9 MB per epoch for the 784-64-64-10 network.
 from __future__ import annotations
 
 import functools
-import hashlib
 from dataclasses import dataclass
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from advx import neurons, storage
+from advx import neurons
 from advx.model import param_layer_names, to_pixels, walk
-from advx.paths import cache_dir
 
 CHUNK = 4_000  # images per step of the pass: bounds the float32 copy of the pixels to 12.5 MB
 EPOCH_GROUP = 4  # parameter sets per pass over the images (wider matmuls, the images read once per group)
@@ -123,36 +119,15 @@ def epoch_results(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -
 
 
 # --------------------------------------------------------------------------------------------
-# On disk: one verified file per run and weighting (``advx.storage``)
-
-KIND = "neuron epoch results"
+# As a verified file's content (kept by ``advx.experiments.epoch_results``)
 
 
-def params_fingerprint(params: dict) -> str:
-    """SHA-256 over a parameter set's arrays, in layer order: ties a derived file to the exact weights."""
-    h = hashlib.sha256()
-    for name in param_layer_names(params):
-        for part in ("kernel", "bias"):
-            h.update(np.ascontiguousarray(np.asarray(params[name][part], np.float32)).tobytes())
-    return h.hexdigest()
-
-
-def derived_path(run_id: str, output: str, root: Path | None = None) -> Path:
-    return (root or cache_dir()) / "derived" / f"{run_id}-{output}.npz"
-
-
-def _identity(run, output: str) -> dict:
-    """What a file belongs to: the run, its final weights, the output weighting and the fields kept."""
-    return {"run_id": run.run_id, "output": output, "fingerprint": params_fingerprint(run.final_params),
-            "fields": list(FIELDS)}
-
-
-def _encode(results: EpochResults) -> tuple[dict, dict]:
+def encode(results: EpochResults) -> tuple[dict, dict]:
     flat = {f"{layer}/{f}": a for layer, fields in results.arrays.items() for f, a in fields.items()}
     return flat, {"n_images": results.n_images, "layers": list(results.arrays)}
 
 
-def _decoder(run_id: str, output: str):
+def decoder(run_id: str, output: str):
     def decode(flat: dict, extra: dict) -> EpochResults:
         arrays = {layer: {} for layer in extra["layers"]}
         for key, value in flat.items():
@@ -160,37 +135,6 @@ def _decoder(run_id: str, output: str):
             arrays[layer][f] = value
         return EpochResults(run_id, output, int(extra["n_images"]), arrays)
     return decode
-
-
-def save(results: EpochResults, run, root: Path | None = None) -> Path:
-    """Write ``results`` (of ``run``) to its verified file in ``<cache>/derived`` (or ``root/derived``)."""
-    arrays, extra = _encode(results)
-    return storage.save(derived_path(run.run_id, results.output, root), arrays, KIND, _identity(run, results.output),
-                        extra)
-
-
-def load(run, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, root: Path | None = None, *,
-         on_damage: storage.DamageHandler | None = None) -> EpochResults | None:
-    """The stored ``EpochResults`` of ``run``, or ``None`` when absent; a damaged file, or one made for
-    other weights under the same run id, is removed and reported (``advx.storage.load``)."""
-    try:
-        found = storage.load(derived_path(run.run_id, output, root), KIND, _identity(run, output),
-                             on_damage=on_damage, what="neuron results")
-    except OSError:  # no cache folder, or one that cannot be read
-        return None
-    return None if found is None else _decoder(run.run_id, output)(*found)
-
-
-def load_or_compute(run, images, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING, root: Path | None = None, *,
-                    on_damage: storage.DamageHandler | None = None) -> EpochResults:
-    """``epoch_results(run, images, output)``, read from ``<cache>/derived`` when computed before.
-
-    Computed once per file (``advx.storage.load_or_compute``); a damaged or stale file is replaced; a
-    cache folder that cannot be written only means the result is not kept.
-    """
-    return storage.load_or_compute(lambda: derived_path(run.run_id, output, root), KIND, _identity(run, output),
-                                   lambda: epoch_results(run, images, output), _encode, _decoder(run.run_id, output),
-                                   on_damage=on_damage, what="neuron results")
 
 
 @functools.partial(jax.jit, static_argnames="output")

@@ -128,7 +128,7 @@ def get_or_train(config: TrainConfig, data: MNIST, progress: Optional[Progress] 
         arrays, extra = _run_arrays(run)
         return arrays, dict(extra, identity=identity)
 
-    return storage.load_or_compute(run_path(config, data.sha, root), KIND, identity,
+    return storage.load_or_compute(lambda: run_path(config, data.sha, root), KIND, identity,
                                    lambda: train(config, data, progress), encode_obj,
                                    lambda arrays, extra: _run_from_arrays(arrays, extra, identity),
                                    on_damage=on_damage, what="run", again="trained again")

@@ -15,12 +15,15 @@ os.chdir(ROOT)  # AppTest and page scripts resolve paths from the project root
 
 
 @pytest.fixture(autouse=True)
-def pages_wait_for_their_jobs(monkeypatch):
-    """AppTest runs no fragment timers: a page under test waits for its background jobs instead of polling
-    (``ui.waiting.BLOCK``). The browser tests run a real server, where pages poll as they do for users."""
-    from ui import waiting
+def pages_wait_for_their_jobs():
+    """AppTest runs no fragment timers: a page under test waits for its background jobs instead of polling, in
+    the job runner's synchronous mode (``ui.jobs.set_synchronous``). The browser tests run a real server, where
+    pages poll as they do for users."""
+    from ui import jobs
 
-    monkeypatch.setattr(waiting, "BLOCK", True)
+    jobs.set_synchronous(True)
+    yield
+    jobs.set_synchronous(False)
 
 
 @pytest.fixture(scope="session")

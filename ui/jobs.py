@@ -109,10 +109,28 @@ def get(key: Hashable) -> Optional[Job]:
         return _jobs.get(key)
 
 
-def ready(key: Hashable) -> Any:
-    """The result of job ``key`` when it finished without error, else ``None`` (never waits)."""
-    job = get(key)
-    return job.result() if job is not None and job.done() and not job.failed() else None
+_synchronous = False
+
+
+def set_synchronous(on: bool) -> None:
+    """The runner's synchronous mode, for tests that run a page without a browser (Streamlit's AppTest, which
+    runs no fragment timers): ``outcome`` then waits for a job instead of returning ``None``, so a page shows
+    what a reader who waited would see. Jobs still run in their lanes; the server never sets it."""
+    global _synchronous
+    _synchronous = bool(on)
+
+
+def outcome(job: Optional[Job], wait: Optional[bool] = None) -> Any:
+    """The result of ``job`` when it finished without error, else ``None``. ``wait``: wait for it first (default:
+    only in synchronous mode; ``False`` for a result that is used only when it happens to be ready)."""
+    if job is None:
+        return None
+    if _synchronous if wait is None else wait:
+        try:
+            job.result()
+        except Exception:  # noqa: BLE001 - the caller shows the job's error
+            pass
+    return job.result() if job.done() and not job.failed() else None
 
 
 def _forget_old() -> None:

@@ -22,6 +22,12 @@ def _raw(name: str) -> str | None:
     return None if value is None else str(value).strip()
 
 
+def url_text(name: str, default: str = "") -> str:
+    """Parameter ``name`` as text (stripped), or ``default`` when absent."""
+    raw = _raw(name)
+    return default if raw is None else raw
+
+
 def note(message: str) -> None:
     """Record a correction for `show_notes()` (for parameters read outside the `url_*` helpers)."""
     notes = st.session_state.setdefault(_NOTES, [])
@@ -82,6 +88,15 @@ def url_choice(name: str, default: str, choices: Sequence[str]) -> str:
     named = [str(c) for c in choices if str(c)]
     note(f"`{name}={raw}` is not one of {', '.join(named)}; using {default if str(default) else 'none'}.")
     return default
+
+
+def url_eps(norm: str, norms: Sequence[str], default: float, lo: float, hi: float) -> tuple[str, float]:
+    """``(parameter name, ε)`` from the link: an ε belongs to the link's ``norm=``, so after a switch of norm it
+    is ``default``. Links made before the pages said ε carry it as ``strength``."""
+    link_norm = url_text("norm", norm).lower()
+    same_norm = link_norm == norm or link_norm not in norms
+    name = "strength" if _raw("strength") is not None and _raw("eps") is None else "eps"
+    return name, (url_float(name, default, lo, hi) if same_norm else default)
 
 
 def url_bool(name: str, default: bool) -> bool:

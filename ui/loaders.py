@@ -1,6 +1,6 @@
 """What the pages read: the data in the shapes the library takes, and a run's results per epoch.
 
-A run's every-epoch neuron results come from a background job (``ui.work.epoch_results``); until it is
+A run's every-epoch neuron results come from a background job (``advx.experiments.epoch_results``); until it is
 done, a page computes just the epoch it shows (``ui.cache``), so it never waits for epochs it does not show.
 """
 
@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from advx import neurons
-from ui import cache, resources, work
+from advx import experiments as E
+from ui import cache, jobs, resources, road
 
 
 def pixels() -> tuple[np.ndarray, np.ndarray]:
@@ -31,8 +32,7 @@ def device_test():
 def epoch_results(run, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING):
     """The run's ``advx.derived.EpochResults`` when ready (in memory or on disk), else ``None`` after starting
     their job."""
-    job = work.epoch_results(run, pixels()[0], output)
-    return job.result() if job.done() and not job.failed() else None
+    return jobs.outcome(road.ask(E.epoch_results.spec(run, resources.data(), output), lane="later"), wait=False)
 
 
 def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dict:

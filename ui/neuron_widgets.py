@@ -38,11 +38,11 @@ def default_neurons(widths: dict[str, int], per_layer: int = 3) -> list[str]:
 
 def url_neurons(name: str, default: list[str], widths: dict[str, int], min_len: int, max_len: int) -> list[str]:
     """Neuron codes from the URL parameter ``name``, each corrected to the nearest valid neuron."""
-    raw = st.query_params.get(name)
-    if raw is None or not str(raw).strip():
+    raw = links.url_text(name)
+    if not raw:
         return list(default)
     codes: list[str] = []
-    for item in str(raw).split(","):
+    for item in raw.split(","):
         code, message = neurons.nearest_neuron(item.strip(), widths, default[0])
         if message:
             note(f"`{name}`: {message}.")

@@ -16,7 +16,7 @@ from advx.config import ConfigError, TrainConfig
 from advx.data import MNIST, DataUnavailableError, load_mnist
 from advx.paths import CacheDirError
 from advx.train import Run, TrainingDivergedError, train
-from ui import cache
+from ui import cache, links
 
 CONFIG_KEY = "advx_config"
 
@@ -108,7 +108,7 @@ def current_config() -> TrainConfig:
     config = st.session_state.get(CONFIG_KEY)
     if isinstance(config, TrainConfig):
         return config
-    wanted = st.query_params.get("run")
+    wanted = links.url_text("run")
     if wanted:
         try:
             for entry in store.list_runs():
@@ -130,8 +130,5 @@ def current_run() -> Run:
     """The run every page shows: the session's chosen configuration, trained if needed."""
     config = current_config()
     run = run_for(config)
-    if config != TrainConfig():
-        st.query_params["run"] = run.run_id
-    elif "run" in st.query_params:
-        del st.query_params["run"]
+    links.sync(run=run.run_id if config != TrainConfig() else None)
     return run

@@ -9,7 +9,8 @@ from advx import neurons
 from advx import subspace as S
 from advx.config import ConfigError, TrainConfig
 from advx.drawing import figures as F
-from ui import cache, draw_pad, links, loaders, resources, waiting, work
+from advx import experiments as E
+from ui import cache, draw_pad, links, loaders, resources, road
 from ui.page_downloads import offer
 
 SUBSPACE_LEVEL = 0.95
@@ -38,7 +39,7 @@ def _start(image, origin: str) -> None:
 
 
 if "dr_version" not in st.session_state:  # a new session: the example or the drawing of the link, if any
-    text, image = str(st.query_params.get("d", "")), None
+    text, image = links.url_text("d"), None
     name = links.url_choice("example", "", [""] + list(examples))
     if name:
         image, origin = np.array(examples[name].image), f"example {name}"
@@ -140,7 +141,7 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
 
 # ---- 4 · Data subspace
 st.header("4 · How much of it lies in the digits' subspace")
-sub = waiting.result_or_wait(work.subspace(mnist.sha, train), "the data subspace (PCA of the training images)")
+sub = road.get(E.data_subspace.spec(mnist))
 if sub is not None:
     k = sub.k_for(SUBSPACE_LEVEL)
     share, test_shares = S.energy_fraction(sub, x.reshape(-1), k), cache.test_energy_shares(mnist.sha, k, sub, x_test)

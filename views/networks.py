@@ -8,7 +8,8 @@ from advx import neurons
 from advx import population as P
 from advx.config import TrainConfig
 from advx.figures import population as F
-from ui import links, resources, waiting, work
+from advx import experiments as E
+from ui import links, resources, road
 from ui.page_downloads import offer
 
 NumberColumn = st.column_config.NumberColumn
@@ -32,8 +33,7 @@ mnist = resources.data()
 if resources.current_config() != TrainConfig():  # also checks a ``run=`` in the link, with a note if it is unknown
     st.info("These networks are the seed's default configuration, whichever run the Train page shows: a population of "
             "another configuration would take minutes to train.", icon=":material/info:")
-networks_job = work.populations(mnist)
-networks = waiting.result_or_wait(networks_job, networks_job.label)
+networks = road.get(E.populations.spec(mnist), lane="later")
 if networks is not None:
     st.dataframe(pd.DataFrame(P.member_rows(networks)), hide_index=True, key="net_members",
                  column_config={"init scale": NumberColumn(format="×%g"), **PERCENT})
@@ -57,7 +57,8 @@ measure = c3.radio("Count a digit when it is", tuple(P.MEASURE_LABELS), key="net
 links.seed("net_optimisers", links.url_choice("optimisers", "both", P.OPTIMIZER_FILTERS))
 optimisers = c4.radio("Networks in the heatmaps", P.OPTIMIZER_FILTERS, key="net_optimisers",
                       format_func=P.OPTIMIZER_FILTER_LABELS.get)
-measures = {} if networks is None else work.population_measures(networks, mnist, norm)
+measures = {} if networks is None else {name: road.ask(spec) for name, spec in
+                                        E.population_measures(networks, mnist, norm).items()}
 configs = [] if networks is None else networks["transfer and agreement"].configs
 shown = P.members_of(configs, optimisers)
 labels = [P.member_label(configs[i]) for i in shown]
@@ -69,7 +70,7 @@ def result(name: str):
     if name not in measures:
         st.caption("This section follows once the networks are there.")
         return None
-    return waiting.result_or_wait(measures[name], measures[name].label)
+    return road.show(measures[name])
 
 
 transfer = result("transfer")
@@ -145,7 +146,7 @@ if rows is not None:
                "the complement of the data subspace, without the pixel box, as in the theory.")
 
 st.header("6 · Beside the published work")
-energy, blank, matched = (waiting.ready(measures[n]) if n in measures else None for n in ("energy", "blank", "scale"))
+energy, blank, matched = (road.ready(measures[n]) if n in measures else None for n in ("energy", "blank", "scale"))
 if transfer is not None and matched is not None:
     for row in P.published_rows(transfer, configs, P.scale_curves(matched)):
         theirs, ours = st.columns(2)

@@ -9,7 +9,8 @@ from advx import attacks as A
 from advx import neurons
 from advx.figures import attacks as F
 from advx.model import param_layer_names
-from ui import cache, links, loaders, resources, waiting, work
+from advx import experiments as E
+from ui import cache, links, loaders, resources, road
 from ui.page_downloads import offer
 
 DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
@@ -51,12 +52,7 @@ st.caption(f"Image #{image}: label {labels[image]}, predicted {predicted[image]}
            f"({clean[image].max():.1%}). Default: the first correctly classified 7 of the test set (#{default_image}).")
 grid = A.EPS_GRID[norm]
 eps_key = f"ov_eps_{norm}"
-# An ε in the link belongs to the link's norm; after a switch of norm, start from the default. Links made before
-# the page said ε carry it as ``strength``.
-link_norm = str(st.query_params.get("norm", norm)).strip().lower()
-same_norm = link_norm == norm or link_norm not in A.NORMS
-eps_name = "strength" if "strength" in st.query_params and "eps" not in st.query_params else "eps"
-wanted = links.url_float(eps_name, DEFAULT_EPS[norm], grid[0], grid[-1]) if same_norm else DEFAULT_EPS[norm]
+eps_name, wanted = links.url_eps(norm, A.NORMS, DEFAULT_EPS[norm], grid[0], grid[-1])
 if A.snap_eps(wanted, norm) != wanted:
     links.note(f"`{eps_name}={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_eps(wanted, norm):g}.")
 links.seed(eps_key, A.snap_eps(wanted, norm))
@@ -71,7 +67,7 @@ minimal = float(A.minimal_eps(params, x_test[image:image + 1], pattern, target, 
 curves = A.image_curves(params, x_test[image], pattern, target, norm, grid, key=jax.random.key(4),
                         control=A.control_kind(source))
 # Section 4 and the tables below are computed in the background; each fills in when it is done.
-overview_job = work.overlay_summary(run, source, norm, layer, neuron, x_test, labels, predicted)
+overview_job = road.ask(E.overlay_summary.spec(run, mnist, source=source, norm=norm, layer=layer, neuron=neuron))
 
 
 @st.fragment
@@ -101,7 +97,7 @@ def eps_view():
                "smallest ε that flips the prediction to the target (grid scan, then bisection).")
     # ---- 4 · Over the test set (its poller, after this fragment, reruns the page when the sweep is done)
     st.header("4 · Over the whole test set")
-    overview = waiting.ready(overview_job)
+    overview = road.ready(overview_job)
     arrays = {"original": x_test[image], "pattern": pattern, "adversarial": adversarial, "eps_grid": np.asarray(grid),
               "target_probability": curves.probabilities[:, target]}
     if overview is not None:
@@ -129,23 +125,23 @@ def eps_view():
 
 st.header("2 · The overlay on one image")
 eps_view()
-waiting.result_or_wait(overview_job, "the overlay swept over the test set (25 ε × 10 targets × 10,000 images)")
+road.show(overview_job)
 
 st.subheader("The overlay beside FGSM and PGD, at equal ε")
-rows = waiting.result_or_wait(work.attack_comparison(run, target, x_test, labels), "FGSM and PGD at every ε")
+rows = road.get(E.attack_comparison.spec(run, mnist, target))
 if rows is not None:
     for column, each in zip(st.columns(len(A.NORMS)), A.NORMS):
         column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
     for sentence in A.comparison_sentences(rows, norm, target):
         st.markdown(f"- {sentence}")
-st.caption(f"Targeted at {target}, over the correctly classified images among the first {work.COMPARISON_IMAGES:,} "
+st.caption(f"Targeted at {target}, over the correctly classified images among the first {E.COMPARISON_IMAGES:,} "
            "of the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "
            "(Goodfellow et al. 2015) and PGD (Madry et al. 2018; 40 steps, one random start, Foolbox's step sizes) "
            "compute a perturbation for each image from its gradient.")
 
 # ---- 5 · Paper table
 st.header("5 · Beside the papers")
-paper_rows = waiting.result_or_wait(work.paper_table(run, x_test, labels), "FGSM and PGD over the test set")
+paper_rows = road.get(E.paper_table.spec(run, mnist))
 if paper_rows is not None:
     st.dataframe(pd.DataFrame(paper_rows).astype({c: float for c in ("error_rate", "accuracy", "mean_confidence")}),
                  hide_index=True, key="ov_paper", column_config={

@@ -9,7 +9,8 @@ from advx.config import ConfigError
 from advx.figures import robust as F
 from advx.figures.neurons import image as image_figure
 from advx.model import param_layer_names
-from ui import cache, links, loaders, resources, waiting, work
+from advx import experiments as E
+from ui import cache, links, loaders, resources, road
 from ui.page_downloads import offer
 
 BOOK, STREET = F.NETWORK_NAMES
@@ -62,15 +63,12 @@ with st.expander("Train another street-smart network", icon=":material/shield:")
                f"ε rising over the first {d.adversarial_ramp_epochs} epochs. It trains in the background and is "
                "stored like every run.")
 what = f"the street-smart network ({chosen.setting()})"
-robust = waiting.result_or_wait(work.trained_run(chosen.config, mnist, lane="now", label=what), what)
+robust = road.get(E.trained_run.spec(chosen.config, mnist, label=what))
 runs = {BOOK: standard, **({} if robust is None else {STREET: robust})}
 # Queued in this order in the page's lane: every epoch's results of each run (sections 3-4; seconds), then the
 # comparison (sections 6-10; about half a minute).
-epoch_jobs = {name: work.epoch_results(r, loaders.pixels()[0], lane="now") for name, r in runs.items()}
-job = None if robust is None else work.robust_comparison(standard, robust, mnist)
-comparison = None if job is None else waiting.result_or_wait(job, "the comparison of the two networks (every attack at "
-                                                                  f"every ε on {work.ROBUST_SIZES['n_images']} test "
-                                                                  "images, the maps at every epoch)")
+epoch_jobs = {name: road.ask(E.epoch_results.spec(r, mnist)) for name, r in runs.items()}
+comparison = None if robust is None else road.get(E.robust_comparison.spec(standard, robust, mnist))
 if robust is not None:
     st.markdown(R.training_sentence(robust, comparison))
 
@@ -97,7 +95,7 @@ st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases)
            "its last epoch.")
 
 st.header("4 · Dataset averages")
-results = waiting.results_or_wait(epoch_jobs, "every epoch's neuron results")
+results = road.show_all(epoch_jobs)
 if results is not None:
     for (name, ready), column in zip(results.items(), st.columns(2)):
         maps = ready.maps(at[name])["output"]

@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import downloads, resources, work
+from ui import downloads, resources, road
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -94,4 +94,4 @@ with st.expander("Stored runs"):
         st.write("None yet.")
 
 # What the other pages will ask for about this run, computed in the background while this page is read.
-work.prepare(run, resources.data())
+road.prepare(run, resources.data())

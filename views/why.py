@@ -6,7 +6,8 @@ import streamlit as st
 from advx import neurons
 from advx import subspace as S
 from advx.figures import subspace as F
-from ui import cache, jobs, links, loaders, resources, waiting, work
+from advx import experiments as E
+from ui import cache, jobs, links, resources, road
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -25,17 +26,19 @@ def set_k(value: int) -> None:
 
 
 mnist, run = resources.data(), resources.current_run()
-train, _ = loaders.pixels()
-test = loaders.device_test()
 widths = neurons.layer_widths(run.final_params)
 # The comparison runs train one after the other in the background; the sections that need them wait for them.
-run_jobs = {name: jobs.done(("run", run.run_id), run) if config == run.config else
-            work.trained_run(config, mnist, label=f"the {S.RUN_LABELS[name]} comparison run")
+def run_spec(name, config):
+    return E.trained_run.spec(config, mnist, label=f"the {S.RUN_LABELS[name]} comparison run")
+
+
+run_jobs = {name: jobs.done(run_spec(name, config).key, run) if config == run.config else road.ask(run_spec(name, config))
             for name, config in S.comparison_configs(run.config).items()}
-subspace_job = work.subspace(mnist.sha, train)  # first in the queue: the first section shows it
-maps_job = work.neuron_maps(run, train)
-with st.spinner("Finding the data subspace (PCA of the 60,000 training images)…"):
-    sub = subspace_job.result()
+subspace_job = road.ask(E.data_subspace.spec(mnist))  # first in the queue: the first section shows it
+maps_job = road.ask(E.neuron_maps.spec(run, mnist))
+sub = road.show(subspace_job)
+if sub is None:  # the page's first section needs the subspace: its progress shows until it is done
+    st.stop()
 
 st.header("1 · The data subspace")
 links.seed("why_k", links.url_int("k", sub.k_for(0.95), 1, 784))
@@ -44,8 +47,8 @@ for column, level in zip(st.columns(len(S.VARIANCE_LEVELS)), S.VARIANCE_LEVELS):
                   on_click=set_k, args=(sub.k_for(level),))
 k = st.slider("k: how many principal directions make up the data subspace", 1, 784, key="why_k")
 # Section 4's attacks start now, in the background, and run while the other sections are drawn.
-column_jobs = {"projected": work.counterfactual_column(run, k, sub, test, mnist.test_labels),
-               "trained": work.counterfactual_column(run, 0, sub, test, mnist.test_labels)}
+column_jobs = {"projected": road.ask(E.counterfactual_column.spec(run, mnist, k)),
+               "trained": road.ask(E.counterfactual_column.spec(run, mnist, 0))}
 st.plotly_chart(variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
 st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
            f"plain-SGD update of W1 lies. {int(sub.blank.sum())} pixels are 0 on every image; the images have "
@@ -55,7 +58,7 @@ st.header("2 · Effective weights and dataset averages, inside and outside")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "why_neurons")
 chosen = nw.by_layer(codes, widths)
 links.seed("why_focus", links.url_choice("focus", codes[0], codes))
-maps = waiting.result_or_wait(maps_job, "the effective weights and dataset averages")
+maps = road.show(maps_job)
 spectra = None if maps is None else cache.neuron_spectra(run.run_id, sub, maps)  # any k's measures are lookups
 if spectra is not None:
     measured = {layer: S.measure_neurons(sub, k, spectra, layer) for layer in chosen}
@@ -74,7 +77,7 @@ if spectra is not None:
                     key="why_parts")
 
 st.header("3 · What training changed in W1, and what the optimiser has to do with it")
-runs = waiting.results_or_wait(run_jobs, "the comparison runs")
+runs = road.show_all(run_jobs)
 studies = None if runs is None else {name: cache.first_layer_study(r.run_id, k, sub, r) for name, r in runs.items()}
 if studies is not None:
     left, right = st.columns(2)
@@ -89,12 +92,11 @@ if studies is not None:
                "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
     st.dataframe(pd.DataFrame(S.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
                  hide_index=True, key="why_optimisers")
-    column_jobs |= {kind: work.counterfactual_column(runs[kind], 0, sub, test, mnist.test_labels)
+    column_jobs |= {kind: road.ask(E.counterfactual_column.spec(runs[kind], mnist, 0))
                     for kind in ("noise", "decay")}
 
 st.header("4 · The counterfactual: delete what training never touched")
-columns = None if runs is None else waiting.results_or_wait({kind: column_jobs[kind] for kind in S.COLUMN_KINDS},
-                                                           "the attacks on each network")
+columns = None if runs is None else road.show_all({kind: column_jobs[kind] for kind in S.COLUMN_KINDS})
 if columns is not None:
     titles = S.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
     table = pd.DataFrame(S.counterfactual_rows(columns, titles)).set_index("measure")

@@ -58,8 +58,8 @@ def init_scale_configs(base: Optional[TrainConfig] = None, *, scales: Sequence[f
 
 @dataclass(frozen=True, eq=False)
 class Population:
-    """Trained members, in order. ``run_id`` and ``final_params`` let ``advx.results.keep_tuple`` /
-    ``keep_rows`` keep a population's results as they keep a run's (tied to every member's weights)."""
+    """Trained members, in order. ``run_id`` and ``final_params`` let ``advx.experiments`` keep a
+    population's results as they keep a run's (tied to every member's weights)."""
 
     runs: tuple
 

@@ -134,7 +134,7 @@ def scale_measures(params: dict, sub: DataSubspace, k: int, images: jax.Array, l
 def scale_rows(runs: Sequence, sub: DataSubspace, k: int, test_images, test_labels, *,
                eps: Sequence[float] = SCALE_EPS, n_images: int = SCALE_IMAGES, level: Optional[float] = None,
                target: int = COUNTERFACTUAL_TARGET, steps: int = PGD_STEPS) -> list[dict]:
-    """The scale test over ``runs``: one row per run and moment, a table for ``advx.results.keep_rows``.
+    """The scale test over ``runs``: one row per run and moment, a table (kept by ``advx.experiments.scale``).
 
     Each run is measured at its ``matched_epochs`` epoch (``"when": "matched"``) and after its last epoch
     (``"final"``; the same numbers when that is the matched epoch). Rows hold ``optimizer``, ``init_scale``,

@@ -142,7 +142,7 @@ def transfer_matrices(params: Sequence[dict], sub: DataSubspace, k: int, test_im
 
     ``eps`` defaults to ``TRANSFER_EPS[norm]``; ``k`` is the dimension of the data subspace ``sub``;
     ``test_images``: ``(n, 28, 28)`` / ``(n, 784)`` uint8 or float in [0, 1], with ``test_labels (n,)``. The
-    first ``n_attack`` are attacked; PGD starts from ``jax.random.key(seed)``, as ``stored_attack_rates`` does.
+    first ``n_attack`` are attacked; PGD starts from ``jax.random.key(seed)``, as the counterfactual columns do.
     """
     ball = attacks.threat(norm)
     eps = float(TRANSFER_EPS[ball.name] if eps is None else eps)

@@ -11,7 +11,7 @@ every other run (``advx.store``). This package measures them, on a standard netw
 - ``masking``: the check against gradient masking (PGD, transfer, search, Foolbox's PGD; the worst case);
 - ``maps``: noise versus digit for the effective weights, local Jacobians and input gradients, every epoch;
 - ``seed_measures``: the seed's overlay, the data-subspace shares, the sparsity counts;
-- ``compare``: all of it for two runs as one ``RobustComparison`` (for ``advx.results.keep_tuple``);
+- ``compare``: all of it for two runs as one ``RobustComparison`` (kept by ``advx.experiments.robust_comparison``);
 - ``words``: the sentences a page shows from these numbers, and the published figures;
 - ``runs``: the robust runs a page offers (``DEFAULT_ROBUST``'s family by norm and eps), what one measured, its maps
   at one image.

@@ -1,14 +1,13 @@
 """The whole comparison of a standard run and a robust one, as one NamedTuple of arrays and numbers.
 
 ``compare_runs`` gathers every measure of this package on the first ``n_images`` test images, for both
-networks; an app keeps it on disk with ``advx.results.keep_tuple(folder, robust_run, settings, compute,
-RobustComparison)``, the settings naming the standard run too. Every array with a leading axis of 2 has the
+networks; ``advx.experiments.robust_comparison`` keeps it on disk, its settings naming both runs. Every array with a leading axis of 2 has the
 standard network at 0 and the robust one at 1 (``NETWORKS``).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple, Optional
+from typing import NamedTuple
 
 import jax
 import numpy as np
@@ -22,7 +21,7 @@ from advx.robust.maps import MAP_IMAGES, MapMeasures, class_averages, map_measur
 from advx.robust.masking import attack_pair
 from advx.robust.search import QUERIES
 from advx.robust.seed_measures import overlay_summary, sparsity_counts, subspace_shares
-from advx.subspace.pca import DataSubspace, load_or_fit_subspace
+from advx.subspace.pca import DataSubspace
 
 NETWORKS = ("standard", "robust")
 ATTACK_ROWS = ("pgd", "transfer", "square", "foolbox", "worst")
@@ -97,17 +96,15 @@ def _padded(per_run: list[MapMeasures], length: int) -> list[np.ndarray]:
     return out
 
 
-def compare_runs(standard, robust, data: MNIST, *, sub: Optional[DataSubspace] = None,
+def compare_runs(standard, robust, data: MNIST, *, sub: DataSubspace,
                  n_images: int = COMPARISON_IMAGES, map_images: int = MAP_IMAGES, steps: int = PGD_STEPS,
                  restarts: int = RESTARTS, queries: int = QUERIES, foolbox: bool = True, check_standard: bool = False,
                  seed: int = 0, linf_eps=LINF_EPS, l2_eps=L2_EPS) -> RobustComparison:
     """Every measure of ``standard`` and ``robust`` (``advx.train.Run``) on the first ``n_images`` test images
-    (``map_images`` of them for the per-image maps). ``sub`` defaults to the stored uncentred PCA of the
-    training images. The checks against gradient masking (the search, Foolbox's PGD) run on the robust network,
+    (``map_images`` of them for the per-image maps), split at the data subspace ``sub`` (the uncentred PCA of
+    the training images: ``advx.experiments.data_subspace``). The checks against gradient masking (the search, Foolbox's PGD) run on the robust network,
     and on the standard one too with ``check_standard``. Deterministic for a given ``seed``.
     """
-    if sub is None:
-        sub = load_or_fit_subspace(data.train_images, data.sha)
     images = to_pixels(np.asarray(data.test_images[:n_images]).reshape(-1, 784))
     labels = np.asarray(data.test_labels[:n_images], np.int32)
     reference = np.asarray(data.train_images[:REFERENCE_IMAGES]).reshape(-1, 784)

@@ -17,11 +17,11 @@ pixels that no image separates (``exact_null_directions``). So "exactly in the s
 than "zero on the blank pixels". The telling subspace is the top-``k`` one, with ``k`` chosen by the
 share of the images' energy it keeps (90, 95 or 99%). ``k`` is always that dimension.
 
-Modules: ``pca`` (the subspace and its file), ``projections`` (projections and energies), ``neurons`` (every
+Modules: ``pca`` (the subspace), ``projections`` (projections and energies), ``neurons`` (every
 neuron's maps), ``first_layer`` (ΔW1 and the projected first layer), ``counterfactual`` (attack success
-of each network, and its file), ``words`` (the labels and sentences of "Why it happens").
+of each network), ``words`` (the labels and sentences of "Why it happens").
 Vectors are pixel-space columns: ``(784,)`` or ``(784, n)``. The library holds no threads and no caches
-beyond its files: a caller that wants work done in the background runs these functions there.
+(``advx.experiments`` keeps the results on disk): a caller that wants work done in the background runs these functions there.
 """
 
 from advx.subspace.counterfactual import (
@@ -29,7 +29,6 @@ from advx.subspace.counterfactual import (
     ATTACK_IMAGES as ATTACK_IMAGES,
     ATTACKS as ATTACKS,
     COLUMN_KINDS as COLUMN_KINDS,
-    COUNTERFACTUAL_KIND as COUNTERFACTUAL_KIND,
     COUNTERFACTUAL_TARGET as COUNTERFACTUAL_TARGET,
     PGD_STEPS as PGD_STEPS,
     SGD_LEARNING_RATE as SGD_LEARNING_RATE,
@@ -38,8 +37,9 @@ from advx.subspace.counterfactual import (
     AttackRates as AttackRates,
     attack_rates as attack_rates,
     comparison_configs as comparison_configs,
-    counterfactual_path as counterfactual_path,
-    stored_attack_rates as stored_attack_rates,
+    attack_settings as attack_settings,
+    decode_attack_rates as decode_attack_rates,
+    encode_attack_rates as encode_attack_rates,
 )
 from advx.subspace.projections import (
     Energy as Energy,
@@ -76,17 +76,15 @@ from advx.subspace.neurons import (
     neuron_spectra as neuron_spectra,
 )
 from advx.subspace.pca import (
-    SUBSPACE_KIND as SUBSPACE_KIND,
     VARIANCE_LEVELS as VARIANCE_LEVELS,
     DataSubspace as DataSubspace,
     SubspaceError as SubspaceError,
     as_pixels as as_pixels,
     blank_pixels as blank_pixels,
-    decode_subspace as decode_subspace,
     exact_null_directions as exact_null_directions,
     fit_subspace as fit_subspace,
-    load_or_fit_subspace as load_or_fit_subspace,
-    subspace_path as subspace_path,
+    encode_subspace as encode_subspace,
+    subspace_decoder as subspace_decoder,
 )
 from advx.subspace.words import (
     ATTACK_LABELS as ATTACK_LABELS,

@@ -2,26 +2,21 @@
 onto the data subspace, and of the "street-smart" runs; one column of the table per network.
 
 ``attack_rates`` runs one module-level ``jax.jit`` program (``_attack_table``): JAX's own cache reuses the
-compiled program for every network of the same shapes. ``stored_attack_rates`` keeps each column in a
-verified file, ``<cache>/counterfactual/<run id>-k<k>.npz`` (``advx.storage``), so a restarted process
-reads it instead of attacking again.
+compiled program for every network of the same shapes. ``advx.experiments.counterfactual_column`` keeps
+each column in a verified file, so a restarted process reads it instead of attacking again.
 """
 
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from advx import storage
-from advx.model import N_PIXELS, effective_weights, param_layer_names, to_pixels
-from advx.paths import cache_dir
-from advx.subspace.first_layer import project_first_layer
-from advx.subspace.pca import DataSubspace, SubspaceError, as_pixels
+from advx.model import N_PIXELS, effective_weights, to_pixels
+from advx.subspace.pca import SubspaceError, as_pixels
 
 COUNTERFACTUAL_TARGET = 0  # the seed's overlay turns a correctly classified digit into a 0
 ATTACKS = ("overlay", "fgsm", "pgd")
@@ -143,63 +138,25 @@ def attack_rates(params: dict, test_images, test_labels, key: jax.Array, *, targ
 
 
 # --------------------------------------------------------------------------------------------
-# The columns on disk: one verified file per run and k, read back after a restart
-
-COUNTERFACTUAL_KIND = "counterfactual column"
+# A column as a verified file's content (kept by ``advx.experiments.counterfactual_column``)
 
 
-def counterfactual_path(run_id: str, k: int, root: Optional[Path] = None) -> Path:
-    """Where the column of run ``run_id`` at ``k`` (0: the trained network itself) is kept (under the cache dir)."""
-    return (Path(root) if root is not None else cache_dir() / "counterfactual") / f"{run_id}-k{int(k)}.npz"
+def attack_settings(n_test: int) -> dict:
+    """The settings every column is computed with, for the identity of a kept column."""
+    return {"eps": {a: [float(e) for e in es] for a, es in ATTACK_EPS.items()}, "n_attack": ATTACK_IMAGES,
+            "pgd_steps": PGD_STEPS, "target": COUNTERFACTUAL_TARGET, "n_test": int(n_test)}
 
 
-def _weights_fingerprint(params: dict) -> str:
-    """``storage.fingerprint`` of a network's kernels and biases, in layer order."""
-    return storage.fingerprint(params[name][part] for name in param_layer_names(params) for part in ("kernel", "bias"))
-
-
-def _identity(run, k: int, sub: DataSubspace, n_test: int, seed: int) -> dict:
-    settings = {"eps": {a: [float(e) for e in es] for a, es in ATTACK_EPS.items()}, "n_attack": ATTACK_IMAGES,
-                "pgd_steps": PGD_STEPS, "target": COUNTERFACTUAL_TARGET, "seed": int(seed), "n_test": int(n_test)}
-    if k:  # only the projected network depends on the subspace
-        settings["subspace"] = {"n_images": sub.n_images, "centred": sub.centred,
-                                "energies": [float(e) for e in sub.energies[:8]]}
-    return {"run_id": run.run_id, "k": k, "weights": _weights_fingerprint(run.final_params), "settings": settings}
-
-
-def _encode(rates: AttackRates) -> tuple[dict, dict]:
+def encode_attack_rates(rates: AttackRates) -> tuple[dict, dict]:
     keys = list(rates.success)  # in order: the table's rows follow it
     return {"clean_accuracy": np.float64(rates.clean_accuracy), "n_attacked": np.int64(rates.n_attacked),
             "attack": np.array([a for a, _ in keys], dtype=str), "eps": np.array([e for _, e in keys], np.float64),
             "success": np.array([rates.success[key] for key in keys], np.float64)}, {}
 
 
-def _decode(arrays: dict, extra: dict) -> AttackRates:
+def decode_attack_rates(arrays: dict, extra: dict) -> AttackRates:
     success = {(str(a), float(e)): float(r) for a, e, r in zip(arrays["attack"], arrays["eps"], arrays["success"])}
     return AttackRates(float(arrays["clean_accuracy"]), success, int(arrays["n_attacked"]))
-
-
-def stored_attack_rates(run, k: int, sub: DataSubspace, test_images, test_labels, *, seed: int = 0,
-                        root: Optional[Path] = None, on_damage: Optional[storage.DamageHandler] = None,
-                        only_stored: bool = False) -> Optional[AttackRates]:
-    """``attack_rates`` of ``run``'s final network (``k`` = 0) or of it with its first layer projected onto the
-    top-``k`` subspace of ``sub``, with ``jax.random.key(seed)``, read from the cache folder when it was
-    computed before.
-
-    The file ``counterfactual_path(run.run_id, k)`` is tied to the run's weights and the attack settings; a
-    damaged or stale file is reported (``on_damage``, else a ``storage.StoredFileWarning``) and computed
-    again, and a folder that cannot be written only means nothing is kept. ``only_stored``: read only, and
-    return ``None`` when nothing is stored.
-    """
-    k = 0 if not k else sub.check_k(k)
-
-    def compute() -> AttackRates:
-        params = project_first_layer(run.final_params, sub, k) if k else run.final_params
-        return attack_rates(params, test_images, test_labels, jax.random.key(seed))
-
-    return storage.load_or_compute(lambda: counterfactual_path(run.run_id, k, root), COUNTERFACTUAL_KIND,
-                                   _identity(run, k, sub, len(test_labels), seed), None if only_stored else compute,
-                                   _encode, _decode, on_damage=on_damage)
 
 
 def comparison_configs(base):

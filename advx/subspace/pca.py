@@ -8,14 +8,11 @@ any ``k`` up to the number of non-blank pixels gives a subspace that is exactly 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Optional
 
 import numpy as np
 
 from advx import storage
 from advx.model import N_PIXELS, to_pixels
-from advx.paths import cache_dir
 
 VARIANCE_LEVELS = (0.90, 0.95, 0.99)
 
@@ -189,47 +186,18 @@ def exact_null_directions(images, rel_tol: float = 1e-13) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------
-# The PCA on disk: computed once per data set, then read back (verified) by every process
+# The PCA as a verified file's content (kept by ``advx.experiments.data_subspace``)
 
-SUBSPACE_KIND = "subspace"
 _ARRAYS = ("basis", "energies", "blank", "mean")
 
 
-def subspace_path(data_sha: str, centred: bool = False, root: Optional[Path] = None) -> Path:
-    """Where the subspace of the data with content hash ``data_sha`` is kept (under the cache dir)."""
-    folder = Path(root) if root is not None else cache_dir() / "subspace"
-    return folder / f"{data_sha[:16]}-{'centred' if centred else 'uncentred'}.npz"
-
-
-def _identity(data_sha: str, centred: bool) -> dict:
-    return {"data_sha": data_sha, "centred": bool(centred)}
-
-
-def _encode(sub: DataSubspace) -> tuple[dict, dict]:
+def encode_subspace(sub: DataSubspace) -> tuple[dict, dict]:
     return {name: getattr(sub, name) for name in _ARRAYS}, {"n_images": sub.n_images}
 
 
-def _decoder(centred: bool):
+def subspace_decoder(centred: bool):
     def decode(arrays: dict, extra: dict) -> DataSubspace:
         if set(arrays) != set(_ARRAYS) or "n_images" not in extra:
             raise storage.StoredFileError("the subspace file lacks some of its arrays")
         return DataSubspace(centred=centred, n_images=int(extra["n_images"]), **arrays)
     return decode
-
-
-def decode_subspace(blob: bytes, data_sha: str, centred: bool) -> DataSubspace:
-    """The ``DataSubspace`` in a subspace file's bytes; ``storage.StoredFileError`` on damage or a mismatch."""
-    return _decoder(centred)(*storage.decode(blob, SUBSPACE_KIND, _identity(data_sha, centred)))
-
-
-def load_or_fit_subspace(images, data_sha: str, centred: bool = False, root: Optional[Path] = None, *,
-                         on_damage: Optional[storage.DamageHandler] = None) -> DataSubspace:
-    """``fit_subspace(images, centred)``, read from the cache folder when it was computed before.
-
-    ``data_sha`` is the content hash of the data (``MNIST.sha``): it names the file and is checked on
-    reading. A damaged or mismatched file is reported (``on_damage``, else a ``storage.StoredFileWarning``)
-    and replaced; a cache folder that cannot be written only means the result is not kept.
-    """
-    return storage.load_or_compute(lambda: subspace_path(data_sha, centred, root), SUBSPACE_KIND,
-                                   _identity(data_sha, centred), lambda: fit_subspace(images, centred),
-                                   _encode, _decoder(centred), on_damage=on_damage)
