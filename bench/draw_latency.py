@@ -60,9 +60,9 @@ def _summary(name: str, ms: list[float], target: float) -> str:
 def server(strokes: int) -> list[float]:
     from streamlit.testing.v1 import AppTest
 
-    from ui import waiting
+    from ui import jobs
 
-    waiting.BLOCK = True
+    jobs.set_synchronous(True)
     at = AppTest.from_file(str(ROOT / "views" / "draw.py"), default_timeout=900)
     at.run()
     rasters = [raster(STROKES[: i % len(STROKES) + 1]) for i in range(strokes + 1)]

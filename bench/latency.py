@@ -103,18 +103,22 @@ def measure_page(interaction: Interaction, changes: int) -> dict:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from advx.subspace import counterfactual as C
+    from advx.experiments import spec as experiment_spec
 
     st.cache_data.clear()
     # The counterfactual columns the app keeps on disk (per run and k) go to an empty folder, so a k that an
     # earlier run of this benchmark visited costs what a new k costs.
     empty = Path(tempfile.mkdtemp(prefix="advx-latency-"))
-    original = getattr(C.counterfactual_path, "original", C.counterfactual_path)
-    C.counterfactual_path = lambda run_id, k, root=None: original(run_id, k, empty)
-    C.counterfactual_path.original = original
-    from ui import jobs, waiting
+    original = getattr(experiment_spec.Experiment.path, "original", experiment_spec.Experiment.path)
+
+    def path(spec, root=None):
+        return original(spec, empty / "counterfactual" if spec.name == "counterfactual" else root)
+
+    path.original = original
+    experiment_spec.Experiment.path = path
+    from ui import jobs
     jobs._jobs.clear()  # nothing of an earlier page in memory
-    waiting.BLOCK = True  # a rerun is timed until every section is drawn, jobs included
+    jobs.set_synchronous(True)  # a rerun is timed until every section is drawn, jobs included
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=TIMEOUT_S).run()
     start = time.perf_counter()
     at.switch_page(interaction.page).run()

@@ -96,7 +96,7 @@ def stored_visit(xla_cache: bool) -> None:
     """A first visit in a new server process on a machine where the page ran before: the PCA and the run's
     every-epoch neuron results are read from the cache folder; with ``xla_cache``, XLA's compiled programs
     too (the app keeps them in ``<cache folder>/jax``)."""
-    from advx import derived
+    from advx import experiments as E
     from advx.paths import cache_dir
 
     if xla_cache:
@@ -105,11 +105,11 @@ def stored_visit(xla_cache: bool) -> None:
     mnist = load_mnist()
     runs = {name: store.get_or_train(config, mnist) for name, config in S.comparison_configs(TrainConfig()).items()}
     train_u8 = mnist.train_images.reshape(len(mnist.train_images), -1)
-    derived.load_or_compute(runs["adam"], train_u8)  # make sure the files exist (not timed)
-    S.load_or_fit_subspace(train_u8, mnist.sha)
+    E.epoch_results(runs["adam"], mnist)  # make sure the files exist (not timed)
+    E.data_subspace(mnist)
     clock = Clock()
-    sub = clock("PCA read back from the cache folder", lambda: S.load_or_fit_subspace(train_u8, mnist.sha))
-    results = clock("every-epoch neuron results read back", lambda: derived.load(runs["adam"]))
+    sub = clock("PCA read back from the cache folder", lambda: E.data_subspace.spec(mnist).read())
+    results = clock("every-epoch neuron results read back", lambda: E.epoch_results.spec(runs["adam"], mnist).read())
     k = sub.k_for(0.95)
     page_measurements.maps = S.NeuronMaps.from_layer_dicts(results.maps(0), results.maps(results.n_epochs))
     page_measurements(clock, sub, k, runs, train_u8, mnist.test_images, mnist.test_labels, include_k_free="attacks")

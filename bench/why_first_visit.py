@@ -35,8 +35,8 @@ VISIT = r"""
 import json, os, sys, time
 sys.path.insert(0, sys.argv[1]); os.chdir(sys.argv[1])
 from streamlit.testing.v1 import AppTest
-from ui import jobs, waiting
-waiting.BLOCK = True  # the visit is timed until every section is drawn, its jobs included
+from ui import jobs
+jobs.set_synchronous(True)  # the visit is timed until every section is drawn, its jobs included
 at = AppTest.from_file(os.path.join(sys.argv[1], "streamlit_app.py"), default_timeout=900).run()
 import jax  # the app has imported it by now; the backend is up before the page, as in a running server
 jax.numpy.zeros(1).block_until_ready()

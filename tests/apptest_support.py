@@ -18,3 +18,13 @@ def open_page(path: str, timeout: float, session_state: dict | None = None, **qu
 def assert_ran(at: AppTest) -> None:
     """No exception was raised by the page."""
     assert not at.exception, [e.value for e in at.exception]
+
+
+def answer_with(monkeypatch, names, job) -> None:
+    """Make the pages' road answer every experiment named in ``names`` with ``job`` (e.g. one kept pending, to see
+    a page before that result is there), and run the page as a server does: polling, not waiting."""
+    from ui import jobs, road
+
+    real = road.ask
+    monkeypatch.setattr(road, "ask", lambda spec, lane="now": job if spec.name in names else real(spec, lane))
+    jobs.set_synchronous(False)

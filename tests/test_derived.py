@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from advx import derived, neurons, storage
+from advx import experiments as E
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +52,13 @@ def test_a_set_that_is_not_a_whole_number_of_chunks(trained_run, mnist):
         derived.epoch_results(trained_run, x.astype(np.float32))
 
 
-def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run, mnist, tmp_path):
-    path = derived.derived_path(trained_run.run_id, results.output, tmp_path)
-    assert derived.load(trained_run, root=tmp_path) is None
-    assert derived.save(results, trained_run, tmp_path) == path
-    back = derived.load(trained_run, root=tmp_path)
+def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run, mnist, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    spec = E.epoch_results.spec(trained_run, mnist)
+    path = spec.path()
+    assert path.parent == tmp_path / "neuron_results" and spec.read() is None
+    assert dataclasses.replace(spec, compute=lambda report: results).get() is results and path.exists()
+    back = spec.read()
     assert back.n_images == results.n_images and list(back.arrays) == list(results.arrays)
     for layer, fields in results.arrays.items():
         for field, value in fields.items():
@@ -65,46 +68,51 @@ def test_stored_results_round_trip_and_damage_is_recomputed(results, trained_run
     blob[len(blob) // 2] ^= 0xFF  # one flipped byte in the middle of the arrays
     path.write_bytes(bytes(blob))
     reports = []
-    assert derived.load(trained_run, root=tmp_path, on_damage=reports.append) is None
+    assert spec.read(on_damage=reports.append) is None
     assert len(reports) == 1 and "damaged" in reports[0] and not path.exists()  # reported and removed
     path.write_bytes(bytes(blob))
     with pytest.warns(storage.StoredFileWarning, match="neuron results"):
-        again = derived.load_or_compute(trained_run, mnist.train_images, root=tmp_path)
+        again = spec.get()
     np.testing.assert_allclose(again.arrays["output"]["average"], results.arrays["output"]["average"], atol=1e-6)
-    assert derived.load(trained_run, root=tmp_path) is not None  # rewritten whole
+    assert spec.read() is not None  # rewritten whole
     assert not list(path.parent.glob("*.tmp"))
 
-    # a file made for other weights under the same run id (e.g. a retrained run) is not used
+    # a file made for other weights under the same run id (e.g. a retrained run) is not used, even under its name
     other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
         trained_run.params_history[0],))
+    other_spec = E.epoch_results.spec(other, mnist)
+    assert other_spec.digest != spec.digest and other_spec.read() is None
+    other_spec.path().write_bytes(path.read_bytes())
     with pytest.warns(storage.StoredFileWarning, match="other data, weights or settings"):
-        assert derived.load(other, root=tmp_path) is None
+        assert other_spec.read() is None
 
 
-def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_kept(trained_run, mnist, tmp_path):
+def test_a_cache_folder_that_cannot_be_written_only_means_nothing_is_kept(trained_run, mnist, tmp_path, monkeypatch):
     blocked = tmp_path / "blocked"
     blocked.write_text("a file where the cache folder would be")
-    x = mnist.train_images[:4_000]
-    got = derived.load_or_compute(trained_run, x, root=blocked)
-    assert got.n_images == 4_000 and derived.load(trained_run, root=blocked) is None
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(blocked))
+    small = dataclasses.replace(mnist, train_images=mnist.train_images[:4_000])
+    got = E.epoch_results.spec(trained_run, small).get()
+    assert got.n_images == 4_000 and E.epoch_results.spec(trained_run, small).read() is None
 
 
 def test_background_job_serves_every_caller_one_computation(trained_run, mnist, tmp_path, monkeypatch):
-    from ui import jobs, work
+    from ui import jobs, road
 
     monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
+    jobs.set_synchronous(False)
     calls = []
-    real = derived.load_or_compute
-    monkeypatch.setattr(derived, "load_or_compute", lambda *a, **k: calls.append(1) or real(*a, **k))
-    x = mnist.train_images.reshape(len(mnist.train_images), -1)
-    first = work.epoch_results(trained_run, x)  # starts the job; not ready yet
+    real = derived.epoch_results
+    monkeypatch.setattr(derived, "epoch_results", lambda *a, **k: calls.append(1) or real(*a, **k))
+    spec = E.epoch_results.spec(trained_run, mnist)
+    first = road.ask(spec)  # starts the job; not ready yet
     assert not first.done()
     done = first.result(timeout=600)
-    assert done is not None and work.epoch_results(trained_run, x) is first
+    assert done is not None and road.ask(spec) is first
     assert calls == [1]
-    assert derived.derived_path(trained_run.run_id, done.output).exists()
+    assert spec.path().exists()
     # a new process (an empty job table) reads the file at once instead of queueing a computation
     monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
-    again = work.epoch_results(trained_run, x)
+    again = road.ask(E.epoch_results.spec(trained_run, mnist))
     assert again.done() and again.result().n_epochs == done.n_epochs and calls == [1]

@@ -34,7 +34,7 @@ def test_one_computation_per_key_shared_by_concurrent_callers():
     gate.set()
     assert got[0].result(timeout=5) == 42 and calls == [21]
     assert jobs.submit(key, compute, 99).result() == 42 and calls == [21]  # finished: not run again
-    assert jobs.ready(key) == 42
+    assert jobs.outcome(jobs.get(key)) == 42
 
 
 def test_a_failed_job_reports_its_error_and_runs_again_on_the_next_submit():
@@ -50,7 +50,7 @@ def test_a_failed_job_reports_its_error_and_runs_again_on_the_next_submit():
     first = jobs.submit(key, flaky)
     with pytest.raises(RuntimeError, match="disk full"):
         first.result(timeout=5)
-    assert first.failed() and "disk full" in str(first.error()) and jobs.ready(key) is None
+    assert first.failed() and "disk full" in str(first.error()) and jobs.outcome(jobs.get(key)) is None
     second = jobs.submit(key, flaky)
     assert second is not first and second.result(timeout=5) == "ok" and len(attempts) == 2
 
@@ -83,7 +83,7 @@ def test_progress_is_reported_to_the_job_and_done_records_a_found_result():
     job.result(timeout=5)
     key = _key("found")
     found = jobs.done(key, {"from": "disk"})
-    assert found.done() and jobs.ready(key) == {"from": "disk"} and jobs.submit(key, lambda: 1) is found
+    assert found.done() and jobs.outcome(jobs.get(key)) == {"from": "disk"} and jobs.submit(key, lambda: 1) is found
 
 
 def test_settle_waits_for_jobs_submitted_by_jobs():
@@ -95,7 +95,7 @@ def test_settle_waits_for_jobs_submitted_by_jobs():
 
     jobs.submit(_key("outer"), outer)
     jobs.settle(timeout=10)
-    assert jobs.ready(key_inner) == "inner done"
+    assert jobs.outcome(jobs.get(key_inner)) == "inner done"
 
 
 def test_an_unknown_lane_is_refused():

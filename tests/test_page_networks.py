@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from apptest_support import assert_ran, open_page
+from apptest_support import answer_with, assert_ran, open_page
 
+from advx import experiments as E
 from advx import population as P
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "networks.py")
@@ -78,7 +79,7 @@ def test_default_view_shows_every_measure_for_both_optimisers():
 def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     from advx import subspace as S
 
-    blank_k = S.load_or_fit_subspace(mnist.train_images, mnist.sha).n_nonblank
+    blank_k = E.data_subspace(mnist).n_nonblank
     at = open_page(PAGE, TIMEOUT)
     at.slider(key="net_neuron").set_value(7)
     at.radio(key="net_optimisers").set_value("sgd")
@@ -144,11 +145,7 @@ def pending_job():
 
 
 def test_sections_wait_for_their_measures_without_blocking(monkeypatch, pending_job):
-    from ui import waiting, work
-
-    monkeypatch.setattr(waiting, "BLOCK", False)  # the page as a server runs it: it polls
-    monkeypatch.setattr(work, "population_measures",
-                        lambda networks, mnist, norm: {name: pending_job for name in (*P.SPLITS, "transfer", "scale")})
+    answer_with(monkeypatch, ("agreement", "transfer", "scale"), pending_job)
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 20  # section 1 is drawn at once
@@ -160,10 +157,7 @@ def test_sections_wait_for_their_measures_without_blocking(monkeypatch, pending_
 
 
 def test_everything_waits_for_the_networks_while_they_train(monkeypatch, pending_job):
-    from ui import waiting, work
-
-    monkeypatch.setattr(waiting, "BLOCK", False)
-    monkeypatch.setattr(work, "populations", lambda mnist: pending_job)
+    answer_with(monkeypatch, ("populations",), pending_job)
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     assert not at.dataframe and not at.get("plotly_chart")

@@ -2,7 +2,7 @@
 a street-smart network, links good and bad, the first sections before the comparison, and the kept comparison.
 
 The comparison of two networks (``advx.robust.compare_runs``, about 30-45 s at the app's sizes) runs here at the
-small sizes of ``SMALL`` (patched into ``ui.work.ROBUST_SIZES``), once per pair of runs; its result is kept on
+small sizes of ``SMALL`` (patched into ``advx.experiments.robust.SIZES``), once per pair of runs; its result is kept on
 disk like the app's. Choosing and training a street-smart network uses a small standard network (``TINY``), whose
 street-smart family (784-32-10, 10 adversarial epochs) trains in about 15 s a run.
 """
@@ -19,13 +19,14 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import assert_ran, open_page
+from apptest_support import answer_with, assert_ran, open_page
 
-from advx import results, store
+import advx.experiments.robust as ER
+from advx import experiments as E
+from advx import store
 from advx import robust as R
 from advx.config import TrainConfig
 from advx.model import effective_weights
-from ui import work
 from ui.resources import CONFIG_KEY
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "street_smart.py")
@@ -36,7 +37,7 @@ TINY = TrainConfig(hidden=(32,), epochs=2)
 
 @pytest.fixture(autouse=True)
 def small_comparison(monkeypatch):
-    monkeypatch.setattr(work, "ROBUST_SIZES", SMALL)
+    monkeypatch.setattr(ER, "SIZES", SMALL)
 
 
 @pytest.fixture(scope="module")
@@ -49,8 +50,8 @@ def robust_run(mnist):
 def comparison(trained_run, robust_run, mnist):
     """The kept comparison the page shows (computed by its job the first time)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(work, "ROBUST_SIZES", SMALL)
-        return work.robust_comparison(trained_run, robust_run, mnist).result()
+        patch.setattr(ER, "SIZES", SMALL)
+        return E.robust_comparison(trained_run, robust_run, mnist)
 
 
 def _ok(at: AppTest) -> None:
@@ -199,9 +200,8 @@ def test_choosing_and_training_a_street_smart_network(mnist):
 def test_the_first_sections_do_not_wait_for_the_comparison(monkeypatch, trained_run, robust_run):
     """A visit before the comparison is done: the training curves, the weights, the dataset averages and the
     image's maps are drawn; the comparison's sections say what they wait for; nothing blocks or fails."""
-    from ui import jobs, waiting
+    from ui import jobs
 
-    monkeypatch.setattr(waiting, "BLOCK", False)
     gate = threading.Event()
 
     def comparing(report):
@@ -210,7 +210,7 @@ def test_the_first_sections_do_not_wait_for_the_comparison(monkeypatch, trained_
 
     pending = jobs.submit(("test_pending_comparison", time.monotonic_ns()), comparing, progress=True,
                           label="the comparison of the two networks")
-    monkeypatch.setattr(work, "robust_comparison", lambda standard, robust, mnist, lane="now": pending)
+    answer_with(monkeypatch, ("robust",), pending)
     try:
         at = open_page(PAGE, TIMEOUT)
         _ok(at)
@@ -228,11 +228,11 @@ def test_the_first_sections_do_not_wait_for_the_comparison(monkeypatch, trained_
 
 def test_the_kept_comparison_is_compare_runs(trained_run, robust_run, mnist, comparison):
     """The job's result, kept on disk under settings that name the standard run, equals a direct computation."""
-    settings = work.robust_settings(trained_run, robust_run)
-    assert settings["standard"] == trained_run.run_id and settings["foolbox"] is False
-    assert results.result_path("robust", robust_run, settings).exists()
-    kept = results.keep_tuple("robust", robust_run, settings, None, R.RobustComparison)
-    direct = R.compare_runs(trained_run, robust_run, mnist, foolbox=False, seed=0, **SMALL)
+    spec = E.robust_comparison.spec(trained_run, robust_run, mnist, SMALL)
+    assert spec.inputs["standard"] == trained_run.run_id and spec.settings["foolbox"] is False
+    assert spec.path().exists()
+    kept = spec.read()
+    direct = R.compare_runs(trained_run, robust_run, mnist, sub=E.data_subspace(mnist), foolbox=False, seed=0, **SMALL)
     for name, a, b in zip(R.RobustComparison._fields, kept, direct):
         np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-6, atol=1e-9, err_msg=name)
     assert np.isnan(kept.linf_accuracy[:, R.ATTACK_ROWS.index("foolbox")]).all()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import assert_ran, open_page
+from apptest_support import answer_with, assert_ran, open_page
 
 from advx import subspace as S
 from advx.config import TrainConfig
@@ -134,9 +134,8 @@ def test_sections_that_need_the_comparison_runs_wait_without_blocking_the_page(m
     import threading
     import time
 
-    from ui import jobs, waiting, work
+    from ui import jobs
 
-    monkeypatch.setattr(waiting, "BLOCK", False)  # the page as a server runs it: it polls
     gate = threading.Event()
 
     def training(report):
@@ -145,7 +144,7 @@ def test_sections_that_need_the_comparison_runs_wait_without_blocking_the_page(m
 
     pending = jobs.submit(("test_pending_run", time.monotonic_ns()), training, progress=True,
                           label="the SGD comparison run")
-    monkeypatch.setattr(work, "trained_run", lambda config, mnist, lane="later", label="": pending)
+    answer_with(monkeypatch, ("run",), pending)  # the page as a server runs it: it polls
     try:
         at = _open()
         _ok(at)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from advx import population as P
-from advx import results, store
+from advx import store
 from advx.config import ConfigError, TrainConfig
 from advx.data import MNIST
 from advx.model import init_params
@@ -172,7 +172,11 @@ def test_members_are_stored_runs_and_only_missing_ones_are_trained(small_data, t
     assert again.run_id == population.run_id and again.run_id.startswith("population-")
 
 
-def test_population_results_are_kept_like_a_runs(small_data, tmp_path):
+def test_population_results_are_kept_like_a_runs(small_data, tmp_path, monkeypatch):
+    from experiment_support import kept
+
+    from advx.experiments.spec import ROWS
+
     population = P.get_or_train_population(tiny_configs(seeds=(0,), scales=(1.0,)), small_data, root=tmp_path)
     calls = []
 
@@ -181,8 +185,8 @@ def test_population_results_are_kept_like_a_runs(small_data, tmp_path):
         return [{"members": len(population)}]
 
     for _ in range(2):
-        assert results.keep_rows("population", population, {"x": 1}, compute, root=tmp_path / "kept") == [
-            {"members": 2}]
+        monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path / "kept"))
+        assert kept("population", population, {"x": 1}, compute, ROWS).get() == [{"members": 2}]
     assert calls == [1]
 
 

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from advx import experiments as E
 from advx import population as P
 from advx.figures import population as F
 
@@ -61,7 +62,7 @@ def test_members_by_optimiser_and_bad_filters():
 def test_split_k(mnist):
     from advx import subspace as S
 
-    sub = S.load_or_fit_subspace(mnist.train_images, mnist.sha)
+    sub = E.data_subspace(mnist)
     assert P.split_k(sub, "energy") == sub.k_for(P.SPLIT_LEVEL)
     assert P.split_k(sub, "blank") == sub.n_nonblank > P.split_k(sub, "energy")
     with pytest.raises(P.PopulationError, match="split"):

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from advx import attacks, results, robust, store
+from advx import attacks, robust, store
 from advx.neurons import high_frequency_share, pixel_correlation, roughness
 from advx.subspace import fit_subspace
 
@@ -337,24 +337,33 @@ def test_the_robust_networks_maps_are_more_digit_like(robust_run, trained_run, m
 def test_the_robust_networks_weights_live_in_the_data_subspace(robust_run, trained_run, mnist):
     """Top-103 subspace (95% of the images' energy). Measured, standard → robust: effective weights 42/35/27% →
     94/96/95%; ΔW1 44% → 78%."""
-    from advx.subspace import load_or_fit_subspace
+    from advx import experiments as E
 
-    sub = load_or_fit_subspace(mnist.train_images, mnist.sha)
+    sub = E.data_subspace(mnist)
     standard = robust.subspace_shares(sub, trained_run.final_params, trained_run.init_params)
     robust_shares = robust.subspace_shares(sub, robust_run.final_params, robust_run.init_params)
     assert (standard.effective <= 0.6).all() and (robust_shares.effective >= 0.85).all()
     assert robust_shares.delta_w1 >= standard.delta_w1 + 0.2
 
 
-def test_the_whole_comparison_is_kept_and_read_back(robust_run, trained_run, mnist, tmp_path):
+def test_the_whole_comparison_is_kept_and_read_back(robust_run, trained_run, mnist, tmp_path, monkeypatch):
     """A shrunken comparison (100 images, one eps per norm, 1 restart, 100 queries): shapes, the kept copy, words."""
+    from experiment_support import kept
+
+    from advx import experiments as E
+    from advx.experiments.spec import tuple_codec
+
+    sub = E.data_subspace(mnist)
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+
     def compute():
-        return robust.compare_runs(trained_run, robust_run, mnist, n_images=100, map_images=50, restarts=1,
+        return robust.compare_runs(trained_run, robust_run, mnist, sub=sub, n_images=100, map_images=50, restarts=1,
                                    queries=100, linf_eps=(0.1,), l2_eps=(1.0,))
 
     settings = {"standard": trained_run.run_id, "n_images": 100}
-    first = results.keep_tuple("robust", robust_run, settings, compute, robust.RobustComparison, root=tmp_path)
-    again = results.keep_tuple("robust", robust_run, settings, lambda: 1 / 0, robust.RobustComparison, root=tmp_path)
+    codec = tuple_codec(robust.RobustComparison)
+    first = kept("robust", robust_run, settings, compute, codec).get()
+    again = kept("robust", robust_run, settings, lambda: 1 / 0, codec).get()
     for a, b in zip(first, again):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
     assert first.linf_accuracy.shape == (2, 5, 1) and first.map_high_frequency.shape == (2, 16, 3)

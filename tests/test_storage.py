@@ -1,5 +1,5 @@
 """The one verified-file format and load-or-compute (``advx.storage``), and the results kept per run
-(``advx.results``): round trips, damage, files of other weights or settings, one computation for
+(``advx.experiments``): round trips, damage, files of other weights or settings, one computation for
 concurrent callers."""
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ from typing import NamedTuple
 import numpy as np
 import pytest
 
-from advx import results, storage
+from experiment_support import kept
+
+from advx import storage
+from advx.experiments.spec import ROWS, tuple_codec
 
 
 def _load_or_compute(path, identity, compute):
@@ -87,32 +90,37 @@ def _run(run_id: str, weight: float):
     return SimpleNamespace(run_id=run_id, final_params={"Layer_1": {"kernel": np.full((2, 2), weight, np.float32)}})
 
 
-def test_results_are_kept_per_run_weights_and_settings(tmp_path):
+def test_results_are_kept_per_run_weights_and_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     calls = []
 
     def compute():
         calls.append(1)
         return Summary(np.linspace(0, 1, 5), 0.25)
 
-    run = _run("r1", 1.0)
-    first = results.keep_tuple("sweeps", run, {"norm": "linf"}, compute, Summary, root=tmp_path)
-    second = results.keep_tuple("sweeps", run, {"norm": "linf"}, compute, Summary, root=tmp_path)
+    run, codec = _run("r1", 1.0), tuple_codec(Summary)
+    first = kept("sweeps", run, {"norm": "linf"}, compute, codec).get()
+    second = kept("sweeps", run, {"norm": "linf"}, compute, codec).get()
     assert len(calls) == 1 and second.share == 0.25 and isinstance(second.share, float)
     np.testing.assert_array_equal(first.curve, second.curve)
-    results.keep_tuple("sweeps", run, {"norm": "l2"}, compute, Summary, root=tmp_path)  # other settings
+    kept("sweeps", run, {"norm": "l2"}, compute, codec).get()  # other settings
     assert len(calls) == 2
+    other = kept("sweeps", _run("r1", 2.0), {"norm": "linf"}, compute, codec)
+    other.path().write_bytes(kept("sweeps", run, {"norm": "linf"}, compute, codec).path().read_bytes())
     with pytest.warns(storage.StoredFileWarning):  # same name, other weights: not used
-        results.keep_tuple("sweeps", _run("r1", 2.0), {"norm": "linf"}, compute, Summary, root=tmp_path)
+        other.get()
     assert len(calls) == 3
-    rows = results.keep_rows("tables", run, {"t": 0}, lambda: [{"a": np.float32(0.5), "b": None}], root=tmp_path)
-    again = results.keep_rows("tables", run, {"t": 0}, lambda: pytest.fail("recomputed"), root=tmp_path)
+    rows = kept("tables", run, {"t": 0}, lambda: [{"a": np.float32(0.5), "b": None}], ROWS).get()
+    again = kept("tables", run, {"t": 0}, lambda: pytest.fail("recomputed"), ROWS).get()
     assert rows == again == [{"a": 0.5, "b": None}]
 
 
-def test_compute_none_only_reads(tmp_path):
+def test_read_only_reads(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     run = _run("r1", 1.0)
-    assert results.keep_rows("tables", run, {}, None, root=tmp_path) is None  # nothing kept: nothing computed
-    results.keep_rows("tables", run, {}, lambda: [{"a": 1}], root=tmp_path)
-    assert results.keep_rows("tables", run, {}, None, root=tmp_path) == [{"a": 1}]
+    spec = kept("tables", run, {}, lambda: [{"a": 1}], ROWS)
+    assert spec.read() is None  # nothing kept: nothing computed
+    spec.get()
+    assert spec.read() == [{"a": 1}]
     assert storage.load_or_compute(lambda: (_ for _ in ()).throw(OSError("no folder")), "demo", {}, None,
                                    lambda a: ({}, {}), lambda a, e: a) is None

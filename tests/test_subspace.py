@@ -452,35 +452,47 @@ def test_sentences_follow_the_numbers_either_way():
 # The subspace file
 
 
-def test_subspace_file_round_trip_and_recovery(tmp_path, monkeypatch):
-    from advx.storage import StoredFileError, StoredFileWarning
-    from advx.subspace import pca
+def _decode_subspace(blob: bytes, spec) -> S.DataSubspace:
+    """The subspace in a kept file's bytes, read as ``spec``'s file (``storage.StoredFileError`` on a mismatch)."""
+    from advx import storage
 
+    return S.subspace_decoder(spec.settings["centred"])(*storage.decode(blob, spec.name, spec.identity()))
+
+
+def test_subspace_file_round_trip_and_recovery(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from advx import experiments as E
+    from advx.storage import StoredFileError, StoredFileWarning
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     x = _full_images(n=200)
+    data = SimpleNamespace(train_images=x, sha="a" * 64)
     calls = []
     real_fit = S.fit_subspace
-    monkeypatch.setattr(pca, "fit_subspace", lambda *a, **kw: calls.append(1) or real_fit(*a, **kw))
-    first = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
-    path = S.subspace_path("a" * 64, root=tmp_path)
+    monkeypatch.setattr(S, "fit_subspace", lambda *a, **kw: calls.append(1) or real_fit(*a, **kw))
+    spec = E.data_subspace.spec(data)
+    first = spec.get()
+    path = spec.path()
     assert path.exists() and len(calls) == 1
-    again = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+    again = E.data_subspace(data)
     assert len(calls) == 1  # read back, not recomputed
     for name in ("basis", "energies", "blank", "mean"):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
     assert again.n_images == 200 and not again.centred
     # other data, or a centred PCA, never reads this file
     with pytest.raises(StoredFileError, match="other data"):
-        S.decode_subspace(path.read_bytes(), "b" * 64, centred=False)
+        _decode_subspace(path.read_bytes(), E.data_subspace.spec(SimpleNamespace(train_images=x, sha="b" * 64)))
     with pytest.raises(StoredFileError, match="other data"):
-        S.decode_subspace(path.read_bytes(), "a" * 64, centred=True)
+        _decode_subspace(path.read_bytes(), E.data_subspace.spec(data, centred=True))
     # a damaged file is detected and replaced by a fresh computation
     blob = bytearray(path.read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     path.write_bytes(bytes(blob))
     with pytest.raises(StoredFileError):
-        S.decode_subspace(path.read_bytes(), "a" * 64, centred=False)
+        _decode_subspace(path.read_bytes(), spec)
     with pytest.warns(StoredFileWarning, match="damaged"):
-        fixed = S.load_or_fit_subspace(x, "a" * 64, root=tmp_path)
+        fixed = E.data_subspace(data)
     assert len(calls) == 2
     np.testing.assert_array_equal(fixed.basis, first.basis)
-    assert S.decode_subspace(path.read_bytes(), "a" * 64, centred=False).n_images == 200
+    assert _decode_subspace(path.read_bytes(), spec).n_images == 200

@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from advx import attacks
+from advx import experiments as E
 from advx import population as P
 from advx import subspace as S
 from advx.config import TrainConfig
@@ -175,14 +176,16 @@ def _matrices(own: float, others: float) -> P.TransferMatrices:
     return P.TransferMatrices(0.3, "linf", 50, table, table, np.ones((4, 3, 3)), np.ones(3), np.full(3, 100))
 
 
-def test_transfer_matrices_are_kept_by_the_results_store(tiny_population, tmp_path):
-    from advx import results
+def test_transfer_matrices_are_kept_by_the_results_store(tiny_population, tmp_path, monkeypatch):
+    from experiment_support import kept as kept_result
 
+    from advx.experiments.spec import tuple_codec
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     population = P.Population(tuple(tiny_population))
     kept = _matrices(0.8, 0.2)
     for _ in range(2):
-        back = results.keep_tuple("transfer", population, {"eps": 0.3}, lambda: kept, P.TransferMatrices,
-                                  root=tmp_path)
+        back = kept_result("transfer", population, {"eps": 0.3}, lambda: kept, tuple_codec(P.TransferMatrices)).get()
         assert back.norm == "linf" and back.k == 50 and back.eps == 0.3
         np.testing.assert_array_equal(back.success, kept.success)
 
@@ -206,7 +209,7 @@ def default_population(mnist):
 
 @pytest.fixture(scope="session")
 def mnist_sub(mnist):
-    return S.load_or_fit_subspace(mnist.train_images, mnist.sha)
+    return E.data_subspace(mnist)
 
 
 @pytest.fixture(scope="session")

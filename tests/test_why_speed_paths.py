@@ -4,7 +4,7 @@
   against ``measure_neurons`` / ``first_layer_change`` computed from the maps at that k;
 - the counterfactual attack table (``advx.subspace.counterfactual``): one compilation per shape, shared by
   every network, and its counts equal to the attacks called one eps at a time;
-- the app's jobs (``ui.work.subspace``, ``ui.work.counterfactual_column``): one computation shared by every
+- the app's jobs (``ui.road.ask`` of ``advx.experiments.data_subspace`` and ``counterfactual_column``): one computation shared by every
   caller, a failure tried again, the same result as the library call;
 - ``ui.startup.tune_threads``: NumPy's BLAS runs on one thread.
 """
@@ -21,7 +21,15 @@ import numpy as np
 import pytest
 
 from advx import attacks as A
+from advx import experiments as E
 from advx import subspace as S
+
+
+def _first_images(mnist, n: int):
+    """``mnist`` with only its first ``n`` training images, under a data hash of its own (its subspace is another)."""
+    import dataclasses
+
+    return dataclasses.replace(mnist, train_images=mnist.train_images[:n], sha=f"{mnist.sha[:16]}-first{n}")
 
 
 def _images(n=700, seed=4):
@@ -147,12 +155,14 @@ def test_attack_rates_rejects_an_empty_test_set(trained_run):
 
 
 def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_again(monkeypatch, tmp_path):
-    from advx.subspace import pca
-    from ui import jobs, work
+    from types import SimpleNamespace
+
+    from advx import experiments as E
+    from ui import jobs, road
 
     monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
-    calls, real = [], pca.fit_subspace
+    calls, real = [], S.fit_subspace
     fail = [True]
 
     def counted(images, centred=False):
@@ -163,12 +173,13 @@ def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_a
             raise MemoryError("out of memory")
         return real(images, centred)
 
-    monkeypatch.setattr(pca, "fit_subspace", counted)
+    monkeypatch.setattr(S, "fit_subspace", counted)
     x = (_images(200) * 255).astype(np.uint8)
+    spec = E.data_subspace.spec(SimpleNamespace(train_images=x, sha="b" * 64))
     with pytest.raises(MemoryError):
-        work.subspace("b" * 64, x).result(timeout=60)
+        road.ask(spec).result(timeout=60)
     got = []
-    threads = [threading.Thread(target=lambda: got.append(work.subspace("b" * 64, x))) for _ in range(3)]
+    threads = [threading.Thread(target=lambda: got.append(road.ask(spec))) for _ in range(3)]
     for t in threads:
         t.start()
     for t in threads:
@@ -179,18 +190,19 @@ def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_a
 
 
 def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist, trained_run, monkeypatch, tmp_path):
-    from ui import jobs, work
+    from ui import jobs, road
 
     monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
     monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
-    sub = S.fit_subspace(mnist.train_images[:5000])
+    small = _first_images(mnist, 5000)
+    sub = S.fit_subspace(small.train_images)
     test = jnp.asarray(mnist.test_images.reshape(10000, -1))
-    job = work.counterfactual_column(trained_run, 40, sub, test, mnist.test_labels)
-    assert work.counterfactual_column(trained_run, 40, sub, test, mnist.test_labels) is job
+    job = road.ask(E.counterfactual_column.spec(trained_run, small, 40))
+    assert road.ask(E.counterfactual_column.spec(trained_run, small, 40)) is job
     projected = S.project_first_layer(trained_run.final_params, sub, 40)
     direct = S.attack_rates(projected, test, mnist.test_labels, jax.random.key(0))
     assert job.result(timeout=300) == direct
-    trained = work.counterfactual_column(trained_run, 0, sub, test, mnist.test_labels).result(timeout=300)
+    trained = road.ask(E.counterfactual_column.spec(trained_run, small, 0)).result(timeout=300)
     assert trained == S.attack_rates(trained_run.final_params, test, mnist.test_labels, jax.random.key(0))
     assert trained.clean_accuracy == pytest.approx(trained_run.test_accuracy, abs=1e-6)
 
@@ -216,39 +228,43 @@ def test_stored_counterfactual_columns_survive_a_restart_and_damage_is_recompute
     import dataclasses
 
     from advx.storage import StoredFileWarning
-    from advx.subspace import counterfactual
 
-    sub = S.fit_subspace(mnist.train_images[:5000])
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    small = _first_images(mnist, 5000)
+    sub = S.fit_subspace(small.train_images)
     test = jnp.asarray(mnist.test_images.reshape(10000, -1))
     calls, real = [], S.attack_rates
-    monkeypatch.setattr(counterfactual, "attack_rates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
-    first = S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path)
-    trained = S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path)
+    monkeypatch.setattr(S, "attack_rates", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    column = E.counterfactual_column
+    first = column(trained_run, small, 40)
+    trained = column(trained_run, small, 0)
     assert len(calls) == 2
     # the independent route: the library call on the projected network
     assert first == real(S.project_first_layer(trained_run.final_params, sub, 40), test, mnist.test_labels,
                          jax.random.key(0))
     # read back (a new process would do the same): no attack runs, the same numbers, one file per k
-    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
-    assert S.stored_attack_rates(trained_run, 0, sub, test, mnist.test_labels, root=tmp_path) == trained
+    assert column(trained_run, small, 40) == first
+    assert column(trained_run, small, 0) == trained
     assert len(calls) == 2
-    path = S.counterfactual_path(trained_run.run_id, 40, tmp_path)
-    assert sorted(p.name for p in tmp_path.glob("*.npz")) == sorted(
-        [path.name, S.counterfactual_path(trained_run.run_id, 0, tmp_path).name])
+    path = column.spec(trained_run, small, 40).path()
+    assert sorted(p.name for p in path.parent.glob("*.npz")) == sorted(
+        [path.name, column.spec(trained_run, small, 0).path().name])
     # a changed number breaks the file's checks: it is reported, the column computed again and the file rewritten
     blob = path.read_bytes()
     i = blob.index(np.float64(first.clean_accuracy).tobytes())
     path.write_bytes(blob[:i] + bytes([blob[i] ^ 1]) + blob[i + 1:])
     reports = []
-    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path,
-                                 on_damage=reports.append) == first
+    assert column.spec(trained_run, small, 40).get(on_damage=reports.append) == first
     assert len(calls) == 3 and len(reports) == 1 and path.name in reports[0]
-    assert S.stored_attack_rates(trained_run, 40, sub, test, mnist.test_labels, root=tmp_path) == first
+    assert column(trained_run, small, 40) == first
     assert len(calls) == 3
     # other weights under the same run id (a retrained run) do not use the file
     other = dataclasses.replace(trained_run, params_history=trained_run.params_history[:-1] + (
         trained_run.params_history[0],))
+    other_path = column.spec(other, small, 0).path()
+    assert other_path != column.spec(trained_run, small, 0).path()
+    other_path.write_bytes(column.spec(trained_run, small, 0).path().read_bytes())  # even under its name
     with pytest.warns(StoredFileWarning, match="other data, weights or settings"):
-        assert S.stored_attack_rates(other, 0, sub, test, mnist.test_labels, root=tmp_path).clean_accuracy < 0.5
+        assert column(other, small, 0).clean_accuracy < 0.5
     assert len(calls) == 4
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(path.parent.glob("*.tmp"))

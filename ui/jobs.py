@@ -9,7 +9,7 @@ same key, from any browser session, gets the same ``Job``; a failed job is dropp
 
 So a page's own work never queues behind preparation. XLA releases the GIL, so a page's script keeps
 drawing while a job computes. A job may report its progress (``report(fraction, text)``), which a page
-shows while it waits (``ui.waiting``). This is the only module of the app that starts threads.
+shows while it waits (``ui.road.show``). This is the only module of the app that starts threads.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ def epoch_results(run, mnist, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) ->
     """``advx.derived.EpochResults``: every epoch's effective weights, dataset averages and statistics over
     the 60,000 training images, weighted at the output layer by ``output``."""
     inputs = {"run": run.run_id, "weights": fingerprint(run.final_params), "data": mnist.sha}
-    return Experiment("epoch results", "every epoch's neuron results", inputs,
+    return Experiment("neuron results", "every epoch's neuron results", inputs,
                       {"output": output, "fields": list(derived.FIELDS)},
                       lambda report: derived.epoch_results(run, train_pixels(mnist), output),
                       Codec(derived.encode, derived.decoder(run.run_id, output)))
