@@ -355,6 +355,8 @@ import json, sys
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from streamlit.testing.v1 import AppTest
 from advx.config import TrainConfig
+from ui import jobs
+jobs.set_synchronous(True)  # AppTest runs no fragment timers: a page waits for its jobs
 at = AppTest.from_file(sys.argv[1], default_timeout=float(sys.argv[3]))
 if sys.argv[2]:
     at.session_state["advx_config"] = TrainConfig.from_dict(json.loads(sys.argv[2]))

@@ -14,7 +14,6 @@ import streamlit as st
 
 from advx import neurons, store
 from advx import subspace as S
-from advx.config import TrainConfig
 from advx.data import MNIST, load_mnist
 from advx.model import to_pixels
 from advx.train import Run
@@ -26,14 +25,21 @@ def _read_only(a) -> np.ndarray:
     return a
 
 
+_mnist_loaded = False
+
+
 @st.cache_resource(show_spinner=False)
-def mnist() -> MNIST:
-    return load_mnist()
+def mnist(_report=None) -> MNIST:
+    """The verified MNIST, loaded once per process (``_report(fraction, text)``: the first load's progress)."""
+    global _mnist_loaded
+    data = load_mnist(progress=_report)
+    _mnist_loaded = True
+    return data
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def run(config: TrainConfig, data_sha: str, _data: MNIST) -> Run:
-    return store.get_or_train(config, _data)
+def mnist_loaded() -> bool:
+    """Whether ``mnist()`` has loaded the data in this process (so a call draws no progress)."""
+    return _mnist_loaded
 
 
 @st.cache_resource(show_spinner=False)

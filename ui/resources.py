@@ -1,50 +1,41 @@
 """Data and trained runs, shared by every browser session of this server process.
 
-The first fetch or training of a run shows a progress bar; it happens outside the cache, writes
-the verified file to disk, and the ``ui.cache`` loaders then read that file. So the
-progress is visible and every session asking for the same configuration shares one object.
+The first fetch of MNIST and the first training of a run show a progress bar. MNIST is decoded once per
+process (``ui.cache.mnist``); a run is read or trained once and then kept by the job runner under its
+experiment's key (``advx.experiments.trained_run``), like every other result, for every session.
 """
 
 from __future__ import annotations
 
-import threading
-
 import streamlit as st
 
+from advx import experiments as E
 from advx import store
 from advx.config import ConfigError, TrainConfig
-from advx.data import MNIST, DataUnavailableError, load_mnist
-from advx.paths import CacheDirError
-from advx.train import Run, TrainingDivergedError, train
-from ui import cache, links
+from advx.data import MNIST, DataUnavailableError
+from advx.paths import CacheDirError, cache_dir
+from advx.train import Run, TrainingDivergedError
+from ui import cache, jobs, links
 
 CONFIG_KEY = "advx_config"
 
 
-_ready_runs: set[str] = set()
-_memory_runs: dict[str, Run] = {}  # runs trained while the cache folder is unusable
-_lock = threading.Lock()
-_data_ready = False
-
-
 def data() -> MNIST:
     """The verified MNIST arrays; the first call in a process may fetch them with a progress bar."""
-    global _data_ready
-    if not _data_ready:
-        bar = st.progress(0.0, text="Loading MNIST…")
+    if cache.mnist_loaded():
+        return cache.mnist()
+    bar = st.progress(0.0, text="Loading MNIST…")
 
-        def report(fraction, message):
-            bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=message)
+    def report(fraction, message):
+        bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=message)
 
-        try:
-            load_mnist(progress=report)
-        except DataUnavailableError as exc:
-            bar.empty()
-            st.error(f"MNIST could not be loaded.\n\n{exc}")
-            st.stop()
+    try:
+        return cache.mnist(report)
+    except DataUnavailableError as exc:
+        st.error(f"MNIST could not be loaded.\n\n{exc}")
+        st.stop()
+    finally:
         bar.empty()
-        _data_ready = True
-    return cache.mnist()
 
 
 def _show_damage(messages: list[str]) -> None:
@@ -53,54 +44,43 @@ def _show_damage(messages: list[str]) -> None:
         st.warning(f"{message[:1].upper()}{message[1:]}.", icon=":material/build:")
 
 
-def _train_with_bar(config: TrainConfig, mnist: MNIST, save: bool) -> Run:
-    bar = st.progress(0.0, text=f"Training {config.epochs} epochs…")
-
-    def report(done, total, metrics):
-        text = f"Epoch {done}/{total}"
-        if metrics:
-            text += f" · test accuracy {metrics['test_acc']:.2%}"
-        bar.progress(done / total, text=text)
-
-    damage: list[str] = []
+def _train_with_bar(spec) -> Run:
+    bar = st.progress(0.0, text=f"Training {spec.settings['config']['epochs']} epochs…")
     try:
-        if not save:
-            return train(config, mnist, report)
-        return store.get_or_train(config, mnist, progress=report, on_damage=damage.append)
+        return spec.get(lambda fraction, text: bar.progress(fraction or 0.0, text=text[:1].upper() + text[1:]))
     finally:
         bar.empty()
-        _show_damage(damage)
 
 
 def run_for(config: TrainConfig) -> Run:
-    """The run for ``config``: from memory, from the store, or trained now with a progress bar."""
+    """The run for ``config`` (``advx.experiments.trained_run``): from memory (the job runner keeps it for every
+    session), from the store (read once), or trained now with a progress bar, in the page that asked for it."""
     mnist = data()
-    key = store.run_id(config, mnist.sha)
-    if key in _memory_runs:
-        return _memory_runs[key]
+    spec = E.trained_run.spec(config, mnist)
+    run = jobs.outcome(jobs.get(spec.key), wait=False)
+    if run is not None:
+        return run
     try:
-        if key not in _ready_runs:
-            # Damage is reported through a callback, not caught as a warning: warning filters are
-            # process-wide and sessions run in threads.
-            damage: list[str] = []
-            stored = store.load(config, mnist.sha, on_damage=damage.append)
-            _show_damage(damage)
-            if stored is None:
-                _train_with_bar(config, mnist, save=True)
-            with _lock:
-                _ready_runs.add(key)
-        return cache.run(config, mnist.sha, mnist)
+        cache_dir()
+        keeps = True
     except CacheDirError as exc:
         st.warning(f"Runs cannot be saved ({exc}). This run is kept in memory until the server restarts.")
-        run = _train_with_bar(config, mnist, save=False)
-        _memory_runs[key] = run
-        return run
+        keeps = False
+    # Damage is reported through a callback, not caught as a warning: warning filters are process-wide and
+    # sessions run in threads.
+    damage: list[str] = []
+    try:
+        run = spec.read(on_damage=damage.append) if keeps else None
+        _show_damage(damage)
+        if run is None:
+            run = _train_with_bar(spec)
     except TrainingDivergedError as exc:
-        # Every caller uses the returned run at once, so there is nothing to return: the script
-        # stops here. Nothing was stored or selected, so the next rerun shows the last good run.
+        # Every caller uses the returned run at once, so there is nothing to return: the script stops here.
+        # Nothing was stored or selected, so the next rerun shows the last good run.
         st.error(f"Training failed: {exc}. Nothing was saved, and the selected run is unchanged.",
                  icon=":material/error:")
         st.stop()
+    return jobs.done(spec.key, run, spec.label).result()
 
 
 def current_config() -> TrainConfig:
