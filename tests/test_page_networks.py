@@ -77,7 +77,6 @@ def test_default_view_shows_every_measure_for_both_optimisers():
 
 
 def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
-    from advx import subspace as S
 
     blank_k = E.data_subspace(mnist).n_nonblank
     at = open_page(PAGE, TIMEOUT)

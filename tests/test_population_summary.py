@@ -60,7 +60,6 @@ def test_members_by_optimiser_and_bad_filters():
 
 
 def test_split_k(mnist):
-    from advx import subspace as S
 
     sub = E.data_subspace(mnist)
     assert P.split_k(sub, "energy") == sub.k_for(P.SPLIT_LEVEL)

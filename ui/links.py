@@ -8,7 +8,7 @@ After its widgets, a page calls ``sync(...)`` so that the address bar always hol
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import streamlit as st
 
@@ -109,55 +109,6 @@ def url_bool(name: str, default: bool) -> bool:
         return False
     note(f"`{name}={raw}` is not true or false; using {str(default).lower()}.")
     return default
-
-
-def _bounded_list(name: str, raw: str, values: list, default: list, min_len: int, max_len: int) -> list:
-    unique = list(dict.fromkeys(values))
-    if len(unique) > max_len:
-        note(f"`{name}` lists more than {max_len} items; keeping the first {max_len}.")
-        unique = unique[:max_len]
-    if len(unique) < min_len:
-        note(f"`{name}={raw}` needs at least {min_len} valid items; using the default.")
-        return list(default)
-    return unique
-
-
-def url_int_list(name: str, default: Iterable[int], lo: int, hi: int, min_len: int = 1,
-                 max_len: int = 8) -> list[int]:
-    """A comma-separated list of integers in ``[lo, hi]``; bad items are dropped or clamped."""
-    default = list(default)
-    raw = _raw(name)
-    if raw is None or raw == "":
-        return default
-    values = []
-    for item in raw.split(","):
-        number = _parse_number(item.strip())
-        if number is None:
-            note(f"`{name}`: `{item}` is not a number; dropped.")
-            continue
-        value = min(max(int(round(number)), lo), hi)
-        if value != number:
-            note(f"`{name}`: `{item}` is outside {lo}–{hi} or not whole; using {value}.")
-        values.append(value)
-    return _bounded_list(name, raw, values, default, min_len, max_len)
-
-
-def url_str_list(name: str, default: Iterable[str], choices: Sequence[str], min_len: int = 1,
-                 max_len: int = 8) -> list[str]:
-    """A comma-separated list of items from ``choices``; unknown items are dropped with a note."""
-    default = list(default)
-    raw = _raw(name)
-    if raw is None or raw == "":
-        return default
-    lookup = {str(c).lower(): c for c in choices}
-    values = []
-    for item in raw.split(","):
-        match = lookup.get(item.strip().lower())
-        if match is None:
-            note(f"`{name}`: `{item}` is not a valid choice; dropped.")
-        else:
-            values.append(match)
-    return _bounded_list(name, raw, values, default, min_len, max_len)
 
 
 def show_notes() -> None:

@@ -10,7 +10,7 @@ from advx import subspace as S
 from advx.config import ConfigError, TrainConfig
 from advx.drawing import figures as F
 from advx import experiments as E
-from ui import cache, draw_pad, links, loaders, resources, road
+from ui import attack_widgets, cache, draw_pad, links, loaders, resources, road
 from ui.page_downloads import offer
 
 SUBSPACE_LEVEL = 0.95
@@ -97,10 +97,7 @@ for net in D.NETWORKS:
 
 links.seed("dr_target", links.url_int("target", 0, 0, 9))
 links.seed("dr_norm", links.url_choice("norm", "linf", A.NORMS))
-grid = A.EPS_GRID[st.session_state.dr_norm]
-links.seed(f"dr_eps_{st.session_state.dr_norm}",
-           A.snap_eps(links.url_float("eps", DEFAULT_EPS[st.session_state.dr_norm], grid[0], grid[-1]),
-                      st.session_state.dr_norm))
+attack_widgets.seed_eps("dr", st.session_state.dr_norm, DEFAULT_EPS[st.session_state.dr_norm])
 with notes:
     links.show_notes()
 origin = st.session_state.dr_origin
@@ -155,15 +152,13 @@ st.header("5 · Fool it")
 c1, c2 = st.columns(2)
 target = c1.selectbox("Target", list(range(10)), key="dr_target")
 norm = c2.radio("Norm", A.NORMS, key="dr_norm", format_func=A.NORM_LABELS.get, horizontal=True)
-grid = A.EPS_GRID[norm]
-links.seed(f"dr_eps_{norm}", DEFAULT_EPS[norm])  # after a switch of norm
+attack_widgets.seed_eps("dr", norm, DEFAULT_EPS[norm])  # after a switch of norm: its default
 links.sync(target=target, norm=norm)
 
 
 @st.fragment
 def fool_view():
-    eps = st.select_slider(f"{A.NORM_LABELS[norm]} size ε of the overlay", grid, key=f"dr_eps_{norm}")
-    links.sync(eps=eps)
+    eps = attack_widgets.eps_slider("dr", norm, f"{A.NORM_LABELS[norm]} size ε of the overlay")
     for (net, r), column in zip(networks, st.columns(len(networks))):
         fooling = D.fool(r.final_params, x, target, eps, norm, with_pgd=False)
         fooling = fooling._replace(pgd_eps=cache.drawing_pgd_eps(r.run_id, drawing_text, target, norm,

@@ -10,7 +10,7 @@ from advx import neurons
 from advx.figures import attacks as F
 from advx.model import param_layer_names
 from advx import experiments as E
-from ui import cache, links, loaders, resources, road
+from ui import attack_widgets, cache, links, loaders, resources, road
 from ui.page_downloads import offer
 
 DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
@@ -51,11 +51,7 @@ with st.expander("Which neuron's pattern (default: the output neuron of the targ
 st.caption(f"Image #{image}: label {labels[image]}, predicted {predicted[image]} "
            f"({clean[image].max():.1%}). Default: the first correctly classified 7 of the test set (#{default_image}).")
 grid = A.EPS_GRID[norm]
-eps_key = f"ov_eps_{norm}"
-eps_name, wanted = links.url_eps(norm, A.NORMS, DEFAULT_EPS[norm], grid[0], grid[-1])
-if A.snap_eps(wanted, norm) != wanted:
-    links.note(f"`{eps_name}={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {A.snap_eps(wanted, norm):g}.")
-links.seed(eps_key, A.snap_eps(wanted, norm))
+attack_widgets.seed_eps("ov", norm, DEFAULT_EPS[norm])
 with notes:
     links.show_notes()
 links.sync(image=image, target=target, source=source, norm=norm, layer=None if layer == "output" else layer,
@@ -72,8 +68,7 @@ overview_job = road.ask(E.overlay_summary.spec(run, mnist, source=source, norm=n
 
 @st.fragment
 def eps_view():
-    eps = st.select_slider(f"{A.NORM_LABELS[norm]} size ε", grid, key=eps_key)
-    links.sync(eps=eps, strength=None)
+    eps = attack_widgets.eps_slider("ov", norm, f"{A.NORM_LABELS[norm]} size ε")
     step = grid.index(eps)
     adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, eps, norm))[0]
     after = curves.probabilities[step]
