@@ -14,7 +14,7 @@ import streamlit as st
 
 from advx import neurons, store
 from advx import subspace as S
-from advx.data import MNIST, load_mnist
+from advx.data import MNIST
 from advx.model import to_pixels
 from advx.train import Run
 
@@ -23,23 +23,6 @@ def _read_only(a) -> np.ndarray:
     a = np.asarray(a)
     a.flags.writeable = False
     return a
-
-
-_mnist_loaded = False
-
-
-@st.cache_resource(show_spinner=False)
-def mnist(_report=None) -> MNIST:
-    """The verified MNIST, loaded once per process (``_report(fraction, text)``: the first load's progress)."""
-    global _mnist_loaded
-    data = load_mnist(progress=_report)
-    _mnist_loaded = True
-    return data
-
-
-def mnist_loaded() -> bool:
-    """Whether ``mnist()`` has loaded the data in this process (so a call draws no progress)."""
-    return _mnist_loaded
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,41 +1,50 @@
 """Data and trained runs, shared by every browser session of this server process.
 
 The first fetch of MNIST and the first training of a run show a progress bar. MNIST is decoded once per
-process (``ui.cache.mnist``); a run is read or trained once and then kept by the job runner under its
+process; a run is read or trained once and then kept by the job runner under its
 experiment's key (``advx.experiments.trained_run``), like every other result, for every session.
 """
 
 from __future__ import annotations
+
+import threading
 
 import streamlit as st
 
 from advx import experiments as E
 from advx import store
 from advx.config import ConfigError, TrainConfig
-from advx.data import MNIST, DataUnavailableError
+from advx.data import MNIST, DataUnavailableError, load_mnist
 from advx.paths import CacheDirError, cache_dir
 from advx.train import Run, TrainingDivergedError
-from ui import cache, jobs, links
+from ui import jobs, links
 
 CONFIG_KEY = "advx_config"
 
 
+_mnist: list[MNIST] = []  # the verified data, decoded once per process and shared by every session
+_mnist_lock = threading.Lock()
+
+
 def data() -> MNIST:
     """The verified MNIST arrays; the first call in a process may fetch them with a progress bar."""
-    if cache.mnist_loaded():
-        return cache.mnist()
-    bar = st.progress(0.0, text="Loading MNIST…")
+    if _mnist:
+        return _mnist[0]
+    with _mnist_lock:  # one session loads; another that asks meanwhile waits for it
+        if not _mnist:
+            bar = st.progress(0.0, text="Loading MNIST…")
 
-    def report(fraction, message):
-        bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=message)
+            def report(fraction, message):
+                bar.progress(min(max(fraction or 0.0, 0.0), 1.0), text=message)
 
-    try:
-        return cache.mnist(report)
-    except DataUnavailableError as exc:
-        st.error(f"MNIST could not be loaded.\n\n{exc}")
-        st.stop()
-    finally:
-        bar.empty()
+            try:
+                _mnist.append(load_mnist(progress=report))
+            except DataUnavailableError as exc:
+                st.error(f"MNIST could not be loaded.\n\n{exc}")
+                st.stop()
+            finally:
+                bar.empty()
+    return _mnist[0]
 
 
 def _show_damage(messages: list[str]) -> None:

@@ -29,7 +29,7 @@ def trained_run(config: TrainConfig, mnist, label: str = "") -> Experiment:
     run_id = store.run_id(config, mnist.sha)
     return Experiment("run", label or f"the run {run_id}", {"data": mnist.sha}, {"config": config.to_dict()},
                       lambda report: store.get_or_train(config, mnist, progress=epoch_report(report)),
-                      look=lambda: store.load(config, mnist.sha))
+                      look=lambda on_damage=None: store.load(config, mnist.sha, on_damage=on_damage))
 
 
 # What "Many networks" compares: networks that differ only in seed and optimizer (for transfer and agreement),
@@ -47,8 +47,8 @@ def populations(mnist) -> Experiment:
     def assemble(runs: dict) -> dict:
         return {use: P.Population(tuple(runs[c.digest()] for c in group)) for use, group in groups.items()}
 
-    def look():
-        runs = {digest: store.load(config, mnist.sha) for digest, config in unique.items()}
+    def look(on_damage=None):
+        runs = {digest: store.load(config, mnist.sha, on_damage=on_damage) for digest, config in unique.items()}
         return None if any(run is None for run in runs.values()) else assemble(runs)
 
     def compute(report):

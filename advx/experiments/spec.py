@@ -58,8 +58,8 @@ class Experiment:
     """One named result (see the module's text).
 
     ``compute(report)`` makes the result. ``codec`` keeps it in ``<cache>/<name>/<digest>.npz``; an experiment
-    whose result another store keeps (a trained run in the run store) has ``codec=None`` and gives ``look()``
-    (read the kept result or ``None``); its ``compute`` stores what it makes. With neither, nothing is kept.
+    whose result another store keeps (a trained run in the run store) has ``codec=None`` and gives
+    ``look(on_damage)`` (read the kept result or ``None``, reporting damage as ``advx.storage.load`` does); its ``compute`` stores what it makes. With neither, nothing is kept.
     """
 
     name: str
@@ -68,7 +68,7 @@ class Experiment:
     settings: dict
     compute: Callable[[Report], Any] = field(repr=False)
     codec: Optional[Codec] = field(default=None, repr=False)
-    look: Optional[Callable[[], Any]] = field(default=None, repr=False)
+    look: Optional[Callable[[Optional[storage.DamageHandler]], Any]] = field(default=None, repr=False)
 
     def identity(self) -> dict:
         """What the result belongs to, as JSON values: the name, the inputs and the settings."""
@@ -91,7 +91,7 @@ class Experiment:
     def _kept(self, compute: Optional[Callable[[], Any]], on_damage=None):
         if self.codec is None:  # kept elsewhere (``look``), or not kept at all
             if compute is None:
-                return self.look() if self.look is not None else None
+                return self.look(on_damage) if self.look is not None else None
             return compute()
         return storage.load_or_compute(self.path, self.name, self.identity(), compute, self.codec.encode,
                                        self.codec.decode, on_damage=on_damage, what=self.name)
