@@ -27,6 +27,7 @@ from advx import derived, neurons, results, store
 from advx import subspace as S
 from advx.config import TrainConfig
 from advx.model import to_pixels
+from advx import vocabulary as V
 from ui import jobs
 
 COMPARISON_IMAGES = 2000  # the overlay page's FGSM/PGD comparison: the first this many test images
@@ -255,7 +256,7 @@ def population_transfer(population, mnist, norm: str) -> jobs.Job:
         return P.transfer_matrices(population.params(), sub, P.split_k(sub, "energy"), mnist.test_images,
                                    mnist.test_labels, eps=settings["eps"], norm=norm, n_attack=P.TRANSFER_IMAGES)
 
-    return _kept("transfer", population, settings, compute, f"the transfer matrices at {A.NORM_LABELS[norm]} ε = "
+    return _kept("transfer", population, settings, compute, f"the transfer matrices at {V.NORM_LABELS[norm]} ε = "
                  f"{settings['eps']:g} (four attacks crafted on each of the {len(population)} networks, shown to every "
                  "other)", P.TransferMatrices)
 
