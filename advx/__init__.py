@@ -1,4 +1,4 @@
-"""advx: why adversarial examples exist, measured on the seed's MNIST network.
+"""advx: why adversarial examples exist, measured on the post's MNIST network.
 
 Modules: ``data`` (verified MNIST), ``model`` (the Flax MLP), ``train`` (jitted Optax training),
 ``store`` (runs on disk), ``neurons`` (effective weights, dataset averages, sparsity), ``attacks``

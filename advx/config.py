@@ -1,4 +1,4 @@
-"""Frozen configuration objects whose defaults reproduce the seed experiment."""
+"""Frozen configuration objects whose defaults reproduce the post's experiment."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import json
 from dataclasses import dataclass
 from typing import Optional
 
-OPTIMIZERS = ("adam", "sgd")
+from advx.vocabulary import NORMS, OPTIMIZERS
+
 SCHEDULES = ("cosine", "constant")
 
 # Bounds that keep a run meaningful and finishable in an interactive app.
@@ -17,16 +18,16 @@ MAX_HIDDEN = 4096
 MAX_LAYERS = 6
 MAX_INIT_SCALE = 16.0  # a factor on the default initialisation (advx.population's scale test uses 0.25-2)
 
-# The threat models adversarial training can use (``advx.attacks.threat.NORMS``) and the largest eps of
+# The threat models adversarial training can use (``advx.vocabulary.NORMS``) and the largest eps of
 # each: L-inf 1 moves a pixel from black to white, L2 28 is the norm of an all-white image.
-ADVERSARIAL_NORMS = ("linf", "l2")
+ADVERSARIAL_NORMS = NORMS
 MAX_ADVERSARIAL_EPS = {"linf": 1.0, "l2": 28.0}
 MAX_ADVERSARIAL_STEPS = 100
 
 # The fields of the runs stored before any other existed. A field added later is left out of ``to_dict``
 # (and so of the digest) while it has its default value: every run stored before it keeps its id. The
 # default of such a field must therefore never change.
-SEED_FIELDS = ("hidden", "epochs", "batch_size", "learning_rate", "schedule", "optimizer", "momentum",
+ORIGINAL_FIELDS = ("hidden", "epochs", "batch_size", "learning_rate", "schedule", "optimizer", "momentum",
                "weight_decay", "input_noise", "seed")
 
 
@@ -38,7 +39,7 @@ class ConfigError(ValueError):
 class TrainConfig:
     """How to train the MLP.
 
-    The defaults are the seed's network: 784 -> 64 -> 64 -> 10, ReLU, trained with
+    The defaults are the post's network: 784 -> 64 -> 64 -> 10, ReLU, trained with
     Adam (learning rate 2e-3, decayed to 0 along a cosine over the run) in batches of 128.
 
     ``weight_decay`` is decoupled (AdamW, or SGD with decay added to the gradient) and
@@ -121,11 +122,11 @@ class TrainConfig:
         return self.adversarial_norm is not None
 
     def to_dict(self) -> dict:
-        """The fields as JSON values; a field added after ``SEED_FIELDS`` is left out at its default."""
+        """The fields as JSON values; a field added after ``ORIGINAL_FIELDS`` is left out at its default."""
         d = dataclasses.asdict(self)
         d["hidden"] = list(self.hidden)
         for f in dataclasses.fields(self):
-            if f.name not in SEED_FIELDS and d[f.name] == f.default:
+            if f.name not in ORIGINAL_FIELDS and d[f.name] == f.default:
                 del d[f.name]
         return d
 

@@ -1,4 +1,4 @@
-"""The seed's fully-connected network as a Flax module, plus pure forward functions.
+"""The post's fully-connected network as a Flax module, plus pure forward functions.
 
 Params are the inner Flax dict ``{"Layer_1": {"kernel": (784, h1), "bias": (h1,)}, ...,
 "output": {"kernel": (h_last, 10), "bias": (10,)}}``. Inputs are ``(n, 784)`` float32
@@ -20,7 +20,7 @@ N_CLASSES = 10
 
 
 def layer_names(n_hidden: int) -> list[str]:
-    """The seed's layer names: Layer_1 ... Layer_n, then output."""
+    """The post's layer names: Layer_1 ... Layer_n, then output."""
     return [f"Layer_{i}" for i in range(1, n_hidden + 1)] + ["output"]
 
 

@@ -75,13 +75,6 @@ def _run_from_arrays(arrays: dict, extra: dict, identity: dict) -> Run:
     return run
 
 
-def encode_run(run: Run) -> bytes:
-    """The bytes of a run file."""
-    arrays, extra = _run_arrays(run)
-    identity = _identity(run.config, run.data_sha)
-    return storage.encode(arrays, KIND, identity, dict(extra, identity=identity))
-
-
 def decode_run(blob: bytes) -> Run:
     """Parse and verify run-file bytes; raise ``RunCorruptError`` (a ``StoredFileError``) on any damage."""
     try:

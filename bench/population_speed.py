@@ -5,7 +5,7 @@ population of 8 networks trains in <= 3 x the time of one.
 
 Contenders: one network alone (``advx.train``), the population with ``chunk=1`` (the default: each member's epoch is
 ``train``'s own computation, looped inside one compiled program) and the population fully vmapped
-(``chunk=None``). The members are the seed's network with Adam for seeds 0..members-1: one group, one program.
+(``chunk=None``). The members are the post's network with Adam for seeds 0..members-1: one group, one program.
 First ``train`` and ``train_population`` run end to end for ``--epochs`` epochs, compilation included (drift
 not cancelled). Then the contenders' jitted epochs run one epoch each per round, interleaved, so the machine's
 drift hits all alike; the verdict is the median over rounds of (population epoch / single epoch of the same

@@ -4,7 +4,7 @@ Run: ``python bench/robust_speed.py`` (about 2-4 minutes on 2 cores), ``--candid
 default was chosen from as well (about 5 more minutes), ``--masking`` to time the whole comparison.
 
 1. **Epoch ratio**: one adversarially trained epoch (``DEFAULT_ROBUST``: PGD-7 inside the jitted epoch) ÷ one
-   standard epoch (the seed's configuration), in the same process, interleaved so that the machine's drifting
+   standard epoch (the post's configuration), in the same process, interleaved so that the machine's drifting
    load hits both alike; both compiled first. Median of the per-round ratios. Target: <= PGD steps + 2 (each
    PGD step is one forward and one backward pass through the network, as is the training step itself).
 2. **Default robust run**: ``advx.train.train(DEFAULT_ROBUST)`` from nothing (not from the store), wall time
@@ -34,6 +34,7 @@ from advx.attacks import as_model_fn  # noqa: E402
 from advx.config import TrainConfig  # noqa: E402
 from advx.data import load_mnist  # noqa: E402
 from advx.model import init_params, to_pixels  # noqa: E402
+from advx.text import robust as words
 
 TARGET_TOTAL_S = 60.0
 ROUNDS = 5
@@ -147,8 +148,8 @@ def main() -> None:
         start = time.perf_counter()
         comparison = robust.compare_runs(standard_run, run, data)
         print(f"\nthe whole comparison (500 images, every attack): {time.perf_counter() - start:.1f} s  ({load()})")
-        for line in robust.accuracy_sentences(comparison) + [robust.masking_sentence(comparison),
-                                                            robust.masking_sentence(comparison, "l2")]:
+        for line in words.accuracy_sentences(comparison) + [words.masking_sentence(comparison),
+                                                            words.masking_sentence(comparison, "l2")]:
             print("  " + line)
     if args.candidates:
         candidates(data)

@@ -25,6 +25,7 @@ from advx import subspace as S
 from advx.config import TrainConfig
 from advx.data import load_mnist
 from advx.model import to_pixels
+from advx.text import subspace as words
 
 TARGET_SECONDS = 3.0
 
@@ -88,7 +89,7 @@ def page_measurements(clock: Clock, sub, k, runs, train_u8, test, labels, includ
     columns["projected"] = clock("attacks: projected network", lambda: S.attack_rates(
         S.project_first_layer(trained.final_params, sub, k), test, labels, jax.random.key(0)))
     page_measurements.columns = columns
-    clock("sentences", lambda: S.explain_page(sub, k, maps, studies, columns))
+    clock("sentences", lambda: words.explain_page(sub, k, maps, studies, columns))
     return columns
 
 

@@ -35,7 +35,7 @@ def mnist():
 
 @pytest.fixture(scope="session")
 def trained_run(mnist):
-    """The default configuration (the seed's network), from the run store or trained now."""
+    """The default configuration (the post's network), from the run store or trained now."""
     from advx import store
     from advx.config import TrainConfig
 

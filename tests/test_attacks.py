@@ -1,5 +1,5 @@
 """Attacks: overlays against numpy, the minimal eps against a closed form, FGSM/PGD against Foolbox 3,
-and, on the default trained run, the seed's 7 -> 0 trick and its random control."""
+and, on the default trained run, the post's 7 -> 0 trick and its random control."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import pytest
 from advx import attacks as A
 from advx import model
 from advx.neurons import effective_weights, local_jacobian
+from advx.text import overlay as words
 
 
 @functools.lru_cache(maxsize=None)
@@ -407,13 +408,13 @@ def test_paper_table_matches_an_independent_count(attack_case):
 def test_story_follows_the_numbers():
     common = dict(source_label="Effective weights", target=0, norm="linf", eps=0.5,
                   random_untargeted=0.06, image_flipped=True, image_confidence=0.97, image_min_eps=0.31)
-    good = " ".join(A.story(overlay_rate=0.7, random_rate=0.001, **common))
+    good = " ".join(words.story(overlay_rate=0.7, random_rate=0.001, **common))
     assert "direction matters" in good and "70.0%" in good and "0.1%" in good and "97.0%" in good
-    bad = " ".join(A.story(overlay_rate=0.01, random_rate=0.02, **common))
+    bad = " ".join(words.story(overlay_rate=0.01, random_rate=0.02, **common))
     assert "does not fit the story" in bad and "direction matters" not in bad
-    lukewarm = " ".join(A.story(overlay_rate=0.05, random_rate=0.02, **common))
+    lukewarm = " ".join(words.story(overlay_rate=0.05, random_rate=0.02, **common))
     assert "not by the wide margin" in lukewarm
-    never = " ".join(A.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
+    never = " ".join(words.story(overlay_rate=0.7, random_rate=0.0, **{**common, "image_flipped": False,
                                                                     "image_min_eps": math.inf}))
     assert "does not make the network answer 0" in never and "No ε" in never
 
@@ -423,16 +424,16 @@ def test_comparison_sentences_follow_the_numbers():
         return {"norm": "linf", "eps": eps, "overlay": overlay, "overlay_sign": overlay / 2, "fgsm": fgsm,
                 "pgd": pgd, "random": random}
 
-    usual = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0), row(0.3, 0.6, 1.0, 0.01)], "linf", 0))
+    usual = " ".join(words.comparison_sentences([row(0.1, 0.2, 0.9, 0.0), row(0.3, 0.6, 1.0, 0.01)], "linf", 0))
     assert "tailored to each image do at least as well" in usual and "stays far below" in usual
     assert "20.0%, 60.0%" in usual and "FGSM, a single" not in usual and "barely works" not in usual
-    odd = " ".join(A.comparison_sentences([row(0.1, 0.2, 0.9, 0.15), row(0.3, 0.6, 0.5, 0.01)], "linf", 0))
+    odd = " ".join(words.comparison_sentences([row(0.1, 0.2, 0.9, 0.15), row(0.3, 0.6, 0.5, 0.01)], "linf", 0))
     assert "Unexpectedly" in odd and "ε = 0.3" in odd and "does not fit the story there" in odd
-    weak = " ".join(A.comparison_sentences([row(0.1, 0.01, 0.9, 0.0, fgsm=0.15), row(0.3, 0.6, 1.0, 0.0)],
+    weak = " ".join(words.comparison_sentences([row(0.1, 0.01, 0.9, 0.0, fgsm=0.15), row(0.3, 0.6, 1.0, 0.0)],
                                            "linf", 0))
     assert "barely works" in weak and "ε = 0.1 the overlay" in weak
     assert "beats both fixed patterns at ε = 0.1." in weak and "stays far below" in weak
-    assert A.comparison_sentences([row(0.1, 0.2, 0.9, 0.0)], "l2", 0) == []
+    assert words.comparison_sentences([row(0.1, 0.2, 0.9, 0.0)], "l2", 0) == []
 
 
 # ------------------------------------------------------------------ on the default trained run, real MNIST

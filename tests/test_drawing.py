@@ -13,7 +13,8 @@ import pytest
 
 from advx import attacks as A
 from advx import drawing as D
-from advx.drawing import figures as F
+from advx.figures import drawing as F
+from advx.text import drawing as drawing_words
 
 
 def _com(image) -> tuple[float, float]:
@@ -231,16 +232,16 @@ def test_minimal_pgd_eps_flips_where_the_overlay_needs_far_more(trained_run, mni
 
 def test_sentences_follow_the_numbers():
     empty = D.preprocess(np.zeros((10, 10)))
-    assert "empty" in D.issue_messages(empty, 10)[0][1]
+    assert "empty" in drawing_words.issue_messages(empty, 10)[0][1]
     solid = D.preprocess(np.ones((140, 140)))
-    assert any("solid" in text for _, text in D.issue_messages(solid, 140))
+    assert any("solid" in text for _, text in drawing_words.issue_messages(solid, 140))
     test_shares = np.linspace(0.8, 1.0, 1000)
-    assert "further outside the subspace than 99%" in D.subspace_sentence(0.5, 100, 0.95, test_shares)
-    assert "looks like a digit" in D.subspace_sentence(0.9, 100, 0.95, test_shares)
+    assert "further outside the subspace than 99%" in drawing_words.subspace_sentence(0.5, 100, 0.95, test_shares)
+    assert "looks like a digit" in drawing_words.subspace_sentence(0.9, 100, 0.95, test_shares)
     counts = np.tile([50, 10, 4], (100, 1))
-    assert "not treating this like" in D.neuron_sentence("Layer_1", (30, 10, 24), counts)
+    assert "not treating this like" in drawing_words.neuron_sentence("Layer_1", (30, 10, 24), counts)
     fooling = D.Fooling(0, 0.3, "linf", np.zeros(784), np.zeros(784), np.eye(10)[0], 0.25, 0.05)
-    text = " ".join(D.fool_sentences("The trained network", fooling, 7))
+    text = " ".join(drawing_words.fool_sentences("The trained network", fooling, 7))
     assert "into **0**" in text and "0.25" in text and "5.0× smaller" in text
 
 

@@ -1,5 +1,5 @@
 """Neuron names, activations, statistics and sparsity, the pages' sentences and the neuron figures
-(advx.neurons.naming, .activity, .words; advx.figures.neurons): against NumPy loops and hand-made cases."""
+(advx.neurons.naming, .activity; advx.text.neurons; advx.figures.neurons): against NumPy loops and hand-made cases."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import numpy as np
 import pytest
 
 from advx import neurons as N
+from advx import vocabulary as V
+from advx.text import neurons as words
 from neuron_support import numpy_layers, random_images, random_params
 
 
@@ -119,16 +121,16 @@ def _layer_sparsity(layer, counts, width=64):
     return N.LayerSparsity(layer, "neuron_max", 0.5, 0.1, np.zeros((len(counts), width), np.int8), counts)
 
 
-def test_seed_verdict_counts_within_half_of_the_seed_as_reproduced():
-    # columns inactive, mild, high; the seed says about 3 high and about 10 mild
+def test_post_verdict_counts_within_half_of_the_post_as_reproduced():
+    # columns inactive, mild, high; the post says about 3 high and about 10 mild
     near = _layer_sparsity("Layer_1", [[50, 10, 4], [54, 5, 5], [51, 11, 2], [44, 14, 6]])  # 4.25 high, 10 mild
     edge = _layer_sparsity("Layer_2", [[48, 15, 1], [47, 15, 2]])  # exactly 1.5 high and 15 mild
     far = _layer_sparsity("Layer_3", [[54, 4, 6], [54, 4, 6]])  # 6 high, 4 mild
-    verdict = N.seed_verdict({"Layer_1": near, "Layer_2": edge, "Layer_3": far})
+    verdict = words.post_verdict({"Layer_1": near, "Layer_2": edge, "Layer_3": far})
     assert "Layer_1 reproduces the ~3 highly activated neurons (4.2) and reproduces the ~10 mildly" in verdict
     assert "Layer_2 reproduces the ~3 highly activated neurons (1.5) and reproduces the ~10" in verdict
     assert "Layer_3 does not reproduce the ~3 highly activated neurons (6.0) and does not reproduce the ~10" in verdict
-    assert N.sparsity_sentence(far) == ("**Layer_3**: on average 6.0 high and 4.0 mild of 64 (medians 6 and 4); "
+    assert words.sparsity_sentence(far) == ("**Layer_3**: on average 6.0 high and 4.0 mild of 64 (medians 6 and 4); "
                                         "54.0 inactive.")
 
 
@@ -137,16 +139,16 @@ def test_measure_notes_and_summary_say_n_a_for_a_dead_neuron():
     layer = {"effective_high_frequency": np.array([0.81234, 0.5]), "effective_roughness": np.array([1.9, 1.0]),
              "average_high_frequency": np.array([nan, 0.01]), "average_roughness": np.array([nan, 0.4]),
              "correlation": np.array([nan, 0.25])}
-    assert N.measure_note(layer, 0, "effective") == "HF 0.812 · rough 1.90"
-    assert N.measure_note(layer, 0, "average") == "HF n/a · rough n/a · r n/a"
-    assert N.measure_note(layer, 1, "average") == "HF 0.010 · rough 0.40 · r 0.25"
-    assert N.format_number(None) == N.format_number(nan) == "n/a" and N.format_number(2) == "2.00"
+    assert words.measure_note(layer, 0, "effective") == "HF 0.812 · rough 1.90"
+    assert words.measure_note(layer, 0, "average") == "HF n/a · rough n/a · r n/a"
+    assert words.measure_note(layer, 1, "average") == "HF 0.010 · rough 0.40 · r 0.25"
+    assert V.format_number(None) == V.format_number(nan) == "n/a" and V.format_number(2) == "2.00"
     widths = {"Layer_1": 2, "output": 10}
-    summary = N.noise_summary(["L1:0", "L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
+    summary = words.noise_summary(["L1:0", "L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
     # medians over the two neurons; the dead neuron's missing average is left out, not counted as 0
     assert "at epoch 3: the effective weights put **0.656**" in summary and "the dataset averages **0.010**" in summary
     assert "median r = 0.25" in summary
-    rows = N.measures_rows(["L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
+    rows = words.measures_rows(["L1:1"], widths, {"Layer_1": layer}, {"Layer_1": layer}, 3)
     assert rows[0]["neuron"] == "Layer_1 #1" and rows[0]["r(effective, average) (epoch 3)"] == 0.25
 
 
@@ -167,7 +169,7 @@ def test_median_test_image_has_few_highly_active_neurons(trained_run, mnist):
     by_image = N.sparsity(params, test, stats, definition="image_max")
     for layer, s in by_neuron.items():
         assert s.median(N.HIGH) <= 5 and s.mean(N.HIGH) <= 6, (layer, s.mean(N.HIGH))
-        # The seed's "about 10 mildly activated" is not what this network does: far more are mild.
+        # The post's "about 10 mildly activated" is not what this network does: far more are mild.
         assert s.mean(N.MILD) >= 15, (layer, s.mean(N.MILD))
         # Relative to the image's own maximum many more neurons count as high.
         assert by_image[layer].mean(N.HIGH) > 2 * s.mean(N.HIGH)

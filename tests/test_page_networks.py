@@ -18,10 +18,11 @@ from apptest_support import answer_with, assert_ran, open_page
 
 from advx import experiments as E
 from advx import population as P
+from advx.text import population as words
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "networks.py")
 TIMEOUT = 900  # the first run of a fresh cache computes the transfer matrices and the scale test
-DEFAULT_VIEW = {"norm": "linf", "attack": "pgd", "measure": "success", "optimisers": "both", "split": "energy",
+DEFAULT_VIEW = {"norm": "linf", "attack": "pgd", "measure": "success", "optimizers": "both", "split": "energy",
                 "neuron": "0", "when": "matched", "scale_eps": "3"}
 
 
@@ -44,17 +45,17 @@ def _text(at) -> str:
     return " ".join(m.value for m in at.markdown)
 
 
-def test_default_view_shows_every_measure_for_both_optimisers():
+def test_default_view_shows_every_measure_for_both_optimizers():
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     assert at.title[0].value == "Many networks"
     assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
     members = at.dataframe[0].value
     assert len(members) == len({c.digest() for c in P.population_configs() + P.init_scale_configs()}) == 20
-    assert (members["test accuracy"] > 0.95).all() and set(members["optimiser"]) == {"Adam", "SGD"}
+    assert (members["test accuracy"] > 0.95).all() and set(members["optimizer"]) == {"Adam", "SGD"}
 
     transfer = _chart(at, "net_transfer")
-    assert _facets(transfer) == list(P.PART_LABELS.values())
+    assert _facets(transfer) == list(words.PART_LABELS.values())
     assert transfer["data"][0]["y"][:2] == ["Adam, seed 0", "Adam, seed 1"] and len(transfer["data"][0]["y"]) == 8
     whole = np.array(transfer["data"][0]["z"], float)
     assert whole.shape == (8, 8) and np.diagonal(whole).min() >= 0.95  # PGD on its own network
@@ -68,7 +69,7 @@ def test_default_view_shows_every_measure_for_both_optimisers():
     assert _facets(bars) == ["Adam", "SGD"]
 
     text = _text(at)
-    # The findings follow the measured numbers, including where the seed's argument fails.
+    # The findings follow the measured numbers, including where the post's argument fails.
     assert "**Against the argument.**" in text and "**As the argument predicts.**" in text
     assert "largely learned, not left over from the initialisation" in text
     assert "Adam ignores the initialisation scale" in text
@@ -81,7 +82,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     blank_k = E.data_subspace(mnist).n_nonblank
     at = open_page(PAGE, TIMEOUT)
     at.slider(key="net_neuron").set_value(7)
-    at.radio(key="net_optimisers").set_value("sgd")
+    at.radio(key="net_optimizers").set_value("sgd")
     at.selectbox(key="net_attack").set_value("overlay")
     at.radio(key="net_split").set_value("blank").run()
     _ok(at)
@@ -92,8 +93,8 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     assert agreement["layout"]["title"]["text"].endswith(f"split at k = {blank_k}")
     assert len(agreement["data"][0]["z"]) == len(P.POPULATION_SEEDS)
     assert "output neuron 7's effective weights" in _text(at)
-    assert {k: at.query_params[k] for k in ("neuron", "optimisers", "attack", "split")} == {
-        "neuron": "7", "optimisers": "sgd", "attack": "overlay", "split": "blank"}
+    assert {k: at.query_params[k] for k in ("neuron", "optimizers", "attack", "split")} == {
+        "neuron": "7", "optimizers": "sgd", "attack": "overlay", "split": "blank"}
 
     at.radio(key="net_norm").set_value("l2").run()
     _ok(at)
@@ -102,13 +103,13 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
 
 
 def test_a_link_restores_the_view():
-    view = {"norm": "l2", "attack": "fgsm", "measure": "fooled", "optimisers": "adam", "split": "blank",
+    view = {"norm": "l2", "attack": "fgsm", "measure": "fooled", "optimizers": "adam", "split": "blank",
             "neuron": "4", "when": "final", "scale_eps": "1"}
     at = open_page(PAGE, TIMEOUT, **view)
     _ok(at)
     assert not at.warning
     assert (at.radio(key="net_norm").value, at.selectbox(key="net_attack").value, at.radio(key="net_measure").value,
-            at.radio(key="net_optimisers").value, at.radio(key="net_split").value, at.slider(key="net_neuron").value,
+            at.radio(key="net_optimizers").value, at.radio(key="net_split").value, at.slider(key="net_neuron").value,
             at.radio(key="net_when").value, at.radio(key="net_scale_eps").value) == (
         "l2", "fgsm", "fooled", "adam", "blank", 4, "final", "1")
     assert "misclassified" in _chart(at, "net_transfer")["layout"]["title"]["text"]
@@ -117,11 +118,11 @@ def test_a_link_restores_the_view():
 
 
 def test_bad_links_are_corrected_with_a_note():
-    at = open_page(PAGE, TIMEOUT, norm="l7", attack="nope", measure="x", optimisers="rmsprop", split="?",
+    at = open_page(PAGE, TIMEOUT, norm="l7", attack="nope", measure="x", optimizers="rmsprop", split="?",
                    neuron="42", when="soon", scale_eps="9")
     _ok(at)
     warnings = " ".join(w.value for w in at.warning)
-    for note in ("`norm=l7`", "`attack=nope`", "`measure=x`", "`optimisers=rmsprop`", "`split=?`",
+    for note in ("`norm=l7`", "`attack=nope`", "`measure=x`", "`optimizers=rmsprop`", "`split=?`",
                  "`neuron=42` is outside 0–9", "`when=soon`", "`scale_eps=9`"):
         assert note in warnings, (note, warnings)
     assert at.slider(key="net_neuron").value == 9

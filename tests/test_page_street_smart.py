@@ -27,6 +27,7 @@ from advx import store
 from advx import robust as R
 from advx.config import TrainConfig
 from advx.model import effective_weights
+from advx.text import robust as words
 from ui.resources import CONFIG_KEY
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "street_smart.py")
@@ -115,7 +116,8 @@ def test_default_view(trained_run, robust_run, comparison):
     sentence = R.training_sentence(robust_run, comparison)
     assert sentence in text and f"{robust_run.test_accuracy:.2%}" in sentence
     assert f"{robust_run.history['epoch_seconds'].sum():.1f} s" in sentence and "Under attack at its own ε" in sentence
-    for line in R.maps_finding(comparison) + R.accuracy_sentences(comparison) + [R.overlay_sentence(comparison)]:
+    for line in (words.maps_finding(comparison) + words.accuracy_sentences(comparison)
+                 + [words.overlay_sentence(comparison)]):
         assert line in text
     titles = _titles(at)
     for title in (f"book-smart, epoch {trained_run.n_epochs}", f"street-smart, epoch {robust_run.n_epochs}",
@@ -126,8 +128,8 @@ def test_default_view(trained_run, robust_run, comparison):
     captions = " ".join(c.value for c in at.caption)
     assert "tests/test_robust_measures.py" in captions and "Theirs is a CNN" in captions
     published = [d.value for d in at.dataframe if "source" in d.value.columns][0]
-    assert len(published) == len(R.PUBLISHED) + 2 and (published["source"] == "this app").sum() == 2
-    assert published["model"].str.contains("CNN").sum() == len(R.PUBLISHED)
+    assert len(published) == len(words.PUBLISHED) + 2 and (published["source"] == "this app").sum() == 2
+    assert published["model"].str.contains("CNN").sum() == len(words.PUBLISHED)
 
 
 def test_the_epoch_scrubber_shows_each_network_at_that_epoch(trained_run, robust_run, comparison):

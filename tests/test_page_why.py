@@ -17,6 +17,7 @@ from apptest_support import answer_with, assert_ran, open_page
 
 from advx import subspace as S
 from advx.config import TrainConfig
+from advx.text import subspace as words
 from ui.resources import CONFIG_KEY
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "why.py")
@@ -72,7 +73,7 @@ def test_default_view(short_runs, levels):
     assert variance["data"][0]["name"] == "training images" and curve.shape == (784,)
     assert curve[levels[0.95] - 1] >= 0.95 > curve[levels[0.95] - 2]
     table = _counterfactual(at)
-    assert list(table.index) == [row["measure"] for row in S.counterfactual_rows(
+    assert list(table.index) == [row["measure"] for row in words.counterfactual_rows(
         {"x": S.AttackRates(0.0, {(a, float(e)): 0.0 for a, es in S.ATTACK_EPS.items() for e in es}, 1)})]
     assert list(table.columns) == ["Trained (adam)", f"Projected, k = {levels[0.95]}", "Input noise σ = 0.3",
                                    "Weight decay 1"]

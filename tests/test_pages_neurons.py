@@ -68,7 +68,7 @@ def test_activations_default_view_and_widgets():
     assert len(titles) == 5
     assert titles[1].startswith("Layer_1: ") and titles[2].startswith("Layer_2: ")
     text = " ".join(m.value for m in at.markdown)
-    assert "on average" in text and "of 64" in text and "Compared with the seed" in text
+    assert "on average" in text and "of 64" in text and "Compared with the post" in text
     assert _query(at)["def"] == "neuron_max" and _query(at)["image"] == "0"
     before = [m.value for m in at.markdown if m.value.startswith("**Layer_1**")]
 
@@ -116,7 +116,7 @@ def test_activations_invalid_link_is_corrected():
 # ------------------------------------------------------------------ Effective weights
 
 
-def test_effective_weights_default_is_the_seed_view_and_widgets():
+def test_effective_weights_default_is_the_post_view_and_widgets():
     at = _open(EFFECTIVE)
     _ok(at)
     assert _titles(_grid(at, "Layer_1")) == ["Layer_1 #0", "Layer_1 #1", "Layer_1 #2"]

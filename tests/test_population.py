@@ -88,7 +88,7 @@ def test_train_starts_from_the_scaled_initialisation(small_data):
 # Training together
 
 
-def test_population_configs_are_the_compared_optimisers_over_seeds():
+def test_population_configs_are_the_compared_optimizers_over_seeds():
     configs = P.population_configs()
     assert len(configs) == len(P.POPULATION_SEEDS) * 2
     assert configs[0] == TrainConfig()  # seed 0's Adam member is the default run
@@ -97,7 +97,7 @@ def test_population_configs_are_the_compared_optimisers_over_seeds():
     assert {c.seed for c in configs} == set(P.POPULATION_SEEDS)
     scaled = P.init_scale_configs()
     assert sorted({c.init_scale for c in scaled}) == sorted(P.INIT_SCALES)
-    assert len(P.groups(scaled)) == 2  # one compiled program per optimiser
+    assert len(P.groups(scaled)) == 2  # one compiled program per optimizer
 
 
 def test_population_equals_separate_training_to_the_bit(small_data):

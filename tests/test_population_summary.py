@@ -1,5 +1,6 @@
-"""advx.population.selection and .summary (one optimiser's networks, tables per optimiser, findings with their
-verdicts) and advx.figures.population, on small hand-made results whose answers are known."""
+"""advx.population.selection, advx.text.population and .population_summary (one optimizer's networks, tables per
+optimizer, findings with their verdicts) and advx.figures.population, on small hand-made results whose answers are
+known."""
 
 from types import SimpleNamespace
 
@@ -10,6 +11,9 @@ import pytest
 from advx import experiments as E
 from advx import population as P
 from advx.figures import population as F
+from advx import vocabulary as V
+from advx.text import population as words
+from advx.text import population_summary as summary
 
 CONFIGS = P.population_configs(seeds=(0, 1))  # Adam seed 0, Adam seed 1, SGD seed 0, SGD seed 1
 
@@ -28,7 +32,7 @@ def _transfer(own: float, others: float, outside_others: float | None = None) ->
 
 def _agreement(outside_other_seed: float, outside_same_seed: float = 0.6) -> P.Agreement:
     """Four networks of ``CONFIGS``: inside 0.8 everywhere; outside ``outside_other_seed`` between seeds and
-    ``outside_same_seed`` between the two optimisers of one seed."""
+    ``outside_same_seed`` between the two optimizers of one seed."""
     inside = np.full((4, 4, 10), 0.8)
     outside = np.full((4, 4, 10), outside_other_seed)
     for a, b in ((0, 2), (1, 3)):
@@ -50,12 +54,12 @@ def _curves(adam_rise: float, sgd_rise: float) -> list[dict]:
     return rows
 
 
-def test_members_by_optimiser_and_bad_filters():
+def test_members_by_optimizer_and_bad_filters():
     assert P.members_of(CONFIGS) == [0, 1, 2, 3]
     assert P.members_of(CONFIGS, "sgd") == [2, 3]
     assert P.by_optimizer(CONFIGS) == {"adam": [0, 1], "sgd": [2, 3]}
     assert P.by_optimizer(CONFIGS[:2]) == {"adam": [0, 1]}
-    with pytest.raises(P.PopulationError, match="optimiser filter"):
+    with pytest.raises(P.PopulationError, match="optimizer filter"):
         P.members_of(CONFIGS, "rmsprop")
 
 
@@ -87,19 +91,19 @@ def test_selections_slice_sources_targets_and_networks():
     np.testing.assert_array_equal(stack[1], agreement.outside[..., 3])  # the order of AGREEMENT_PARTS
 
 
-def test_tables_report_each_optimiser_apart():
-    rows = P.transfer_table(_transfer(0.9, 0.3), CONFIGS)
+def test_tables_report_each_optimizer_apart():
+    rows = words.transfer_table(_transfer(0.9, 0.3), CONFIGS)
     assert len(rows) == 2 * len(P.TRANSFER_ATTACKS) * len(P.PARTS)
-    assert {r["optimiser"] for r in rows} == {"Adam", "SGD"}
+    assert {r["optimizer"] for r in rows} == {"Adam", "SGD"}
     assert all(r["ratio"] == pytest.approx(1 / 3) for r in rows)
     assert [r["part_name"] for r in rows[:3]] == list(P.PARTS)
 
     table = P.agreement_table(_agreement(0.5, 0.7), CONFIGS)
-    assert [(r["optimiser"], r["relation"]) for r in table] == [
+    assert [(r["optimizer"], r["relation"]) for r in table] == [
         ("Adam", P.RELATIONS[0]), ("SGD", P.RELATIONS[0]), (P.ACROSS, P.RELATIONS[1]), (P.ACROSS, P.RELATIONS[2])]
     assert table[0]["outside"] == pytest.approx(0.5) and table[2]["outside"] == pytest.approx(0.7)
-    words = P.agreement_words(_agreement(0.5, 0.7), CONFIGS)
-    assert words[0].startswith("Adam: ") and words[1].startswith("SGD: ") and "same seed" in words[2]
+    sentences = words.agreement_words(_agreement(0.5, 0.7), CONFIGS)
+    assert sentences[0].startswith("Adam: ") and sentences[1].startswith("SGD: ") and "same seed" in sentences[2]
 
     init = P.init_rows(_agreement(0.5), CONFIGS, neuron=2)
     assert [r["network"] for r in init] == ["Adam, seed 0", "Adam, seed 1", "SGD, seed 0", "SGD, seed 1"]
@@ -118,29 +122,29 @@ def test_member_rows_list_a_shared_network_once():
 
 
 def test_findings_take_their_verdicts_from_the_numbers():
-    far = P.transfer_findings(_transfer(0.9, 0.2, outside_others=0.05), CONFIGS)
+    far = summary.transfer_findings(_transfer(0.9, 0.2, outside_others=0.05), CONFIGS)
     assert [f["verdict"] for f in far[:2]] == ["holds", "holds"]
     assert "Adam 0.22, SGD 0.22" in far[0]["finding"]
-    shared = P.transfer_findings(_transfer(0.9, 0.85), CONFIGS)
+    shared = summary.transfer_findings(_transfer(0.9, 0.85), CONFIGS)
     assert shared[0]["verdict"] == "fails" and "weakness is shared" in shared[0]["finding"]
     assert shared[1]["verdict"] == "fails"  # the outside part transfers as well as the inside one
 
-    learned = P.agreement_findings(_agreement(0.5), _agreement(0.02, 0.6), CONFIGS)
+    learned = summary.agreement_findings(_agreement(0.5), _agreement(0.02, 0.6), CONFIGS)
     assert learned[0]["verdict"] == "fails" and "largely learned" in learned[0]["finding"]
     assert learned[1]["verdict"] == "holds" and "initialisation's" in learned[1]["finding"]
-    inherited = P.agreement_findings(_agreement(0.02), _agreement(0.3, 0.1), CONFIGS)
+    inherited = summary.agreement_findings(_agreement(0.02), _agreement(0.3, 0.1), CONFIGS)
     assert inherited[0]["verdict"] == "holds" and inherited[1]["verdict"] == "fails"
 
-    scale = P.scale_findings(_curves(adam_rise=1.0, sgd_rise=2.0))
+    scale = summary.scale_findings(_curves(adam_rise=1.0, sgd_rise=2.0))
     assert [(f["verdict"], f["finding"].split(",")[0]) for f in scale] == [("fails", "Adam"), ("holds", "SGD")]
     assert "Adam ignores the initialisation scale" in scale[0]["finding"]
     assert "most of the rise comes above ×1" in scale[1]["finding"]
-    assert set(P.VERDICT_LABELS) == {"holds", "partly", "fails"}
+    assert set(summary.VERDICT_LABELS) == {"holds", "partly", "fails"}
 
 
 def test_published_rows_set_each_claim_beside_our_numbers():
-    rows = P.published_rows(_transfer(0.9, 0.3), CONFIGS, _curves(1.0, 2.0))
-    assert [r["work"] for r in rows] == [claim.source for claim in P.PUBLISHED]
+    rows = summary.published_rows(_transfer(0.9, 0.3), CONFIGS, _curves(1.0, 2.0))
+    assert [r["work"] for r in rows] == [claim.source for claim in words.PUBLISHED]
     assert "100%" not in rows[0]["ours"] and "90% of its own correct digits and 30%" in rows[0]["ours"]
     assert "top-100" in rows[1]["ours"] and "×0.25, ×1, ×2, 2 seeds each" in rows[2]["our setting"]
 
@@ -164,13 +168,13 @@ def test_heatmaps_share_one_colour_axis_and_name_their_facets():
     assert (axis["cmin"], axis["cmax"]) == (-1, 1) and axis["colorscale"][0][1] != axis["colorscale"][-1][1]
 
 
-def test_split_bars_and_scale_curves_have_one_facet_per_optimiser_and_measure():
-    rows = P.transfer_table(_transfer(0.9, 0.3), CONFIGS)
-    spec = _validated(F.split_bars(rows, P.PART_LABELS, P.OPTIMIZER_LABELS, title="t"))
+def test_split_bars_and_scale_curves_have_one_facet_per_optimizer_and_measure():
+    rows = words.transfer_table(_transfer(0.9, 0.3), CONFIGS)
+    spec = _validated(F.split_bars(rows, words.PART_LABELS, V.OPTIMIZER_LABELS, title="t"))
     assert [a["text"] for a in spec["layout"]["annotations"]] == ["Adam", "SGD"]
     assert len(spec["data"]) == 2 * len(P.PARTS) and sum(t["showlegend"] for t in spec["data"]) == len(P.PARTS)
     curves = _curves(1.0, 2.0)
-    spec = _validated(F.scale_figure(curves, 1, P.OPTIMIZER_LABELS, title="t"))
+    spec = _validated(F.scale_figure(curves, 1, V.OPTIMIZER_LABELS, title="t"))
     assert len(spec["layout"]["annotations"]) == len(F.SCALE_PANELS)
     sgd_success = [t for t in spec["data"] if t["name"] == "SGD" and t["yaxis"] == "y3"][0]
     assert list(sgd_success["y"]) == [0.2, 0.2, 0.4]

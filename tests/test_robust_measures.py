@@ -11,6 +11,7 @@ import pytest
 from advx import attacks, robust, store
 from advx.neurons import high_frequency_share, pixel_correlation, roughness
 from advx.subspace import fit_subspace
+from advx.text import robust as words
 
 N_PIXELS = 784
 
@@ -233,34 +234,34 @@ def _comparison(effective_hf: float, jacobian_hf: float, square_at_01: float = 0
 
 
 def test_the_finding_is_named_only_when_the_numbers_show_it():
-    finding = " ".join(robust.maps_finding(_comparison(effective_hf=0.6, jacobian_hf=0.05)))
+    finding = " ".join(words.maps_finding(_comparison(effective_hf=0.6, jacobian_hf=0.05)))
     assert "That is the finding" in finding and "noise-like" in finding and "ReLU" in finding
-    both = " ".join(robust.maps_finding(_comparison(effective_hf=0.06, jacobian_hf=0.06)))
+    both = " ".join(words.maps_finding(_comparison(effective_hf=0.06, jacobian_hf=0.06)))
     assert "That is the finding" not in both and "effective weights themselves" in both
-    neither = " ".join(robust.maps_finding(_comparison(effective_hf=0.6, jacobian_hf=0.6)))
+    neither = " ".join(words.maps_finding(_comparison(effective_hf=0.6, jacobian_hf=0.6)))
     assert "did not turn either" in neither
-    assert robust.character(0.8) == "noise-like" and robust.character(0.1) == "digit-like"
-    assert "0.40 at initialisation" not in robust.epochs_sentence(_comparison(0.06, 0.06))
+    assert words.character(0.8) == "noise-like" and words.character(0.1) == "digit-like"
+    assert "0.40 at initialisation" not in words.epochs_sentence(_comparison(0.06, 0.06))
 
 
 def test_masking_is_reported_when_another_attack_beats_pgd():
-    assert robust.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.7)).startswith("Sign of gradient masking")
-    sentence = robust.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.79))
+    assert words.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.7)).startswith("Sign of gradient masking")
+    sentence = words.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.79))
     assert sentence.startswith("No sign") and "Foolbox's PGD did not run" in sentence
 
 
 def test_every_sentence_carries_the_numbers():
     c = _comparison(0.06, 0.06)
-    text = " ".join(robust.accuracy_sentences(c)) + robust.overlay_sentence(c) + robust.subspace_sentence(c) + \
-        robust.sparsity_sentence(c)
+    text = " ".join(words.accuracy_sentences(c)) + words.overlay_sentence(c) + words.subspace_sentence(c) + \
+        words.sparsity_sentence(c)
     for figure in ("98.0%", "80.0%", "46.0%", "1.0%", "top-103", "80.0%", "4.6", "28.7"):
         assert figure in text
-    rows = robust.comparison_rows(c)
-    assert {"measure", "setting", "standard", "robust"} == set(rows[0]) and len(rows) > 30
+    rows = words.comparison_rows(c)
+    assert {"measure", "setting", "book-smart", "street-smart"} == set(rows[0]) and len(rows) > 30
 
 
 def test_published_figures_say_which_need_verifying():
-    rows = robust.published_rows()
+    rows = words.published_rows()
     assert all(r["ε (L∞)"] == 0.3 for r in rows)
     marked = {r["accuracy"] for r in rows if r["note"] == "verify before display"}
     assert marked == {0.9252, 0.8962, 0.88, 0.893}
@@ -268,7 +269,7 @@ def test_published_figures_say_which_need_verifying():
 
 
 # --------------------------------------------------------------------------------------------
-# Integration on real MNIST: the seed's network against the default robust run
+# Integration on real MNIST: the post's network against the default robust run
 
 
 @pytest.fixture(scope="module")
@@ -370,5 +371,5 @@ def test_the_whole_comparison_is_kept_and_read_back(robust_run, trained_run, mni
     assert np.isnan(first.map_high_frequency[1, 11:]).all() and np.isfinite(first.map_high_frequency[0]).all()
     assert np.isnan(first.linf_accuracy[0, 2]).all() and np.isfinite(first.linf_accuracy[1, 2]).all()
     assert first.overlay_success.shape == (2, 25) and first.high_per_image.shape == (2, 2)
-    for sentence in robust.accuracy_sentences(first) + robust.maps_finding(first):
+    for sentence in words.accuracy_sentences(first) + words.maps_finding(first):
         assert sentence

@@ -12,6 +12,7 @@ from advx import neurons
 from advx import robust as R
 from advx.config import ConfigError, TrainConfig
 from advx.model import effective_weights, forward, init_params
+from advx.text import robust as words
 
 
 def _entry(config: TrainConfig, acc: float = 0.95, run_id: str = "id") -> dict:
@@ -93,10 +94,10 @@ def test_tables_from_the_comparison():
     rows = R.subspace_rows(c, ("Layer_1", "Layer_2", "output"))
     assert [r["matrix"] for r in rows][:3] == ["effective weights, Layer_1", "effective weights, Layer_2",
                                                "effective weights, output"]
-    assert rows[3]["robust"] == 0.78 and rows[-1]["standard"] == rows[-1]["robust"] == 103 / 784
+    assert rows[3]["street-smart"] == 0.78 and rows[-1]["book-smart"] == rows[-1]["street-smart"] == 103 / 784
     ours = R.our_published_rows(c, TrainConfig(), R.DEFAULT_ROBUST)
     assert [r["accuracy"] for r in ours] == [0.0, 0.04] and all(r["ε (L∞)"] == 0.3 for r in ours)
-    assert set(ours[0]) == set(R.published_rows()[0]) and "784-64-64-10 MLP" in ours[1]["model"]
+    assert set(ours[0]) == set(words.published_rows()[0]) and "784-64-64-10 MLP" in ours[1]["model"]
     assert R.our_published_rows(c, TrainConfig(), R.DEFAULT_ROBUST, eps=0.25) == []
     assert "tests/test_robust_measures.py" in R.foolbox_note(c)
     assert R.foolbox_note(_comparison(foolbox_ran=True)) is None

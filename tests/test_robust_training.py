@@ -12,14 +12,14 @@ import optax
 import pytest
 
 from advx import attacks, train
-from advx.config import SEED_FIELDS, ConfigError, TrainConfig
+from advx.config import ORIGINAL_FIELDS, ConfigError, TrainConfig
 from advx.data import MNIST
 from advx.model import init_params, to_pixels
 from advx.robust import DEFAULT_ROBUST
 
 # The digest of the default (seed) configuration before any adversarial field existed: the default run and
 # every stored standard run keep their ids.
-SEED_DIGEST = "d46b3fa2519abfff"
+DEFAULT_DIGEST = "d46b3fa2519abfff"
 
 
 @pytest.fixture(scope="module")
@@ -38,13 +38,13 @@ def _robust(**changes) -> TrainConfig:
 
 
 def test_the_default_configuration_keeps_its_digest():
-    assert TrainConfig().digest() == SEED_DIGEST
-    assert list(TrainConfig().to_dict()) == list(SEED_FIELDS)
+    assert TrainConfig().digest() == DEFAULT_DIGEST
+    assert list(TrainConfig().to_dict()) == list(ORIGINAL_FIELDS)
 
 
 def test_adversarial_settings_without_a_threat_model_are_standard_training():
     config = TrainConfig(adversarial_eps=0.3, adversarial_steps=10, adversarial_share=0.5)
-    assert config == TrainConfig() and config.digest() == SEED_DIGEST and not config.adversarial
+    assert config == TrainConfig() and config.digest() == DEFAULT_DIGEST and not config.adversarial
 
 
 def test_an_adversarial_configuration_has_its_own_digest_and_survives_its_dict():
@@ -115,7 +115,7 @@ def test_only_the_attacked_share_of_the_batch_changes(batch):
 
 def test_pgd_inside_the_epoch_equals_the_attack_run_outside_it(mnist):
     """Two batches of 64: the jitted epoch (``lax.scan`` over the batches, PGD as a ``fori_loop`` inside) against
-    the same batches, keys and eps (mid-ramp) attacked by ``adversarial_batch`` outside, then one optimiser step
+    the same batches, keys and eps (mid-ramp) attacked by ``adversarial_batch`` outside, then one optimizer step
     each."""
     config = _robust(batch_size=64, epochs=2, adversarial_ramp_epochs=1, adversarial_share=0.5)
     n = 128

@@ -1,4 +1,4 @@
-"""The data subspace: projections, energies, blank pixels, what optimisers change, the counterfactual.
+"""The data subspace: projections, energies, blank pixels, what optimizers change, the counterfactual.
 
 Unit tests run on small hand-made image sets and are cross-checked against numpy.linalg; the
 integration tests at the end use real MNIST and the trained runs from the store.
@@ -17,6 +17,7 @@ import pytest
 from advx import subspace as S
 from advx.config import TrainConfig
 from advx.model import forward, init_params
+from advx.text import subspace as words
 
 # --------------------------------------------------------------------------------------------
 # Hand-made data
@@ -178,11 +179,11 @@ def test_pixel_maps_add_up(random_sub):
 
 
 # --------------------------------------------------------------------------------------------
-# What the optimiser does: a small synthetic problem through the project's own optimisers
+# What the optimizer does: a small synthetic problem through the project's own optimizers
 
 
 def _train_small(config: TrainConfig, x: np.ndarray, y: np.ndarray, steps: int = 60) -> tuple[dict, dict]:
-    """``steps`` full-batch steps of the configured optimiser on a 784-16-16-10 MLP; returns (init, trained)."""
+    """``steps`` full-batch steps of the configured optimizer on a 784-16-16-10 MLP; returns (init, trained)."""
     from advx.train import cross_entropy, make_optimizer
 
     params = init_params((16, 16), jax.random.key(config.seed))
@@ -342,7 +343,7 @@ def test_sgd_keeps_w1_changes_in_the_data_subspace_more_than_adam(mnist, mnist_s
         run = store.get_or_train(configs[name], mnist)
         changes[name] = S.first_layer_change(mnist_sub, k, run.params_at(0), run.final_params)
     assert changes["sgd"].fraction_inside > changes["adam"].fraction_inside + 0.15
-    # a blank pixel never sees a gradient: exactly zero change under both optimisers...
+    # a blank pixel never sees a gradient: exactly zero change under both optimizers...
     assert changes["adam"].max_abs_on_blank == 0.0 and changes["sgd"].max_abs_on_blank == 0.0
     # ...until noise reaches it
     assert changes["noise"].max_abs_on_blank > 1e-3
@@ -421,7 +422,7 @@ def _rates(accuracy: float, pgd_small: float, pgd_large: float, overlay: float =
 
 
 def _explain(adam, sgd, columns):
-    return S.explain(k=103, kept=0.95, n_blank=67, layer="output", effective_inside_init=0.13,
+    return words.explain(k=103, kept=0.95, n_blank=67, layer="output", effective_inside_init=0.13,
                      effective_inside_trained=0.27, average_inside_trained=0.9999, adam=adam, sgd=sgd,
                      columns=columns, trained="trained", projected="projected", street_smart=("noise",))
 
@@ -433,7 +434,7 @@ def test_sentences_follow_the_numbers_either_way():
     text = " ".join(helped)
     assert "most of it (73.0%) is still outside" in text
     assert "With Adam only 43.0% of ΔW1 is inside" in text and "only partly true for Adam" in text
-    assert "exactly 0 under both optimisers" in text
+    assert "exactly 0 under both optimizers" in text
     assert "8.0% of the images" in text and "much of the small-ε weakness" in text
     assert "the argument is not the whole story" in text  # PGD at 0.3 still wins
     assert "-0.30 points" in text

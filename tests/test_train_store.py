@@ -74,7 +74,7 @@ def test_store_round_trip_and_recovery_from_corruption(small_data, tmp_path):
 
 
 def test_default_run_reaches_the_published_accuracy(trained_run):
-    """The seed's network, default settings, real MNIST: >= 97.5% test accuracy."""
+    """The post's network, default settings, real MNIST: >= 97.5% test accuracy."""
     assert trained_run.config == TrainConfig()
     assert trained_run.test_accuracy >= 0.975, trained_run.test_accuracy
     assert trained_run.n_epochs == TrainConfig().epochs

@@ -9,8 +9,8 @@ Integration thresholds, measured on the default population (4 seeds x Adam and S
   others <= 0.9 x own.
 - PGD's part inside the subspace keeps 0.47 of its own-network success on the other networks, the part
   outside 0.11. Asserted: inside share > outside share + 0.15.
-- output neuron 0, different seeds and the same optimiser: correlation 0.81 inside, 0.52 outside the top-103
-  subspace; on the blank pixels alone -0.02 (different seeds) and 0.59 (the same seed, the other optimiser).
+- output neuron 0, different seeds and the same optimizer: correlation 0.81 inside, 0.52 outside the top-103
+  subspace; on the blank pixels alone -0.02 (different seeds) and 0.59 (the same seed, the other optimizer).
   Asserted: inside > outside + 0.15; blank pixels |different seeds| < 0.15 and same seed > 0.3.
 """
 
@@ -26,6 +26,7 @@ from advx import subspace as S
 from advx.config import TrainConfig
 from advx.data import MNIST
 from advx.model import init_params, to_pixels
+from advx.text import population as words
 
 TINY = dict(hidden=(32,), epochs=2, batch_size=64)
 
@@ -165,7 +166,7 @@ def test_scale_curves_average_over_seeds():
     assert [c["init_scale"] for c in curves] == [0.5, 2.0] and curves[0]["seeds"] == 2
     assert curves[1]["weights_outside"] == pytest.approx(2.5)
     assert curves[0]["success_outside"] == pytest.approx([0.55])
-    sentence = " ".join(P.scale_sentences(curves))
+    sentence = " ".join(words.scale_sentences(curves))
     assert "as Melamed et al. predict" in sentence
 
 
@@ -191,10 +192,10 @@ def test_transfer_matrices_are_kept_by_the_results_store(tiny_population, tmp_pa
 
 
 def test_transfer_sentences_follow_the_numbers():
-    assert "as the argument predicts" in P.transfer_sentences(_matrices(0.8, 0.1))[0]
-    assert "prediction fails" in P.transfer_sentences(_matrices(0.8, 0.78))[0]
-    assert "barely works" in P.transfer_sentences(_matrices(0.01, 0.01))[0]
-    rows = P.transfer_rows(_matrices(0.8, 0.2))
+    assert "as the argument predicts" in words.transfer_sentences(_matrices(0.8, 0.1))[0]
+    assert "prediction fails" in words.transfer_sentences(_matrices(0.8, 0.78))[0]
+    assert "barely works" in words.transfer_sentences(_matrices(0.01, 0.01))[0]
+    rows = words.transfer_rows(_matrices(0.8, 0.2))
     assert len(rows) == 12 and rows[0]["ratio"] == pytest.approx(0.25)
 
 
@@ -233,19 +234,19 @@ def test_the_part_inside_the_subspace_transfers_better(default_transfer):
         own, others = P.own_and_others(default_transfer.success[a, p])
         shares[part] = others.mean() / own.mean()
     assert shares["inside"] > shares["outside"] + 0.15, shares
-    assert len(P.transfer_sentences(default_transfer)) >= 5
+    assert len(words.transfer_sentences(default_transfer)) >= 5
 
 
 def test_networks_agree_inside_the_subspace_and_inherit_the_blank_pixels(default_population, mnist_sub):
     configs, params = default_population.configs, default_population.params()
     rows = {r["relation"]: r for r in P.agreement_rows(P.agreement(params, mnist_sub, mnist_sub.k_for(0.95)),
                                                         configs)}
-    other = rows["other seed, same optimiser"]
+    other = rows["other seed, same optimizer"]
     assert other["inside"] > other["outside"] + 0.15
     blank = {r["relation"]: r for r in P.agreement_rows(P.agreement(params, mnist_sub, mnist_sub.n_nonblank),
                                                         configs)}
-    assert abs(blank["other seed, same optimiser"]["outside"]) < 0.15
-    assert blank["same seed, other optimiser"]["outside"] > 0.3
+    assert abs(blank["other seed, same optimizer"]["outside"]) < 0.15
+    assert blank["same seed, other optimizer"]["outside"] > 0.3
 
 
 def test_a_larger_initialisation_leaves_more_off_the_data_with_sgd(mnist, mnist_sub):
@@ -262,4 +263,4 @@ def test_a_larger_initialisation_leaves_more_off_the_data_with_sgd(mnist, mnist_
     assert large["weights_outside"] > 1.3 * small["weights_outside"]
     assert large["gradient_outside"] > 1.3 * small["gradient_outside"]
     assert large["success_outside"][0] > small["success_outside"][0] + 0.15
-    assert "Melamed" in " ".join(P.scale_sentences(P.scale_curves(rows)))
+    assert "Melamed" in " ".join(words.scale_sentences(P.scale_curves(rows)))

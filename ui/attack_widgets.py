@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from advx import attacks as A
+from advx import vocabulary as V
 from ui import links
 
 
@@ -15,7 +16,7 @@ def seed_eps(prefix: str, norm: str, default: float) -> str:
     name, wanted = links.url_eps(norm, A.NORMS, default, grid[0], grid[-1])
     snapped = A.snap_eps(wanted, norm)
     if snapped != wanted:
-        links.note(f"`{name}={wanted:g}` is not on the {A.NORM_LABELS[norm]} slider; using {snapped:g}.")
+        links.note(f"`{name}={wanted:g}` is not on the {V.NORM_LABELS[norm]} slider; using {snapped:g}.")
     key = f"{prefix}_eps_{norm}"
     links.seed(key, snapped)
     return key

@@ -1,6 +1,6 @@
 """Widgets shared by the neuron pages (Activations, Effective weights, Dataset
 averages, Compare neurons). The sentences these pages build from the numbers are in
-``advx.neurons.words``.
+``advx.text.neurons``.
 
 Neurons in links are written ``L1:5`` (Layer_1 neuron 5), ``L2:5`` and ``output:3``, comma-separated,
 e.g. ``?neurons=L1:0,L2:5,output:3``. A bad entry is corrected to the nearest valid neuron (an
@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 from advx import neurons
-from advx.neurons.words import SEED_CREDIT  # noqa: F401 - views/overlay.py reads it from here
+from advx.text import neurons as words
 from ui import links
 
 note = links.note  # record a link correction so that ``links.show_notes()`` displays it
@@ -32,7 +32,7 @@ def epoch_slider(run, key: str) -> int:
 
 
 def default_neurons(widths: dict[str, int], per_layer: int = 3) -> list[str]:
-    """The seed's view: the first ``per_layer`` neurons of every layer."""
+    """The post's view: the first ``per_layer`` neurons of every layer."""
     return [neurons.neuron_code(layer, i) for layer, w in widths.items() for i in range(min(per_layer, w))]
 
 
@@ -76,7 +76,7 @@ def neuron_picker(widths: dict[str, int], default: list[str], key: str, *, min_l
     if n_out <= max_len:
         b1.button(f"All {n_out} output neurons", key=f"{key}_all_output", on_click=_set_state,
                   args=(key, [neurons.neuron_code("output", i) for i in range(n_out)]))
-    b2.button("First 3 of every layer", key=f"{key}_seed_view", on_click=_set_state,
+    b2.button("First 3 of every layer", key=f"{key}_post_view", on_click=_set_state,
               args=(key, default_neurons(widths)[:max_len]))
     selected = list(st.session_state[key])
     if len(selected) < min_len:
@@ -147,4 +147,4 @@ def measures_table(codes: list[str], widths: dict[str, int], now: dict, init: di
     ``advx.neurons.measures_rows``)."""
     import pandas as pd
 
-    return pd.DataFrame(neurons.measures_rows(codes, widths, now, init, epoch)).round(3)
+    return pd.DataFrame(words.measures_rows(codes, widths, now, init, epoch)).round(3)

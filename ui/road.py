@@ -22,6 +22,7 @@ import streamlit as st
 from advx import experiments as E
 from advx import subspace as S
 from advx.experiments import Experiment
+from advx.text import subspace as words
 from ui import jobs
 
 POLL_SECONDS = 0.5
@@ -99,7 +100,7 @@ def _prepare(run, mnist) -> None:
     specs = [E.epoch_results.spec(run, mnist), E.data_subspace.spec(mnist), E.overlay_summary.spec(run, mnist),
              E.attack_comparison.spec(run, mnist), E.paper_table.spec(run, mnist),
              E.counterfactual_column.spec(run, mnist, 0)]
-    specs += [E.trained_run.spec(config, mnist, label=f"the {S.RUN_LABELS[name]} comparison run")
+    specs += [E.trained_run.spec(config, mnist, label=f"the {words.RUN_LABELS[name]} comparison run")
               for name, config in S.comparison_configs(run.config).items() if config != run.config]
     for spec in specs:
         ask(spec, lane="later")

@@ -5,6 +5,8 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
+from advx import vocabulary as V
+from advx.text import neurons as words
 from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -12,7 +14,7 @@ from ui.page_downloads import offer
 st.title("Sparse activations")
 notes = st.container()
 st.markdown(
-    f"The first observation in {neurons.SEED_CREDIT} is that a trained network answers each digit with only a "
+    f"The first observation in {V.POST_CREDIT} is that a trained network answers each digit with only a "
     "handful of strongly active hidden neurons. Here it is measured. Whether a neuron counts as highly active "
     "depends on what its activation is compared with, so two definitions are offered."
 )
@@ -42,8 +44,8 @@ for layer, s in sparse.items():
 st.subheader("Over all 10,000 test images")
 st.plotly_chart(hist_fig := figs.count_histograms({layer: s.counts for layer, s in sparse.items()},
                                       {layer: s.width for layer, s in sparse.items()}), key="act_hist")
-st.markdown("  \n".join(neurons.sparsity_sentence(s) for s in sparse.values()))
-st.markdown(f"Compared with the seed: {neurons.seed_verdict(sparse)}")
+st.markdown("  \n".join(words.sparsity_sentence(s) for s in sparse.values()))
+st.markdown(f"Compared with the post: {words.post_verdict(sparse)}")
 
 other = [d for d in neurons.DEFINITIONS if d != definition][0]
 both = {definition: sparse, other: loaders.sparsity(run, epoch, other, high, mild)}

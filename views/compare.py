@@ -4,6 +4,7 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
+from advx.text import neurons as words
 from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -35,7 +36,7 @@ for col, code in zip(st.columns(len(codes)), codes):
     col.markdown(f"#### {neurons.neuron_label(layer, neuron)}")
     rate_slot = col.empty()
     col.plotly_chart(figs.map_grid(effective[layer]["effective"][:, [neuron]], ["effective weights"], ncols=1,
-                                   tile_px=170, notes=[neurons.measure_note(effective[layer], neuron, "effective")]),
+                                   tile_px=170, notes=[words.measure_note(effective[layer], neuron, "effective")]),
                      key=f"cmp_ew_{code}")
     slots[code] = (rate_slot, col.empty(), col.container())
 stats, now = loaders.stats(run, epoch), loaders.maps(run, epoch)
@@ -49,7 +50,7 @@ for code in codes:
                        else f"{what} on **{s.firing_rate[neuron]:.1%}** of training images")
     average_slot.plotly_chart(figs.map_grid(m["average"][:, [neuron]], ["dataset average"], signed=False, ncols=1,
                                             tile_px=170, dead=m["dead"][[neuron]],
-                                            notes=[neurons.measure_note(m, neuron, "average")]), key=f"cmp_avg_{code}")
+                                            notes=[words.measure_note(m, neuron, "average")]), key=f"cmp_avg_{code}")
     top, _ = loaders.top_images(run, epoch, layer, neuron, count=9)
     rest.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
                                     ncols=3, tile_px=80, title="9 test images closest to firing" if dead
@@ -57,7 +58,7 @@ for code in codes:
     rest.plotly_chart(figs.activation_histogram(acts[layer][:, neuron], "activation on test images", dead=dead,
                                                 value_name="probability" if layer == "output" else "activation"),
                       key=f"cmp_hist_{code}")
-st.caption(f"{neurons.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
+st.caption(f"{words.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
            "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
            "Image titles give the test index and the label.")
 

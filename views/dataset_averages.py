@@ -4,6 +4,8 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
+from advx import vocabulary as V
+from advx.text import neurons as words
 from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -13,7 +15,7 @@ notes = st.container()
 st.markdown(
     "Effective weights say what a neuron would respond to among *all* pixel grids. To see what it responds to "
     "among the digits it was trained on, average the 60,000 training images, each weighted by how strongly it "
-    f"activates the neuron. This is the second look taken in {neurons.SEED_CREDIT}: the same neurons, recreated from "
+    f"activates the neuron. This is the second look taken in {V.POST_CREDIT}: the same neurons, recreated from "
     "the data. Left: effective weights (red up, blue down). Right: dataset averages (dark = ink)."
 )
 
@@ -23,7 +25,7 @@ epoch = nw.epoch_slider(run, "da_epoch")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "da_neurons")
 links.seed("da_weight", links.url_choice("weight", neurons.DEFAULT_OUTPUT_WEIGHTING, list(neurons.OUTPUT_WEIGHTINGS)))
 weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTINGS), key="da_weight",
-                  horizontal=True, format_func=neurons.OUTPUT_WEIGHTING_TITLES.get,
+                  horizontal=True, format_func=words.OUTPUT_WEIGHTING_TITLES.get,
                   help="The output layer has no ReLU. A probability is never 0, so every image counts a little; "
                        "with the ReLU of the logit, only images with a positive logit count.")
 with notes:
@@ -36,10 +38,10 @@ for layer, idx in nw.by_layer(codes, widths).items():
     m = now[layer]
     left, right = st.columns(2)
     left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
-                                    notes=[neurons.measure_note(m, neuron, "effective") for neuron in idx],
+                                    notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
                                     title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
     right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
-                                     notes=[neurons.measure_note(m, neuron, "average") for neuron in idx],
+                                     notes=[words.measure_note(m, neuron, "average") for neuron in idx],
                                      colorbar_title="pixel",
                                      title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
 
@@ -48,9 +50,9 @@ for layer, idx in nw.by_layer(codes, widths).items():
                    f"{layer}_neurons": idx})
 
 init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it
-st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
-st.caption(f"{neurons.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
-           f"{neurons.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
+st.markdown(words.noise_summary(codes, widths, now, init, epoch))
+st.caption(f"{words.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
+           f"{words.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
            "fires: it is marked dead and has no average.")
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table")
 

@@ -8,8 +8,10 @@ from advx import drawing as D
 from advx import neurons
 from advx import subspace as S
 from advx.config import ConfigError, TrainConfig
-from advx.drawing import figures as F
+from advx.figures import drawing as F
 from advx import experiments as E
+from advx import vocabulary as V
+from advx.text import drawing as words
 from ui import attack_widgets, cache, draw_pad, links, loaders, resources, road
 from ui.page_downloads import offer
 
@@ -80,8 +82,8 @@ input_column.plotly_chart(input_fig, key="dr_input_fig", config=PANEL)
 st.caption("MNIST's own preprocessing: the ink's bounding box (dotted) scaled to fit 20 × 20 keeping its shape, "
            "with grey levels where a pixel is partly inked, then moved so that its centre of mass is at the middle "
            "of the 28 × 28 field. The link of this page holds the 28 × 28 input, so sharing it shares the drawing.")
-for kind, sentence in D.issue_messages(pre, max(np.shape(raw)) if raw is not None else D.SIDE):
-    (st.warning if kind == D.WARNING else st.info)(sentence, icon=":material/draw:")
+for kind, sentence in words.issue_messages(pre, max(np.shape(raw)) if raw is not None else D.SIDE):
+    (st.warning if kind == words.WARNING else st.info)(sentence, icon=":material/draw:")
 
 networks = []
 for net in D.NETWORKS:
@@ -116,7 +118,7 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
     column.metric(net.title, str(reading.prediction), f"{reading.confidence:.1%} sure", delta_color="off")
     column.plotly_chart(fig := F.probability_bars(reading.probabilities, f"{net.title}: probabilities"),
                         key=f"dr_probs_{net.name}", config=PANEL)
-    column.markdown(D.reading_sentence(net.title, reading))
+    column.markdown(words.reading_sentence(net.title, reading))
     figures[f"probabilities_{net.name}"], arrays[f"probabilities_{net.name}"] = fig, reading.probabilities
 if len(networks) == 1:
     st.caption("A street-smart (adversarially trained) network appears beside this one once the Street-smart page "
@@ -133,7 +135,7 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
         column.plotly_chart(F.against_test(s.counts[:, neurons.HIGH], counts[neurons.HIGH], discrete=True,
                                            title=f"{net.title}, {layer}", x_title="high neurons per image"),
                             key=f"dr_counts_{net.name}_{layer}", config=PANEL)
-        column.markdown(D.neuron_sentence(layer, counts, s.counts))
+        column.markdown(words.neuron_sentence(layer, counts, s.counts))
         arrays[f"activations_{net.name}_{layer}"] = readings[net.name].activations[layer]
 
 # ---- 4 · Data subspace
@@ -145,20 +147,20 @@ if sub is not None:
     left, right = st.columns([3, 2])
     left.plotly_chart(F.against_test(test_shares, share, title=f"Energy inside the top-{k} data subspace",
                                      x_title="share of the image's energy"), key="dr_subspace", config=PANEL)
-    right.markdown(D.subspace_sentence(share, k, SUBSPACE_LEVEL, test_shares))
+    right.markdown(words.subspace_sentence(share, k, SUBSPACE_LEVEL, test_shares))
 
 # ---- 5 · Fool it
 st.header("5 · Fool it")
 c1, c2 = st.columns(2)
 target = c1.selectbox("Target", list(range(10)), key="dr_target")
-norm = c2.radio("Norm", A.NORMS, key="dr_norm", format_func=A.NORM_LABELS.get, horizontal=True)
+norm = c2.radio("Norm", A.NORMS, key="dr_norm", format_func=V.NORM_LABELS.get, horizontal=True)
 attack_widgets.seed_eps("dr", norm, DEFAULT_EPS[norm])  # after a switch of norm: its default
 links.sync(target=target, norm=norm)
 
 
 @st.fragment
 def fool_view():
-    eps = attack_widgets.eps_slider("dr", norm, f"{A.NORM_LABELS[norm]} size ε of the overlay")
+    eps = attack_widgets.eps_slider("dr", norm, f"{V.NORM_LABELS[norm]} size ε of the overlay")
     for (net, r), column in zip(networks, st.columns(len(networks))):
         fooling = D.fool(r.final_params, x, target, eps, norm, with_pgd=False)
         fooling = fooling._replace(pgd_eps=cache.drawing_pgd_eps(r.run_id, drawing_text, target, norm,
@@ -170,7 +172,7 @@ def fool_view():
                              key=f"dr_pattern_{net.name}", config=PANEL)
         adversarial.plotly_chart(fig := F.input_panel(fooling.adversarial, f"ε = {eps:g}: reads {fooling.prediction}"),
                                  key=f"dr_adversarial_{net.name}", config=PANEL)
-        for sentence in D.fool_sentences(net.title, fooling, readings[net.name].prediction):
+        for sentence in words.fool_sentences(net.title, fooling, readings[net.name].prediction):
             column.markdown(f"- {sentence}")
         figures[f"overlay_{net.name}"], arrays[f"overlay_{net.name}"] = fig, fooling.adversarial
     offer("draw", figures, arrays)

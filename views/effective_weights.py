@@ -4,6 +4,8 @@ import streamlit as st
 
 from advx import neurons
 from advx.figures import neurons as figs
+from advx import vocabulary as V
+from advx.text import neurons as words
 from ui import links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -14,7 +16,7 @@ st.markdown(
     "Chain the weight matrices from the pixels up to a neuron, ignoring the ReLUs and biases, and you get one "
     "number per pixel: the neuron's **effective weights** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
     "Without the ReLUs, the pixel grid that drives a neuron hardest, among all grids of the same Euclidean size, "
-    f"is shaped like its effective weights: the neuron's “maximally activating image” in {neurons.SEED_CREDIT}. "
+    f"is shaped like its effective weights: the neuron's “maximally activating image” in {V.POST_CREDIT}. "
     "Red pixels push the neuron up, blue pixels push it down."
 )
 
@@ -43,7 +45,7 @@ for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
     linear = figs.map_grid(effective[layer]["effective"][:, idx], labels,
                            ncols=min(len(idx), 5 if view == "linear" else 3),
-                           notes=[neurons.measure_note(effective[layer], neuron, "effective") for neuron in idx],
+                           notes=[words.measure_note(effective[layer], neuron, "effective") for neuron in idx],
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     shown[layer] = linear
     arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
@@ -56,14 +58,14 @@ for layer, idx in nw.by_layer(codes, widths).items():
     left, right = st.columns(2)
     left.plotly_chart(linear, key=f"ew_grid_{layer}")
     right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
-                                     notes=[f"HF {neurons.format_number(h, 3)} · r {neurons.format_number(c)}"
+                                     notes=[f"HF {V.format_number(h, 3)} · r {V.format_number(c)}"
                                             for h, c in zip(hf, r)],
                                      title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
                        key=f"ew_jac_{layer}")
 
 now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
-st.markdown(neurons.noise_summary(codes, widths, now, init, epoch))
-st.caption(neurons.MEASURES_HELP)
+st.markdown(words.noise_summary(codes, widths, now, init, epoch))
+st.caption(words.MEASURES_HELP)
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
 
 offer("effective_weights", shown, arrays)

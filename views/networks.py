@@ -4,42 +4,44 @@ import pandas as pd
 import streamlit as st
 
 from advx import attacks as A
-from advx import neurons
 from advx import population as P
 from advx.config import TrainConfig
 from advx.figures import population as F
 from advx import experiments as E
+from advx import vocabulary as V
+from advx.text import population as words
+from advx.text import population_summary as summary
 from ui import links, resources, road
 from ui.page_downloads import offer
 
 NumberColumn = st.column_config.NumberColumn
 PERCENT = {c: NumberColumn(format="percent") for c in ("test accuracy", "own", "others", "energy outside",
                                                         "attack kept outside", "attack anywhere")}
-PARTS = {p: P.PART_LABELS[p] for p in P.PARTS}
+PARTS = {p: words.PART_LABELS[p] for p in P.PARTS}
 
 st.title("Many networks")
 notes = st.container()
 st.markdown(
-    f"The argument of {neurons.SEED_CREDIT} makes predictions that one network cannot test. If a neuron's opinion "
+    f"The argument of {V.POST_CREDIT} makes predictions that one network cannot test. If a neuron's opinion "
     "about the directions outside the data subspace is what its random initialisation gave it, then **(1)** a "
     "perturbation crafted on one network should fool a network trained from another seed far less, its part outside "
     "the data least of all; **(2)** networks from different seeds should disagree outside the data subspace, where "
     "each should stay alike its own initialisation; **(3)** a smaller initialisation should leave less off the data. "
-    "Here the seed's network is trained many times, with Adam and with plain SGD (the two optimisers of *Why it "
+    "Here the post's network is trained many times, with Adam and with plain SGD (the two optimizers of *Why it "
     "happens*), from several seeds and initialisation scales. Where a prediction fails, the page says so.")
 
 st.header("1 · The networks")
 mnist = resources.data()
 if resources.current_config() != TrainConfig():  # also checks a ``run=`` in the link, with a note if it is unknown
-    st.info("These networks are the seed's default configuration, whichever run the Train page shows: a population of "
+    st.info("These networks are the post's default configuration, whichever run the Train page shows: a population of "
             "another configuration would take minutes to train.", icon=":material/info:")
 networks = road.get(E.populations.spec(mnist), lane="later")
 if networks is not None:
     st.dataframe(pd.DataFrame(P.member_rows(networks)), hide_index=True, key="net_members",
                  column_config={"init scale": NumberColumn(format="×%g"), **PERCENT})
-    st.caption("Each is the seed's 784-64-64-10 network trained on MNIST for 15 epochs, whichever run the Train page "
+    st.caption("Each is the post's 784-64-64-10 network trained on MNIST for 15 epochs, whichever run the Train page "
                "shows (Adam, seed 0 is the default run). They are trained together, one compiled program per "
-               "optimiser, and kept in the run store.")
+               "optimizer, and kept in the run store.")
 
 st.header("2 · In short: where the argument holds, and where it fails")
 verdicts = st.container()
@@ -48,20 +50,20 @@ st.header("3 · Transfer: crafted on one network, shown to another")
 c1, c2, c3, c4 = st.columns(4)
 links.seed("net_norm", links.url_choice("norm", "linf", A.NORMS))
 norm = c1.radio("Norm and size", A.NORMS, key="net_norm", horizontal=True,
-                format_func=lambda n: f"{A.NORM_LABELS[n]} ε = {P.TRANSFER_EPS[n]:g}")
+                format_func=lambda n: f"{V.NORM_LABELS[n]} ε = {P.TRANSFER_EPS[n]:g}")
 links.seed("net_attack", links.url_choice("attack", "pgd", P.TRANSFER_ATTACKS))
-attack = c2.selectbox("Attack", P.TRANSFER_ATTACKS, key="net_attack", format_func=P.ATTACK_LABELS.get)
-links.seed("net_measure", links.url_choice("measure", "success", tuple(P.MEASURE_LABELS)))
-measure = c3.radio("Count a digit when it is", tuple(P.MEASURE_LABELS), key="net_measure",
-                   format_func=P.MEASURE_LABELS.get)
-links.seed("net_optimisers", links.url_choice("optimisers", "both", P.OPTIMIZER_FILTERS))
-optimisers = c4.radio("Networks in the heatmaps", P.OPTIMIZER_FILTERS, key="net_optimisers",
+attack = c2.selectbox("Attack", P.TRANSFER_ATTACKS, key="net_attack", format_func=V.ATTACK_TITLES.get)
+links.seed("net_measure", links.url_choice("measure", "success", tuple(words.MEASURE_LABELS)))
+measure = c3.radio("Count a digit when it is", tuple(words.MEASURE_LABELS), key="net_measure",
+                   format_func=words.MEASURE_LABELS.get)
+links.seed("net_optimizers", links.url_choice("optimizers", "both", P.OPTIMIZER_FILTERS))
+optimizers = c4.radio("Networks in the heatmaps", P.OPTIMIZER_FILTERS, key="net_optimizers",
                       format_func=P.OPTIMIZER_FILTER_LABELS.get)
 measures = {} if networks is None else {name: road.ask(spec) for name, spec in
                                         E.population_measures(networks, mnist, norm).items()}
 configs = [] if networks is None else networks["transfer and agreement"].configs
-shown = P.members_of(configs, optimisers)
-labels = [P.member_label(configs[i]) for i in shown]
+shown = P.members_of(configs, optimizers)
+labels = [V.member_label(configs[i]) for i in shown]
 figures, arrays = {}, {}
 
 
@@ -75,26 +77,27 @@ def result(name: str):
 
 transfer = result("transfer")
 if transfer is not None:
-    table = P.transfer_table(transfer, configs, measure)
+    table = words.transfer_table(transfer, configs, measure)
     arrays |= {f"transfer_{name}": getattr(transfer, name) for name in ("success", "fooled", "part_l2")}
     figures["transfer"] = F.transfer_heatmaps(
         getattr(P.select_transfer(transfer, shown), measure)[P.TRANSFER_ATTACKS.index(attack)], list(PARTS.values()),
-        labels, title=f"{P.ATTACK_LABELS[attack]} at {A.NORM_LABELS[norm]} ε = {transfer.eps:g}: digits "
-                      f"{P.MEASURE_LABELS[measure]}, as a share of the correct ones of the network shown to")
+        labels, title=f"{V.ATTACK_TITLES[attack]} at {V.NORM_LABELS[norm]} ε = {transfer.eps:g}: digits "
+                      f"{words.MEASURE_LABELS[measure]}, as a share of the correct ones of the network shown to")
     st.plotly_chart(figures["transfer"], key="net_transfer")
     st.caption(f"Rows: the network the attack was crafted on; columns: the network it is shown to; the diagonal is "
                f"each network's own white-box result. Targeted at 0, over the correctly classified digits among the "
                f"first {P.TRANSFER_IMAGES} test images whose label is not 0. Each part of a perturbation (inside or "
                f"outside the top-{transfer.k} data subspace) is applied alone, rescaled to the same ε.")
-    figures["split"] = F.split_bars(table, PARTS, P.OPTIMIZER_LABELS,
+    figures["split"] = F.split_bars(table, PARTS, V.OPTIMIZER_LABELS,
                                     title="The share of its own-network result each part keeps on the other networks")
     st.plotly_chart(figures["split"], key="net_split_bars")
-    st.dataframe(pd.DataFrame(table).drop(columns=["optimizer", "part_name"]), hide_index=True, key="net_transfer_rows",
+    st.dataframe(pd.DataFrame(table).drop(columns=["optimizer_name", "part_name"]), hide_index=True,
+                 key="net_transfer_rows",
                  column_config={**PERCENT, "ratio": NumberColumn("others / own", format="%.2f"),
                                 "mean L2 size": NumberColumn(format="%.2f")})
     for column, (optimizer, idx) in zip(st.columns(2), P.by_optimizer(configs).items()):
-        column.markdown(f"**{P.OPTIMIZER_LABELS[optimizer]}**\n\n" + "\n".join(
-            f"- {s}" for s in P.transfer_sentences(P.select_transfer(transfer, idx))))
+        column.markdown(f"**{V.OPTIMIZER_LABELS[optimizer]}**\n\n" + "\n".join(
+            f"- {s}" for s in words.transfer_sentences(P.select_transfer(transfer, idx))))
 
 st.header("4 · Agreement: the same output neuron in different networks")
 c1, c2 = st.columns(2)
@@ -120,7 +123,7 @@ if agreement is not None:
                      "alike its initialisation, inside", "alike its initialisation, outside")}})
     st.caption(f"Each network against itself: the share of output neuron {neuron}'s energy outside, and how alike each "
                "part of its trained map is to the same part at initialisation (the cosine; 1 would be untouched).")
-    st.markdown("\n".join(f"- {s}" for s in P.agreement_words(agreement, configs, neuron)))
+    st.markdown("\n".join(f"- {s}" for s in words.agreement_words(agreement, configs, neuron)))
 
 st.header("5 · The initialisation scale")
 c1, c2 = st.columns(2)
@@ -133,14 +136,14 @@ scale_eps = c2.radio("L2 size of the attacks", sizes, key="net_scale_eps", horiz
 rows = result("scale")
 if rows is not None:
     curves = P.scale_curves(rows, when)
-    figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), P.OPTIMIZER_LABELS,
+    figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), V.OPTIMIZER_LABELS,
                                       title=f"Against the initialisation scale (attacks of L2 size {scale_eps})")
     st.plotly_chart(figures["scale"], key="net_scale")
     st.dataframe(pd.DataFrame(P.scale_table(curves, sizes.index(scale_eps))), hide_index=True, key="net_scale_rows",
                  column_config={"init scale": NumberColumn(format="×%g"), **PERCENT,
                                 "gradient outside": NumberColumn(format="%.2f"),
                                 "weights outside": NumberColumn(format="%.1f")})
-    st.markdown("\n".join(f"- {s}" for s in P.scale_sentences(curves)))
+    st.markdown("\n".join(f"- {s}" for s in words.scale_sentences(curves)))
     st.caption("Melamed, Yehudai and Vardi (NeurIPS 2023) prove that a smaller initialisation makes a two-layer ReLU "
                "network on data in a linear subspace more robust off it. The attack here is a targeted L2 PGD kept in "
                "the complement of the data subspace, without the pixel box, as in the theory.")
@@ -148,7 +151,7 @@ if rows is not None:
 st.header("6 · Beside the published work")
 energy, blank, matched = (road.ready(measures[n]) if n in measures else None for n in ("energy", "blank", "scale"))
 if transfer is not None and matched is not None:
-    for row in P.published_rows(transfer, configs, P.scale_curves(matched)):
+    for row in summary.published_rows(transfer, configs, P.scale_curves(matched)):
         theirs, ours = st.columns(2)
         theirs.markdown(f"**{row['work']}**\n\n{row['their claim']}\n\n*Their setting:* {row['their setting']}")
         ours.markdown(f"**Ours**\n\n{row['ours']}\n\n*Our setting:* {row['our setting']}")
@@ -158,12 +161,12 @@ with verdicts:
     if None in (transfer, energy, blank, matched):
         st.caption("These findings read every measure below; they follow once all are done.")
     else:
-        findings = (P.transfer_findings(transfer, configs) + P.agreement_findings(energy, blank, configs)
-                    + P.scale_findings(P.scale_curves(matched)))
-        st.markdown("\n".join(f"- **{P.VERDICT_LABELS[f['verdict']]}.** {f['finding']}" for f in findings))
+        findings = (summary.transfer_findings(transfer, configs) + summary.agreement_findings(energy, blank, configs)
+                    + summary.scale_findings(P.scale_curves(matched)))
+        st.markdown("\n".join(f"- **{summary.VERDICT_LABELS[f['verdict']]}.** {f['finding']}" for f in findings))
 
 with notes:
     links.show_notes()
 offer("networks", figures, arrays)
-links.sync(norm=norm, attack=attack, measure=measure, optimisers=optimisers, split=split, neuron=neuron, when=when,
+links.sync(norm=norm, attack=attack, measure=measure, optimizers=optimizers, split=split, neuron=neuron, when=when,
            scale_eps=scale_eps)

@@ -1,4 +1,4 @@
-"""Adversarial overlay: the seed's 7 → 0 trick on one image, over the test set, against controls and attacks."""
+"""Adversarial overlay: the post's 7 → 0 trick on one image, over the test set, against controls and attacks."""
 
 import jax
 import numpy as np
@@ -6,10 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from advx import attacks as A
-from advx import neurons
 from advx.figures import attacks as F
 from advx.model import param_layer_names
 from advx import experiments as E
+from advx import vocabulary as V
+from advx.text import overlay as words
 from ui import attack_widgets, cache, links, loaders, resources, road
 from ui.page_downloads import offer
 
@@ -19,7 +20,7 @@ PANEL_CONFIG = {"displayModeBar": False}  # Plotly's toolbar would cover the sma
 st.title("Adversarial overlay")
 notes = st.container()
 st.markdown(
-    f"The closing claim of {neurons.SEED_CREDIT}: overlay the noise-like effective weights of the output neuron "
+    f"The closing claim of {V.POST_CREDIT}: overlay the noise-like effective weights of the output neuron "
     "for 0 on a correctly classified 7, and the network answers 0 with high confidence. Here the overlay is "
     "x′ = clip(x + ε · pattern / ‖pattern‖, 0, 1), so the image moves by at most **ε** in the chosen norm.")
 
@@ -38,9 +39,9 @@ image = c1.number_input("Test image #", 0, len(labels) - 1, key="ov_image", step
 links.seed("ov_target", links.url_int("target", 0, 0, 9))
 target = c2.selectbox("Target class", list(range(10)), key="ov_target")
 links.seed("ov_source", links.url_choice("source", "effective_weights", A.PATTERN_SOURCES))
-source = c3.selectbox("Pattern", A.PATTERN_SOURCES, key="ov_source", format_func=A.SOURCE_LABELS.get)
+source = c3.selectbox("Pattern", A.PATTERN_SOURCES, key="ov_source", format_func=V.SOURCE_LABELS.get)
 links.seed("ov_norm", links.url_choice("norm", "linf", A.NORMS))
-norm = c4.radio("Norm", A.NORMS, key="ov_norm", format_func=A.NORM_LABELS.get, horizontal=True)
+norm = c4.radio("Norm", A.NORMS, key="ov_norm", format_func=V.NORM_LABELS.get, horizontal=True)
 layers = param_layer_names(params)
 with st.expander("Which neuron's pattern (default: the output neuron of the target class)"):
     links.seed("ov_layer", links.url_choice("layer", "output", layers))
@@ -68,13 +69,13 @@ overview_job = road.ask(E.overlay_summary.spec(run, mnist, source=source, norm=n
 
 @st.fragment
 def eps_view():
-    eps = attack_widgets.eps_slider("ov", norm, f"{A.NORM_LABELS[norm]} size ε")
+    eps = attack_widgets.eps_slider("ov", norm, f"{V.NORM_LABELS[norm]} size ε")
     step = grid.index(eps)
     adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, eps, norm))[0]
     after = curves.probabilities[step]
     # ---- 2 · Images and probabilities
     panels = F.overlay_panels(x_test[image], pattern, adversarial, [
-        f"original #{image} (label {labels[image]})", A.SOURCE_LABELS[source],
+        f"original #{image} (label {labels[image]})", V.SOURCE_LABELS[source],
         f"with overlay (predicted {after.argmax()})"])
     for column, panel, name in zip(st.columns(3), panels, ("original", "pattern", "adversarial")):
         column.plotly_chart(panel, key=f"ov_image_{name}", config=PANEL_CONFIG)
@@ -86,7 +87,7 @@ def eps_view():
     # ---- 3 · ε curve
     st.header("3 · How large must ε be?")
     st.plotly_chart(curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean,
-                                             curves.control_max, target=target, norm_label=A.NORM_LABELS[norm],
+                                             curves.control_max, target=target, norm_label=V.NORM_LABELS[norm],
                                              current=eps, minimal=minimal), key="ov_curve")
     st.caption("Grey: 16 random patterns of the same norm (random signs for sign patterns). The red line marks the "
                "smallest ε that flips the prediction to the target (grid scan, then bisection).")
@@ -99,7 +100,7 @@ def eps_view():
         rate, random_rate = overview.success[step], overview.control_success[step]
         left, right = st.columns([3, 2])
         left.plotly_chart(F.success_matrix(overview.matrices[step], title=f"Share turned into the target at "
-                                           f"{A.NORM_LABELS[norm]} ε = {eps:g}"), key="ov_matrix")
+                                           f"{V.NORM_LABELS[norm]} ε = {eps:g}"), key="ov_matrix")
         right.plotly_chart(F.confidence_histogram(overview.confidence_counts[step], overview.confidence_edges,
                                                   title="Confidence of the successful overlays"), key="ov_confidence")
         right.caption(f"Over the {int((labels == predicted).sum()):,} correctly classified test images and the nine "
@@ -110,7 +111,7 @@ def eps_view():
           arrays)
     if overview is not None:
         st.subheader("What you are seeing")
-        for sentence in A.story(source_label=A.SOURCE_LABELS[source], target=target, norm=norm, eps=eps,
+        for sentence in words.story(source_label=V.SOURCE_LABELS[source], target=target, norm=norm, eps=eps,
                                 overlay_rate=rate, random_rate=random_rate,
                                 random_untargeted=overview.control_untargeted[step],
                                 image_flipped=bool(after.argmax() == target), image_confidence=float(after[target]),
@@ -127,7 +128,7 @@ rows = road.get(E.attack_comparison.spec(run, mnist, target))
 if rows is not None:
     for column, each in zip(st.columns(len(A.NORMS)), A.NORMS):
         column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
-    for sentence in A.comparison_sentences(rows, norm, target):
+    for sentence in words.comparison_sentences(rows, norm, target):
         st.markdown(f"- {sentence}")
 st.caption(f"Targeted at {target}, over the correctly classified images among the first {E.COMPARISON_IMAGES:,} "
            "of the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "

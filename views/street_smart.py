@@ -1,4 +1,4 @@
-"""Street-smart: a network trained on adversarial examples beside the book-smart one, measured the seed's way."""
+"""Street-smart: a network trained on adversarial examples beside the book-smart one, measured the post's way."""
 
 import pandas as pd
 import streamlit as st
@@ -10,19 +10,21 @@ from advx.figures import robust as F
 from advx.figures.neurons import image as image_figure
 from advx.model import param_layer_names
 from advx import experiments as E
+from advx import vocabulary as V
+from advx.text import robust as words
 from ui import cache, links, loaders, resources, road
 from ui.page_downloads import offer
 
-BOOK, STREET = F.NETWORK_NAMES
+BOOK, STREET = V.NETWORK_NAMES
 
 st.title("Street-smart")
 notes = st.container()
 st.markdown(
-    f"In the words of {neurons.SEED_CREDIT}, the trained network is book-smart: it knows the directions the training "
+    f"In the words of {V.POST_CREDIT}, the trained network is book-smart: it knows the directions the training "
     "images occupy and little else. A street-smart network is trained on the attacks themselves: each batch is "
     "replaced by PGD's adversarial examples against the current weights (Madry et al. 2018). Both networks have the "
-    "same layers; this page puts them side by side and takes the seed's measures again. The sentences under the "
-    "figures call the book-smart network *standard* and the street-smart one *robust*.")
+    "same layers; this page puts them side by side and takes the post's measures again. Street-smart, here and on "
+    "every page, means adversarially trained; book-smart, trained the ordinary way.")
 
 mnist, standard = resources.data(), resources.current_run()
 hidden = standard.config.hidden
@@ -52,7 +54,7 @@ chosen = choices[code]
 with st.expander("Train another street-smart network", icon=":material/shield:"):
     with st.form("ss_train_form", border=False):
         left, right = st.columns(2)
-        left.radio("Norm", ("linf", "l2"), key="ss_new_norm", format_func=R.NORM_LABELS.get, horizontal=True)
+        left.radio("Norm", V.NORMS, key="ss_new_norm", format_func=V.NORM_LABELS.get, horizontal=True)
         right.number_input("ε (L∞ up to 1, L2 up to 28)", 0.01, 28.0, 0.2, 0.05, key="ss_new_eps", format="%.2f")
         st.form_submit_button("Train", on_click=request_training, key="ss_train")
     if problem := st.session_state.pop("ss_problem", None):
@@ -89,7 +91,7 @@ for (name, r), column in zip(runs.items(), st.columns(2)):
     column.plotly_chart(fig := F.class_grid(maps["effective"], f"{name}, epoch {at[name]}",
                                             maps["effective_high_frequency"]), key=f"ss_weights_{name}")
     figures[f"effective_weights_{name}"], arrays[f"effective_weights_{name}"] = fig, maps["effective"]
-st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the seed's picture of what makes the "
+st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the post's picture of what makes the "
            f"network answer c. HF: the share of the map's energy at high spatial frequency (pixel noise "
            f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f}, a test digit about 0.11). A run shorter than the slider shows "
            "its last epoch.")
@@ -125,40 +127,40 @@ st.caption(f"For class {label}: the effective weights (the same for every image)
 
 st.header("6 · Accuracy under attack, against ε")
 if comparison is not None:
-    for norm, column in zip(("linf", "l2"), st.columns(2)):
+    for norm, column in zip(V.NORMS, st.columns(2)):
         column.plotly_chart(fig := F.accuracy_curves(getattr(comparison, f"{norm}_eps"),
                                                      getattr(comparison, f"{norm}_accuracy"), comparison.clean_accuracy,
-                                                     R.NORM_LABELS[norm]), key=f"ss_accuracy_{norm}")
+                                                     V.NORM_LABELS[norm]), key=f"ss_accuracy_{norm}")
         figures[f"accuracy_{norm}"] = fig
-    st.markdown("\n".join(f"- {s}" for s in [*R.accuracy_sentences(comparison), R.masking_sentence(comparison),
-                                             R.masking_sentence(comparison, "l2")]))
+    st.markdown("\n".join(f"- {s}" for s in [*words.accuracy_sentences(comparison), words.masking_sentence(comparison),
+                                             words.masking_sentence(comparison, "l2")]))
     if note := R.foolbox_note(comparison):
         st.caption(note)
 
 st.header("7 · Noise or digit: what the numbers say")
 if comparison is not None:
     st.plotly_chart(fig := F.map_character(comparison.map_high_frequency, comparison.epochs, epoch,
-                                           noise=neurons.NOISE_HIGH_FREQUENCY_SHARE, digit=R.DIGIT_LIKE_HF),
+                                           noise=neurons.NOISE_HIGH_FREQUENCY_SHARE, digit=words.DIGIT_LIKE_HF),
                     key="ss_character")
     figures["map_character"] = fig
-    st.markdown("\n".join(f"- {s}" for s in [*R.maps_finding(comparison), R.epochs_sentence(comparison)]))
+    st.markdown("\n".join(f"- {s}" for s in [*words.maps_finding(comparison), words.epochs_sentence(comparison)]))
 
-st.header("8 · The seed's overlay")
+st.header("8 · The post's overlay")
 if comparison is not None:
     st.plotly_chart(fig := F.overlay_success(comparison.overlay_eps, comparison.overlay_success,
                                              comparison.overlay_control), key="ss_overlay")
     figures["overlay"] = fig
-    st.markdown(R.overlay_sentence(comparison))
+    st.markdown(words.overlay_sentence(comparison))
 
 st.header("9 · The data subspace")
 if comparison is not None:
     st.dataframe(pd.DataFrame(R.subspace_rows(comparison, tuple(param_layer_names(standard.final_params)))),
-                 hide_index=True, key="ss_subspace", column_config={"standard": st.column_config.NumberColumn(
-                     BOOK, format="percent"), "robust": st.column_config.NumberColumn(STREET, format="percent")})
-    st.markdown(f"{R.subspace_sentence(comparison)} {R.sparsity_sentence(comparison)}")
+                 hide_index=True, key="ss_subspace", column_config={BOOK: st.column_config.NumberColumn(
+                     BOOK, format="percent"), STREET: st.column_config.NumberColumn(STREET, format="percent")})
+    st.markdown(f"{words.subspace_sentence(comparison)} {words.sparsity_sentence(comparison)}")
 
 st.header("10 · Beside the published numbers")
-published = R.published_rows() + ([] if comparison is None else R.our_published_rows(comparison, standard.config,
+published = words.published_rows() + ([] if comparison is None else R.our_published_rows(comparison, standard.config,
                                                                                      robust.config))
 st.dataframe(pd.DataFrame(published), hide_index=True, key="ss_published",
              column_config={"accuracy": st.column_config.NumberColumn(format="percent")},
@@ -170,7 +172,7 @@ st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convoluti
            "(REFERENCES.md, section 5).")
 if comparison is not None:
     with st.expander("Every number of the comparison"):
-        st.dataframe(pd.DataFrame(R.comparison_rows(comparison)), hide_index=True, key="ss_every_number")
+        st.dataframe(pd.DataFrame(words.comparison_rows(comparison)), hide_index=True, key="ss_every_number")
 else:
     st.caption("Sections 6 to 9 and our rows of this table follow once the comparison is done.")
 

@@ -25,7 +25,7 @@ current = resources.current_config()
 with st.form("train_form"):
     c1, c2, c3, c4 = st.columns(4)
     hidden = c1.text_input("Hidden layer sizes", value=",".join(map(str, current.hidden)), key="train_hidden",
-                           help="Comma-separated, e.g. 64,64 (the seed's network)")
+                           help="Comma-separated, e.g. 64,64 (the post's network)")
     epochs = c2.number_input("Epochs", value=current.epochs, step=1, key="train_epochs")
     batch_size = c3.number_input("Batch size", value=current.batch_size, step=1, key="train_batch")
     seed = c4.number_input("Seed", value=current.seed, step=1, key="train_seed")

@@ -7,6 +7,8 @@ from advx import neurons
 from advx import subspace as S
 from advx.figures import subspace as F
 from advx import experiments as E
+from advx import vocabulary as V
+from advx.text import subspace as words
 from ui import cache, jobs, links, resources, road
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -14,7 +16,7 @@ from ui.page_downloads import offer
 st.title("Why it happens")
 notes = st.container()
 st.markdown(
-    f"The argument of {neurons.SEED_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
+    f"The argument of {V.POST_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
     "training images occupy, so the neuron's opinion about every other direction stays what its random "
     "initialisation gave it. This page measures that sentence, then tests it by deleting the part of each "
     "first-layer neuron that lies outside the data.")
@@ -29,7 +31,7 @@ mnist, run = resources.data(), resources.current_run()
 widths = neurons.layer_widths(run.final_params)
 # The comparison runs train one after the other in the background; the sections that need them wait for them.
 def run_spec(name, config):
-    return E.trained_run.spec(config, mnist, label=f"the {S.RUN_LABELS[name]} comparison run")
+    return E.trained_run.spec(config, mnist, label=f"the {words.RUN_LABELS[name]} comparison run")
 
 
 run_jobs = {name: jobs.done(run_spec(name, config).key, run) if config == run.config else road.ask(run_spec(name, config))
@@ -76,7 +78,7 @@ if spectra is not None:
     st.plotly_chart(F.signed_parts(S.neuron_parts(sub, k, maps, *neurons.parse_neuron(focus, widths))),
                     key="why_parts")
 
-st.header("3 · What training changed in W1, and what the optimiser has to do with it")
+st.header("3 · What training changed in W1, and what the optimizer has to do with it")
 runs = road.show_all(run_jobs)
 studies = None if runs is None else {name: cache.first_layer_study(r.run_id, k, sub, r) for name, r in runs.items()}
 if studies is not None:
@@ -85,32 +87,32 @@ if studies is not None:
                       key="why_share")
     right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (0 on every training image)"), key="why_blank")
     st.plotly_chart(F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
-                                     **{S.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
+                                     **{words.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
                     key="why_curves")
     st.caption("Share of each matrix's energy inside the top-k subspace, for every k. A change ΔW1 that follows the "
                "images' curve was made of images; one that lags behind it reached directions the images barely "
                "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
-    st.dataframe(pd.DataFrame(S.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
-                 hide_index=True, key="why_optimisers")
+    st.dataframe(pd.DataFrame(words.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
+                 hide_index=True, key="why_optimizers")
     column_jobs |= {kind: road.ask(E.counterfactual_column.spec(runs[kind], mnist, 0))
                     for kind in ("noise", "decay")}
 
 st.header("4 · The counterfactual: delete what training never touched")
 columns = None if runs is None else road.show_all({kind: column_jobs[kind] for kind in S.COLUMN_KINDS})
 if columns is not None:
-    titles = S.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
-    table = pd.DataFrame(S.counterfactual_rows(columns, titles)).set_index("measure")
+    titles = words.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
+    table = pd.DataFrame(words.counterfactual_rows(columns, titles)).set_index("measure")
     # In percent with one decimal (the attack shares have ±2.4 points of sampling error); column_config formats in
     # the browser, at no cost to the rerun (a pandas Styler costs about 30 ms).
     st.dataframe(table * 100, key="why_counterfactual",
                  column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns})
-    st.caption(S.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
+    st.caption(words.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
 elif runs is None:
     st.caption("The table compares the trained network with the comparison runs: it follows once they are trained.")
 
 st.header("5 · What the numbers say")
 if columns is not None and spectra is not None:
-    st.markdown("\n\n".join(S.explain_page(sub, k, spectra, studies, columns)))
+    st.markdown("\n\n".join(words.explain_page(sub, k, spectra, studies, columns)))
 else:
     st.caption("This summary reads every number above; it follows once they are all there.")
 

@@ -1,4 +1,4 @@
-"""Adversarial examples: the seed's overlay, its random control, FGSM and PGD, and their measurements.
+"""Adversarial examples: the post's overlay, its random control, FGSM and PGD, and their measurements.
 
 The **overlay** is the trick in Justin Skycak's "Intuiting Adversarial Examples in Neural Networks via
 a Simple Computational Experiment": add the noise-like effective-weight image of the output neuron for
@@ -14,8 +14,8 @@ definitions, which the tests use as the reference, and take a model function ``x
 Modules, one concept each: ``threat`` (the eps-ball of each norm: ``Linf``, ``L2``, ``threat(norm)``),
 ``overlay`` (the overlay, patterns and the network's answers under it), ``sweeps`` (every eps x every
 target over an image set), ``success`` (success rates read off a sweep), ``gradient`` (FGSM and PGD),
-``rates`` (the methods side by side, and a view of one image), ``paper`` (the published figures),
-``words`` (labels and sentences) and ``checks`` (typed errors).
+``rates`` (the methods side by side, and a view of one image), ``paper`` (the published figures) and
+``checks`` (typed errors). The page's sentences are ``advx.text.overlay``, its labels ``advx.vocabulary``.
 
 Shapes: images are ``(n, 784)`` float32 pixels in [0, 1]; a pattern is ``(784,)`` (one image-agnostic
 direction) or ``(n, 784)`` (one per image); labels and targets are ``(n,)`` integers in 0..9 (a
@@ -74,7 +74,3 @@ from advx.attacks.threat import NORMS as NORMS
 from advx.attacks.threat import Linf as Linf
 from advx.attacks.threat import Threat as Threat
 from advx.attacks.threat import threat as threat
-from advx.attacks.words import NORM_LABELS as NORM_LABELS
-from advx.attacks.words import SOURCE_LABELS as SOURCE_LABELS
-from advx.attacks.words import comparison_sentences as comparison_sentences
-from advx.attacks.words import story as story

@@ -1,4 +1,4 @@
-"""The seed's overlay, its random control, the patterns it adds, and the network's answers under it.
+"""The post's overlay, its random control, the patterns it adds, and the network's answers under it.
 
 The overlay is ``x' = clip(x + eps * pattern / ||pattern||, 0, 1)``, with ``||.||`` the norm of the
 threat model (``norm="linf"`` or ``"l2"``), so the image never moves by more than ``eps`` in that norm
@@ -43,7 +43,7 @@ def unit_pattern(pattern: jax.Array, norm: str = "linf") -> jax.Array:
 
 @functools.partial(jax.jit, static_argnames="norm")
 def overlay(images: jax.Array, pattern: jax.Array, eps, norm: str = "linf") -> jax.Array:
-    """The seed's overlay: ``clip(x + eps * pattern / ||pattern||, 0, 1)``.
+    """The post's overlay: ``clip(x + eps * pattern / ||pattern||, 0, 1)``.
 
     ``images (n, 784)`` float32 in [0, 1]; ``pattern (784,)`` or ``(n, 784)``; ``eps`` a number or
     ``(n,)``. Returns ``(n, 784)`` float32 in [0, 1] whose distance to ``images`` in ``norm`` is at most
@@ -116,7 +116,7 @@ def pattern_for(params: dict, images, target: int, source: str = "effective_weig
     ``source`` is one of ``PATTERN_SOURCES``:
 
     - ``effective_weights``: the neuron's effective weights (``advx.model.effective_weights``),
-      ``(784,)``, the same for every image (the seed's pattern);
+      ``(784,)``, the same for every image (the post's pattern);
     - ``local_jacobian``: the neuron's local Jacobian at each of the ``images`` ``(n, 784)``, ``(n, 784)``;
     - ``sign_...``: the sign of either;
     - ``random``: the control, a Gaussian pattern with the ``norm`` of the effective weights (needs ``key``).

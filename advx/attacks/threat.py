@@ -15,11 +15,10 @@ import jax
 import jax.numpy as jnp
 
 from advx.attacks.checks import AttackError
-
-NORMS = ("linf", "l2")
+from advx.vocabulary import NORMS
 
 # The eps grids shared by the page, the sweeps and the bench, 25 values each. L-inf eps 1 lets a pixel go
-# all the way from black to white; the L2 grid covers the L2 size of the seed's overlay at L-inf eps 1
+# all the way from black to white; the L2 grid covers the L2 size of the post's overlay at L-inf eps 1
 # (about 7.6 on the default run).
 EPS_GRID = {
     "linf": tuple(round(0.04 * i, 2) for i in range(1, 26)),

@@ -3,7 +3,8 @@
 Modules, one concept each: ``preprocess`` (MNIST's own preprocessing: the ink's bounding box into 20 × 20,
 centred by its centre of mass in 28 × 28), ``codec`` (a 28 × 28 input in a link or a text file, and the pad's
 raster), ``sources`` (the shipped example drawings and the list of networks), ``reading`` (a network's answer,
-its hidden neurons, the overlay and PGD aimed at a target), ``words`` (the page's sentences) and ``figures``.
+its hidden neurons, the overlay and PGD aimed at a target). The page's sentences are ``advx.text.drawing``, its
+figures ``advx.figures.drawing``.
 
 No Streamlit here: the pad itself is ``ui.draw_pad``. Shapes: a raw drawing is ``(h, w)`` float in [0, 1]
 (ink 1); an input is ``(28, 28)`` float32 in [0, 1].
@@ -56,13 +57,4 @@ from advx.drawing.sources import (
     is_street_smart as is_street_smart,
     load_examples as load_examples,
     street_smart_run as street_smart_run,
-)
-from advx.drawing.words import (
-    INFO as INFO,
-    WARNING as WARNING,
-    fool_sentences as fool_sentences,
-    issue_messages as issue_messages,
-    neuron_sentence as neuron_sentence,
-    reading_sentence as reading_sentence,
-    subspace_sentence as subspace_sentence,
 )

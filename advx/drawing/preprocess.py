@@ -27,7 +27,7 @@ CENTRE = 14.0  # index of the pixel the centre of mass lands on (MNIST's, measur
 INK_THRESHOLD = 0.0  # ink is any value above this: MNIST's bilevel scans had no faint fringe to ignore
 MAX_SIDE = 4096
 
-# What ``preprocess`` reports about a drawing, as codes; ``advx.drawing.words`` says them in sentences.
+# What ``preprocess`` reports about a drawing, as codes; ``advx.text.drawing`` says them in sentences.
 EMPTY, SOLID, DOT, OFF_CENTRE, AT_EDGE, CLIPPED = "empty", "solid", "dot", "off_centre", "at_edge", "clipped"
 REDONE = "redone"  # a 28 x 28 input (from a link) that was not shaped as MNIST's, preprocessed again
 SOLID_SHARE = 0.6  # ink on more than this share of the pad: filled rather than drawn

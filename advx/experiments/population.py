@@ -6,7 +6,7 @@ from __future__ import annotations
 from advx import population as P
 from advx.experiments.spec import ROWS, Experiment, experiment, fingerprint, tuple_codec
 from advx.experiments.subspace import data_subspace
-from advx.attacks import NORM_LABELS, NORMS
+from advx.vocabulary import NORM_LABELS, NORMS
 from advx.experiments.runs import POPULATIONS
 
 TRANSFER_SEED = 0  # PGD's random start in the transfer matrices

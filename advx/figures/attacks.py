@@ -3,10 +3,9 @@
 All builders take numpy arrays and return ``go.Figure``. Images are ``(784,)`` pixels in [0, 1], drawn in
 grey (0 white, 1 black, as on the other pages); signed patterns use ``RdBu_r`` centred at 0.
 
-The figures are written as plain Plotly specs and wrapped without Plotly's per-property validation: the
-page redraws them on every move of its eps slider, and validation costs several times more than the rest of
-the rerun. The tests validate every builder's output once. The size of a perturbation is
-ε on the figures (``eps`` in the code).
+The figures are written as plain Plotly specs and wrapped without validation (``advx.figures.base.figure``): the
+page redraws them on every move of its eps slider. The size of a perturbation is ε on the figures (``eps`` in the
+code); the attacks' names are ``advx.vocabulary``'s.
 """
 
 from __future__ import annotations
@@ -14,38 +13,15 @@ from __future__ import annotations
 from typing import Optional, Sequence
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 
-SIDE = 28
-# Spelled out: without validation a name reaches plotly.js as is, and plotly.js's own "Greys" runs from
-# black to white, the reverse of Plotly's Python scale of that name.
-SIGNED_SCALE = plotly.colors.get_colorscale("RdBu_r")
-PIXEL_SCALE = plotly.colors.get_colorscale("Greys")  # 0 white, 1 black
-RATE_SCALE = plotly.colors.get_colorscale("Blues")
-METHOD_LABELS = {
-    "overlay": "overlay (effective weights)",
-    "overlay_sign": "overlay (sign of effective weights)",
-    "random": "random noise",
-    "fgsm": "FGSM (per image)",
-    "pgd": "PGD (per image)",
-}
+from advx.figures.base import SHARE_SCALE, figure, image_layout, map_colours, margin, square
+from advx.vocabulary import ATTACK_DETAILS, eps_label
+
+# The methods ``advx.attacks.comparison_table`` compares, in the legend's order, each with one colour.
 METHOD_COLOURS = {"overlay": "#c0392b", "overlay_sign": "#e67e22", "random": "#7f8c8d", "fgsm": "#2980b9",
                   "pgd": "#8e44ad"}
-_MARGIN = dict(l=10, r=10, t=40, b=10)
-
-
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
-
-
-def _square(z) -> list:
-    return np.round(np.asarray(z, np.float64).reshape(SIDE, SIDE), 4).tolist()
-
-
-def _title(text: str, x: float, y: float = 1.0) -> dict:
-    return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="center", yanchor="bottom",
-                showarrow=False, font=dict(size=13))
+_MARGIN = margin()
 
 
 def image_panel(z, title: str, *, signed: bool = False) -> go.Figure:
@@ -54,15 +30,11 @@ def image_panel(z, title: str, *, signed: bool = False) -> go.Figure:
     which Streamlit stacks one per row on a narrow (phone) screen."""
     z = np.asarray(z, np.float64)
     bound = float(np.abs(z).max()) or 1.0
-    scale = dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0) if signed else dict(
-        colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0)
-    data = [dict(type="heatmap", z=_square(z), coloraxis="coloraxis", name=title,
+    data = [dict(type="heatmap", z=square(z), coloraxis="coloraxis", name=title,
                  hovertemplate=f"{title}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>")]
-    return _figure(data, dict(
-        title=dict(text=title, x=0.5, xanchor="center", font=dict(size=13)),
-        xaxis=dict(visible=False, constrain="domain"),
-        yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
-        coloraxis=dict(**scale, colorbar=dict(thickness=10, len=0.8)), height=300, margin=dict(l=10, r=10, t=40, b=10)))
+    return figure(data, image_layout(title, coloraxis=dict(**map_colours(signed, bound),
+                                                           colorbar=dict(thickness=10, len=0.8)),
+                                     height=300, margin=_MARGIN))
 
 
 def overlay_panels(original, pattern, adversarial, titles: Sequence[str]) -> list[go.Figure]:
@@ -83,7 +55,7 @@ def probability_bars(before, after, target: int, label: int) -> go.Figure:
                  marker=dict(color="#95a5a6"), hovertemplate="class %{x}: %{y:.3f}<extra>original</extra>"),
             dict(type="bar", x=classes, y=np.asarray(after, float).tolist(), name="with overlay",
                  marker=dict(color="#c0392b"), hovertemplate="class %{x}: %{y:.3f}<extra>with overlay</extra>")]
-    return _figure(data, dict(barmode="group", height=280, margin=_MARGIN,
+    return figure(data, dict(barmode="group", height=280, margin=_MARGIN,
                               title=dict(text=f"Probabilities (label {label}, target {target})"),
                               yaxis=dict(title=dict(text="probability"), range=[0, 1]),
                               xaxis=dict(title=dict(text="class")),
@@ -116,7 +88,7 @@ def eps_curve(eps_grid, target_probability, control_mean, control_max, *, target
             if minimal is not None and np.isfinite(minimal) else []):
         shapes.append(shape)
         notes.append(note)
-    return _figure(data, dict(height=320, margin=_MARGIN, shapes=shapes, annotations=notes,
+    return figure(data, dict(height=320, margin=_MARGIN, shapes=shapes, annotations=notes,
                               title=dict(text=f"Probability of {target} against {norm_label} ε"),
                               xaxis=dict(title=dict(text=f"{norm_label} ε")),
                               yaxis=dict(title=dict(text=f"P({target})"), range=[0, 1.02]),
@@ -132,10 +104,10 @@ def success_matrix(matrix, *, title: str) -> go.Figure:
     text = [["" if np.isnan(v) else f"{100 * v:.0f}" for v in row] for row in m]
     classes = [str(k) for k in range(10)]
     z = [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in m]
-    data = [dict(type="heatmap", z=z, x=classes, y=classes, zmin=0, zmax=1, colorscale=RATE_SCALE, text=text,
+    data = [dict(type="heatmap", z=z, x=classes, y=classes, zmin=0, zmax=1, colorscale=SHARE_SCALE, text=text,
                  texttemplate="%{text}", colorbar=dict(title=dict(text="success"), tickformat=".0%"),
                  hovertemplate="true %{y} → target %{x}: %{z:.1%}<extra></extra>")]
-    return _figure(data, dict(height=420, margin=_MARGIN, title=dict(text=title),
+    return figure(data, dict(height=420, margin=_MARGIN, title=dict(text=title),
                               xaxis=dict(title=dict(text="target class"), constrain="domain"),
                               yaxis=dict(title=dict(text="true class"), autorange="reversed", scaleanchor="x")))
 
@@ -149,7 +121,7 @@ def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
                  marker=dict(color="#c0392b"), hovertemplate="P(target) ≈ %{x:.2f}: %{y} images<extra></extra>")]
     notes = [] if counts.sum() else [dict(text="no successful overlay at this ε", showarrow=False, x=0.5,
                                           y=0.5, xref="paper", yref="paper")]
-    return _figure(data, dict(height=300, margin=_MARGIN, title=dict(text=title), annotations=notes, bargap=0.05,
+    return figure(data, dict(height=300, margin=_MARGIN, title=dict(text=title), annotations=notes, bargap=0.05,
                               xaxis=dict(title=dict(text="probability of the target"), range=[0, 1]),
                               yaxis=dict(title=dict(text="images"))))
 
@@ -160,14 +132,14 @@ def comparison(rows: Sequence[dict], *, target: int, norm: str) -> go.Figure:
 
     ``rows``: ``advx.attacks.comparison_table`` rows (``norm``, ``eps`` and one rate per method).
     """
-    label = {"linf": "L∞ ε", "l2": "L2 ε"}[norm]
+    label = eps_label(norm)
     chosen = sorted((r for r in rows if r["norm"] == norm), key=lambda r: r["eps"])
     eps_values = [r["eps"] for r in chosen]
     data = [dict(type="scatter", x=eps_values, y=[r[method] for r in chosen], name=name, mode="lines+markers",
                  line=dict(color=METHOD_COLOURS[method]),
                  hovertemplate=f"{name}<br>ε %{{x}}: %{{y:.1%}}<extra></extra>")
-            for method, name in METHOD_LABELS.items()]
-    return _figure(data, dict(height=380, margin=_MARGIN, title=dict(text=label), legend=dict(orientation="h", y=-0.3),
+            for method, name in ((m, ATTACK_DETAILS[m]) for m in METHOD_COLOURS)]
+    return figure(data, dict(height=380, margin=_MARGIN, title=dict(text=label), legend=dict(orientation="h", y=-0.3),
                               xaxis=dict(title=dict(text=label)),
                               yaxis=dict(range=[0, 1.02], tickformat=".0%",
                                          title=dict(text=f"share turned into {target}"))))

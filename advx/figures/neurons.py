@@ -12,9 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-SIDE = 28
-SIGNED_SCALE = "RdBu_r"
-PIXEL_SCALE = "Greys"  # 0 white, 1 black: strokes read as ink on paper
+from advx.figures.base import SIDE, TITLE_SIZE, map_colours, margin
+
 LEVEL_COLOURS = {"high": "#c0392b", "mild": "#f39c12", "inactive": "#bdc3c7"}
 LEVEL_ORDER = ("high", "mild", "inactive")
 _LEVEL_CODES = {"inactive": 0, "mild": 1, "high": 2}  # as in advx.neurons
@@ -25,7 +24,7 @@ def _empty(message: str) -> go.Figure:
     fig.add_annotation(text=message, showarrow=False, x=0.5, y=0.5, xref="paper", yref="paper")
     fig.update_xaxes(visible=False)
     fig.update_yaxes(visible=False)
-    fig.update_layout(height=120, margin=dict(l=10, r=10, t=10, b=10))
+    fig.update_layout(height=120, margin=margin(t=10))
     return fig
 
 
@@ -56,12 +55,8 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
             text += f"<br><span style='font-size:11px'>{notes[facet]}</span>"
         labels.append(text)
     alive = maps[:, ~dead]
-    if signed:
-        bound = float(np.nanmax(np.abs(alive))) if alive.size else 1.0
-        bound = bound if bound > 0 else 1.0
-        coloraxis = dict(colorscale=SIGNED_SCALE, cmin=-bound, cmax=bound, cmid=0.0)
-    else:
-        coloraxis = dict(colorscale=PIXEL_SCALE, cmin=0.0, cmax=1.0)
+    bound = float(np.nanmax(np.abs(alive))) if signed and alive.size else 1.0
+    coloraxis = map_colours(signed, bound if bound > 0 else 1.0)
     coloraxis["colorbar"] = dict(title=dict(text=colorbar_title), thickness=12, len=min(1.0, 0.3 + 0.25 * nrows))
 
     # The layout in pixels: each row is a band for its facet titles above a square tile. The axes'
@@ -72,7 +67,7 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
     height = plot_h + top + 10
     gap = 0.02
     width = (1 - gap * (ncols - 1)) / ncols
-    layout = dict(coloraxis=coloraxis, height=height, margin=dict(l=10, r=10, t=top, b=10),
+    layout = dict(coloraxis=coloraxis, height=height, margin=margin(t=top),
                   title=dict(text=title) if title else None, showlegend=False)
     traces, annotations = [], []
     for facet in range(m):
@@ -92,7 +87,7 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
                                 y=y1, xanchor="center", yanchor="bottom", yshift=2, font=dict(size=title_font)))
         if dead[facet]:
             annotations.append(dict(text="dead:<br>never fires", showarrow=False, x=13.5, y=13.5,
-                                    xref=f"x{suffix}", yref=f"y{suffix}", font=dict(size=13, color="#7f8c8d")))
+                                    xref=f"x{suffix}", yref=f"y{suffix}", font=dict(size=TITLE_SIZE, color="#7f8c8d")))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
 
@@ -123,7 +118,7 @@ def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: 
                      showticklabels=len(names) <= 32)
     fig.update_yaxes(title_text="activation")
     fig.update_layout(title=dict(text=title or layer), height=300, bargap=0.1,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+                      margin=margin(t=50), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
     return fig
 
 
@@ -146,7 +141,7 @@ def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go
                           row=1, col=col)
     fig.update_xaxes(title_text="neurons")
     fig.update_yaxes(tickformat=".0%", title_text="share of images", col=1)
-    fig.update_layout(barmode="group", height=320, margin=dict(l=10, r=10, t=40, b=10),
+    fig.update_layout(barmode="group", height=320, margin=margin(),
                       legend=dict(orientation="h", y=-0.25))
     return fig
 
@@ -165,7 +160,7 @@ def firing_rates(rates: dict[str, np.ndarray]) -> go.Figure:
                              hovertemplate=f"{layer} %{{x}}: fires on %{{y:.1%}}<extra></extra>"), row=1, col=col)
         fig.update_xaxes(showticklabels=False, title_text="neurons, sorted", row=1, col=col)
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="firing rate", col=1)
-    fig.update_layout(height=260, margin=dict(l=10, r=10, t=40, b=10))
+    fig.update_layout(height=260, margin=margin())
     return fig
 
 
@@ -184,26 +179,6 @@ def activation_histogram(values: np.ndarray, title: str, *, bins: int = 30, dead
                    marker_color="#1f77b4", hovertemplate="%{x:.3g}: %{y:.1%} of images<extra></extra>")]
     return go.Figure(data=bars, layout=dict(  # one layout, built at once (faster than update calls)
         xaxis=dict(title=dict(text=value_name)), yaxis=dict(tickformat=".0%"),
-        title=dict(text=title, font=dict(size=13)), height=220, showlegend=False,
-        margin=dict(l=10, r=10, t=40, b=10), bargap=0))
+        title=dict(text=title, font=dict(size=TITLE_SIZE)), height=220, showlegend=False,
+        margin=margin(), bargap=0))
 
-
-def measure_bars(names: Sequence[str], series: dict[str, np.ndarray], *, reference: float | None = None,
-                 reference_label: str = "", title: str = "", y_title: str = "") -> go.Figure:
-    """Grouped bars of one measure for several neurons: ``series`` maps a label to ``(len(names),)``.
-
-    NaN values (dead neurons) are left out. ``reference`` draws a dashed line (e.g. the value for noise).
-    """
-    fig = go.Figure()
-    for label, values in series.items():
-        values = np.asarray(values, np.float64)
-        fig.add_trace(go.Bar(x=list(names), y=np.where(np.isfinite(values), values, None), name=label,
-                             hovertemplate=f"{label} %{{x}}: %{{y:.3f}}<extra></extra>"))
-    if reference is not None:
-        fig.add_hline(y=reference, line_dash="dash", line_color="#7f8c8d",
-                      annotation_text=reference_label, annotation_position="top left")
-    fig.update_xaxes(type="category")
-    fig.update_yaxes(title_text=y_title)
-    fig.update_layout(barmode="group", title=dict(text=title), height=300,
-                      margin=dict(l=10, r=10, t=50, b=10), legend=dict(orientation="h", y=-0.2))
-    return fig

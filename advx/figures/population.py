@@ -1,8 +1,7 @@
 """Figures for many networks ("Many networks"): heatmaps between networks, the split's bars, the scale curves.
 
 Every builder takes arrays or rows and returns a ``go.Figure``, written as a plain Plotly spec and wrapped without
-Plotly's per-property validation: the page redraws them on every widget change, and validation would cost more than
-the rest of the rerun (the tests validate each builder's output once). A row of heatmaps meant to be compared shares
+validation (``advx.figures.base.figure``: the page redraws them on every widget change). A row of heatmaps meant to be compared shares
 one colour axis, and its facets are labelled by name. Rows of a transfer heatmap are the network an attack was
 crafted on (the source), columns the network it is shown to (the target).
 """
@@ -12,19 +11,15 @@ from __future__ import annotations
 from typing import Sequence
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
 
-SHARE_SCALE = plotly.colors.get_colorscale("Blues")  # a share in [0, 1]
-SIGNED_SCALE = plotly.colors.get_colorscale("RdBu_r")  # a correlation in [-1, 1], centred at 0
+from advx.figures.base import INSIDE_COLOUR, OUTSIDE_COLOUR, SHARE_SCALE, SIGNED_SCALE, facet_title, figure, margin
+from advx.vocabulary import OPTIMIZER_LABELS
+
 OPTIMIZER_COLOURS = {"adam": "#1b9e77", "sgd": "#d95f02"}
-PART_COLOURS = {"whole": "#555555", "inside": "#2166ac", "outside": "#b2182b"}  # as advx.figures.subspace
+PART_COLOURS = {"whole": "#555555", "inside": INSIDE_COLOUR, "outside": OUTSIDE_COLOUR}
 FACET_GAP = 0.04
-_MARGIN = dict(l=10, r=10, t=60, b=10)
-
-
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+_MARGIN = margin(t=60)
 
 
 def _domains(n: int, gap: float = FACET_GAP, right: float = 1.0) -> list[list[float]]:
@@ -38,8 +33,7 @@ def _suffix(i: int) -> str:
 
 
 def _facet_title(text: str, domain: Sequence[float]) -> dict:
-    return dict(text=text, x=(domain[0] + domain[1]) / 2, y=1.0, xref="paper", yref="paper", xanchor="center",
-                yanchor="bottom", showarrow=False, font=dict(size=13))
+    return facet_title(text, (domain[0] + domain[1]) / 2)
 
 
 def _values(z) -> list:
@@ -70,7 +64,7 @@ def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, si
         layout[f"yaxis{s}"] = dict(anchor=f"x{s}", autorange="reversed", scaleanchor=f"x{s}", showticklabels=i == 0,
                                    title=dict(text=row_title if i == 0 else ""))
         layout["annotations"].append(_facet_title(name, domains[i]))
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def transfer_heatmaps(stack, part_names: Sequence[str], labels: Sequence[str], *, title: str) -> go.Figure:
@@ -85,20 +79,20 @@ def agreement_heatmaps(stack, part_names: Sequence[str], labels: Sequence[str], 
                         title=title, row_title="network", column_title="network")
 
 
-def split_bars(rows: Sequence[dict], part_labels: dict[str, str], optimizer_labels: dict[str, str], *,
-               title: str) -> go.Figure:
-    """The share of its own-network success each attack's part keeps on the other networks, one facet per optimiser.
+def split_bars(rows: Sequence[dict], part_labels: dict[str, str], optimizer_labels: dict[str, str] = OPTIMIZER_LABELS,
+               *, title: str) -> go.Figure:
+    """The share of its own-network success each attack's part keeps on the other networks, one facet per optimizer.
 
-    ``rows``: ``advx.population.transfer_table`` rows (``optimizer``, ``attack``, ``part_name``, ``ratio``).
+    ``rows``: ``advx.text.population.transfer_table`` rows (``optimizer_name``, ``attack``, ``part_name``, ``ratio``).
     """
-    optimizers = list(dict.fromkeys(r["optimizer"] for r in rows))
+    optimizers = list(dict.fromkeys(r["optimizer_name"] for r in rows))
     domains = _domains(max(len(optimizers), 1), gap=0.06)
     top = max([1.05] + [r["ratio"] * 1.05 for r in rows if np.isfinite(r["ratio"])])
     data, layout = [], dict(title=dict(text=title), height=380, margin=_MARGIN, barmode="group", annotations=[],
                             legend=dict(orientation="h", y=-0.18))
     for i, optimizer in enumerate(optimizers):
         s = _suffix(i)
-        chosen = [r for r in rows if r["optimizer"] == optimizer]
+        chosen = [r for r in rows if r["optimizer_name"] == optimizer]
         for part, label in part_labels.items():
             picked = [r for r in chosen if r["part_name"] == part]
             data.append(dict(type="bar", x=[r["attack"] for r in picked], name=label, legendgroup=part,
@@ -111,7 +105,7 @@ def split_bars(rows: Sequence[dict], part_labels: dict[str, str], optimizer_labe
         layout[f"yaxis{s}"] = dict(anchor=f"x{s}", range=[0, top], title=dict(
             text="kept on the other networks" if i == 0 else ""))
         layout["annotations"].append(_facet_title(optimizer_labels.get(optimizer, optimizer), domains[i]))
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 SCALE_PANELS = (("weights_outside", "output weights: norm outside", ""),
@@ -120,8 +114,9 @@ SCALE_PANELS = (("weights_outside", "output weights: norm outside", ""),
                 ("success_anywhere", "L2 attack anywhere: success", ".0%"))
 
 
-def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[str, str], *, title: str) -> go.Figure:
-    """``advx.population.scale_curves`` rows against the initialisation scale (log axis), one line per optimiser,
+def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[str, str] = OPTIMIZER_LABELS, *,
+                 title: str) -> go.Figure:
+    """``advx.population.scale_curves`` rows against the initialisation scale (log axis), one line per optimizer,
     one panel per measure of ``SCALE_PANELS``; the attacks at ``eps[eps_index]``."""
     scales = sorted({float(c["init_scale"]) for c in curves})
     domains = _domains(len(SCALE_PANELS), gap=0.06)
@@ -143,4 +138,4 @@ def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[
         layout[f"yaxis{s}"] = dict(anchor=f"x{s}", rangemode="tozero", tickformat=fmt,
                                    **({"range": [0, 1]} if fmt else {}))
         layout["annotations"].append(_facet_title(name, domains[i]))
-    return _figure(data, layout)
+    return figure(data, layout)

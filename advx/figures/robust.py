@@ -11,12 +11,13 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from advx.figures.base import facet_title, margin
 from advx.figures.neurons import map_grid
+from advx.vocabulary import ATTACK_LABELS, NETWORK_NAMES, eps_label
 
-COLOURS = {"book-smart": "#1f77b4", "street-smart": "#d62728"}
-NETWORK_NAMES = tuple(COLOURS)  # index 0 the standard network, 1 the robust one (advx.robust.NETWORKS)
+# One colour per network (``advx.vocabulary.NETWORK_NAMES``: index 0 the standard network, 1 the robust one).
+COLOURS = dict(zip(NETWORK_NAMES, ("#1f77b4", "#d62728")))
 ATTACK_DASH = {"worst": "solid", "pgd": "dash", "transfer": "dot", "square": "dashdot"}
-ATTACK_NAMES = {"worst": "worst case", "pgd": "PGD", "transfer": "transfer", "square": "random search"}
 MAP_TITLES = ("effective weights", "local Jacobian", "input gradient")
 _LEGEND = dict(orientation="h", y=-0.22, x=0)
 
@@ -34,7 +35,7 @@ def training_curves(histories: dict[str, dict]) -> go.Figure:
                                      hovertemplate=f"{name}, {label}<br>epoch %{{x}}: %{{y:.2%}}<extra></extra>"))
     return go.Figure(data=traces, layout=dict(
         xaxis=dict(title=dict(text="epoch"), dtick=1), yaxis=dict(title=dict(text="accuracy"), tickformat=".0%"),
-        height=330, margin=dict(l=10, r=10, t=30, b=10), legend=_LEGEND))
+        height=330, margin=margin(t=30), legend=_LEGEND))
 
 
 def class_grid(maps: np.ndarray, title: str, notes: Sequence[float] | None = None, *, signed: bool = True,
@@ -74,15 +75,15 @@ def accuracy_curves(eps: np.ndarray, table: np.ndarray, clean: np.ndarray, norm_
                 continue
             y = np.concatenate([[clean[i]], table[i, a]])
             traces.append(go.Scatter(x=x, y=np.where(np.isfinite(y), y, None), mode="lines+markers",
-                                     name=f"{name}: {ATTACK_NAMES[attack]}", legendgroup=name,
+                                     name=f"{name}: {ATTACK_LABELS[attack]}", legendgroup=name,
                                      line=dict(color=COLOURS[name], dash=ATTACK_DASH[attack],
                                                width=3 if attack == "worst" else 1.5),
-                                     hovertemplate=f"{name}, {ATTACK_NAMES[attack]}<br>ε %{{x:g}}: %{{y:.1%}}"
+                                     hovertemplate=f"{name}, {ATTACK_LABELS[attack]}<br>ε %{{x:g}}: %{{y:.1%}}"
                                                    "<extra></extra>"))
     return go.Figure(data=traces, layout=dict(
         title=dict(text=f"{norm_label}: accuracy under attack"), xaxis=dict(title=dict(text=f"{norm_label} ε")),
         yaxis=dict(title=dict(text="accuracy"), tickformat=".0%", range=[0, 1.02]), height=380,
-        margin=dict(l=10, r=10, t=40, b=10), legend=_LEGEND))
+        margin=margin(), legend=_LEGEND))
 
 
 def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, *, noise: float,
@@ -93,7 +94,7 @@ def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, 
     of the digit-like threshold (``digit``) drawn. Three panels side by side share one y axis."""
     gap, panels = 0.04, len(MAP_TITLES)
     width = (1 - gap * (panels - 1)) / panels
-    layout = dict(height=300, margin=dict(l=10, r=10, t=40, b=10), legend=_LEGEND,
+    layout = dict(height=300, margin=margin(), legend=_LEGEND,
                   yaxis=dict(title=dict(text="high-frequency share (median)"), range=[0, 0.9], anchor="x"))
     traces, shapes, annotations = [], [], []
     for k, title in enumerate(MAP_TITLES):
@@ -101,8 +102,7 @@ def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, 
         x0 = k * (width + gap)
         layout[f"xaxis{'' if k == 0 else k + 1}"] = dict(domain=[x0, x0 + width], anchor="y",
                                                         title=dict(text="epoch"))
-        annotations.append(dict(text=title, x=x0 + width / 2, y=1, xref="paper", yref="paper", xanchor="center",
-                                yanchor="bottom", showarrow=False, font=dict(size=13)))
+        annotations.append(facet_title(title, x0 + width / 2))
         for y in (noise, digit):
             shapes.append(dict(type="line", xref=f"{axis} domain", x0=0, x1=1, yref="y", y0=y, y1=y,
                                line=dict(color="#7f8c8d", dash="dot", width=1)))
@@ -122,7 +122,7 @@ def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, 
 
 
 def overlay_success(eps: np.ndarray, success: np.ndarray, control: np.ndarray) -> go.Figure:
-    """The seed's overlay on both networks: targeted success ``(2, e)`` against L∞ ε, with its random control
+    """The post's overlay on both networks: targeted success ``(2, e)`` against L∞ ε, with its random control
     ``(2, e)`` (thin dotted)."""
     traces = []
     for i, name in enumerate(NETWORK_NAMES):
@@ -132,5 +132,5 @@ def overlay_success(eps: np.ndarray, success: np.ndarray, control: np.ndarray) -
                                      line=dict(color=COLOURS[name], dash=dash, width=width),
                                      hovertemplate=f"{name}, {label}<br>ε %{{x:g}}: %{{y:.1%}}<extra></extra>"))
     return go.Figure(data=traces, layout=dict(
-        xaxis=dict(title=dict(text="L∞ ε")), height=330, margin=dict(l=10, r=10, t=30, b=10), legend=_LEGEND,
+        xaxis=dict(title=dict(text=eps_label("linf"))), height=330, margin=margin(t=30), legend=_LEGEND,
         yaxis=dict(title=dict(text="turned into the target"), tickformat=".0%", range=[0, 1.02])))

@@ -5,16 +5,15 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
 
-INSIDE_COLOUR = "#2166ac"  # the blue end of RdBu: inside the data subspace
-OUTSIDE_COLOUR = "#b2182b"  # the red end: outside it
+from advx.figures.base import INSIDE_COLOUR, SHARE_SCALE, SIDE, margin
+
 CURVE_COLOURS = ("#222222", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
 
 
 def _image(v: np.ndarray) -> np.ndarray:
-    return np.asarray(v, np.float64).reshape(28, 28)
+    return np.asarray(v, np.float64).reshape(SIDE, SIDE)
 
 
 def explained_variance(explained: np.ndarray, k: int, levels: Sequence[float] = ()) -> go.Figure:
@@ -42,7 +41,7 @@ def explained_variance(explained: np.ndarray, k: int, levels: Sequence[float] = 
 def energy_curves(curves: Mapping[str, np.ndarray], k: int) -> go.Figure:
     """Several cumulative energy-share curves (each ``(784,)``) on one chart, with the chosen ``k`` marked.
 
-    Used to set ΔW1 of each optimiser beside the training images: a curve that rises as fast as the
+    Used to set ΔW1 of each optimizer beside the training images: a curve that rises as fast as the
     images' lies in the same few directions.
     """
     ks = np.arange(1, 785, dtype=np.float64)
@@ -105,22 +104,9 @@ def signed_parts(maps: Mapping[str, np.ndarray], columns: int = 4) -> go.Figure:
     return map_grid(stack, names, ncols=min(columns, len(names)), colorbar_title="weight", tile_px=200)
 
 
-def pixel_energy(maps: Mapping[str, np.ndarray], columns: int = 3) -> go.Figure:
-    """Non-negative per-pixel energies (each ``(784,)``) on one shared sequential scale, labelled by name."""
-    names = list(maps)
-    stack = np.stack([_image(maps[n]) for n in names])
-    fig = px.imshow(stack, facet_col=0, facet_col_wrap=min(columns, len(names)), color_continuous_scale="Viridis",
-                    zmin=0, zmax=float(np.nanmax(stack)) or 1.0, facet_col_spacing=0.03)
-    _label_facets(fig, names)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False)
-    fig.update_layout(height=300, margin=dict(t=30, b=10), coloraxis_colorbar=dict(title="energy"))
-    return fig
-
-
 def share_map(share: np.ndarray, title: str) -> go.Figure:
     """A ``(784,)`` share in [0, 1] per pixel (NaN shown blank), on a 0–100% blue scale."""
-    return go.Figure(go.Heatmap(z=_image(share)[::-1], zmin=0, zmax=1, colorscale="Blues",
+    return go.Figure(go.Heatmap(z=_image(share)[::-1], zmin=0, zmax=1, colorscale=SHARE_SCALE,
                                 colorbar=dict(title=dict(text="inside"), tickformat=".0%"),
                                 hovertemplate="share inside = %{z:.1%}<extra></extra>"), layout=_square(title))
 
@@ -143,14 +129,6 @@ def _k_marker(k: int, text: str, colour: str) -> tuple[list[dict], list[dict]]:
 
 def _square(title: str) -> dict:
     """The layout of a square 28 × 28 pixel map without tick labels."""
-    return dict(title=dict(text=title, font=dict(size=14)), height=330, margin=dict(t=40, b=10, l=10, r=10),
+    return dict(title=dict(text=title, font=dict(size=14)), height=330, margin=margin(),
                 xaxis=dict(showticklabels=False, constrain="domain"), yaxis=dict(showticklabels=False, scaleanchor="x"))
 
-
-def _label_facets(fig: go.Figure, names: Sequence[str]) -> None:
-    """Replace plotly's ``facet_col=i`` titles by the names; parsed per annotation (order is not facet order)."""
-    for annotation in fig.layout.annotations:
-        text = annotation.text or ""
-        if "=" in text:
-            index = int(text.split("=")[-1])
-            annotation.text = names[index]

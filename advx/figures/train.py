@@ -6,6 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from advx.figures.base import margin
+
 
 def learning_curves(history: dict) -> go.Figure:
     """Loss and accuracy per epoch, train and test. ``history`` holds ``(epochs,)`` arrays."""
@@ -18,5 +20,5 @@ def learning_curves(history: dict) -> go.Figure:
                                  line=dict(dash=dash, color="#d62728")), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=340, margin=dict(l=10, r=10, t=40, b=10), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=340, margin=margin(), legend=dict(orientation="h", y=-0.25))
     return fig

@@ -14,7 +14,7 @@ Neurons across layers are written ``L1:5`` (Layer_1, neuron 5), ``L2:5`` and ``o
 
 The modules, one concept each: ``naming`` (layers, neuron codes, errors), ``activity`` (activations,
 statistics, levels, sparsity), ``maps`` (effective weights, local Jacobians, dataset averages, top
-images), ``measures`` (noise versus digit) and ``words`` (the sentences the pages build from them).
+images) and ``measures`` (noise versus digit). The sentences the pages build from them are ``advx.text.neurons``.
 """
 
 from advx.neurons.activity import (
@@ -73,17 +73,4 @@ from advx.neurons.naming import (
     neuron_code as neuron_code,
     neuron_label as neuron_label,
     parse_neuron as parse_neuron,
-)
-from advx.neurons.words import (
-    MEASURES_HELP as MEASURES_HELP,
-    OUTPUT_WEIGHTING_TITLES as OUTPUT_WEIGHTING_TITLES,
-    SEED_CREDIT as SEED_CREDIT,
-    SEED_HIGH as SEED_HIGH,
-    SEED_MILD as SEED_MILD,
-    format_number as format_number,
-    measure_note as measure_note,
-    measures_rows as measures_rows,
-    noise_summary as noise_summary,
-    seed_verdict as seed_verdict,
-    sparsity_sentence as sparsity_sentence,
 )

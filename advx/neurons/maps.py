@@ -25,7 +25,7 @@ def effective_weights(params: dict, layer: str) -> jax.Array:
     """The linear "maximally activating image" of every neuron in ``layer``: ``(784, n)``.
 
     Layer_1 is W1; Layer_2 is W1 @ W2 (the weighted sum of the previous layer's images);
-    output is W1 @ W2 @ W3. ReLU-free and bias-free, as in the seed.
+    output is W1 @ W2 @ W3. ReLU-free and bias-free, as in the post.
     """
     check_layer(params, layer)
     return model.effective_weights(params)[layer]  # the later layers' products are dropped by the compiler

@@ -1,6 +1,6 @@
-"""Populations of networks: many seeds, two optimisers and several initialisation scales, trained together.
+"""Populations of networks: many seeds, two optimizers and several initialisation scales, trained together.
 
-The seed's argument makes predictions one network cannot test. If a neuron's opinion about directions
+The post's argument makes predictions one network cannot test. If a neuron's opinion about directions
 outside the data subspace is what its random initialisation gave it, then (1) that opinion should differ from
 one seed to the next, so a perturbation crafted on network A should fool network B far less than it fools A,
 and its part inside the data subspace should transfer better than its part outside; and (2) a smaller
@@ -10,10 +10,10 @@ Modules, one concept each: ``training`` (a population trained with each group's 
 program; every member an ordinary ``advx.train.Run``), ``members`` (which networks, and the population loaded
 from the run store or trained and stored), ``transfer`` (success matrices of attacks crafted on one network and
 applied to another, whole and split by the data subspace), ``agreement`` (correlation of the effective weights
-between networks, inside and outside the subspace), ``scale`` (the initialisation-scale test), ``words``
-(labels, sentences and the published claims), ``selection`` (one optimiser's networks, tables per optimiser, the
-splits of pixel space) and ``summary`` (the findings with their verdicts, the published work beside ours). ``eps``
-is the size of a perturbation; ``k`` only ever the dimension of the data subspace.
+between networks, inside and outside the subspace), ``scale`` (the initialisation-scale test) and ``selection``
+(one optimizer's networks, tables per optimizer, the splits of pixel space). The labels, sentences and findings with
+their verdicts are ``advx.text.population`` and ``advx.text.population_summary``. ``eps`` is the size of a
+perturbation; ``k`` only ever the dimension of the data subspace.
 """
 
 from advx.population.agreement import (
@@ -53,7 +53,6 @@ from advx.population.selection import (
     SPLITS as SPLITS,
     agreement_stack as agreement_stack,
     agreement_table as agreement_table,
-    agreement_words as agreement_words,
     by_optimizer as by_optimizer,
     init_rows as init_rows,
     member_rows as member_rows,
@@ -63,14 +62,6 @@ from advx.population.selection import (
     select_agreement as select_agreement,
     select_transfer as select_transfer,
     split_k as split_k,
-    transfer_table as transfer_table,
-)
-from advx.population.summary import (
-    VERDICT_LABELS as VERDICT_LABELS,
-    agreement_findings as agreement_findings,
-    published_rows as published_rows,
-    scale_findings as scale_findings,
-    transfer_findings as transfer_findings,
 )
 from advx.population.training import (
     DEFAULT_CHUNK as DEFAULT_CHUNK,
@@ -94,17 +85,4 @@ from advx.population.transfer import (
     split_perturbation as split_perturbation,
     stack_params as stack_params,
     transfer_matrices as transfer_matrices,
-)
-from advx.population.words import (
-    ATTACK_LABELS as ATTACK_LABELS,
-    MEASURE_LABELS as MEASURE_LABELS,
-    OPTIMIZER_LABELS as OPTIMIZER_LABELS,
-    PART_LABELS as PART_LABELS,
-    PUBLISHED as PUBLISHED,
-    PublishedClaim as PublishedClaim,
-    agreement_sentences as agreement_sentences,
-    member_label as member_label,
-    scale_sentences as scale_sentences,
-    transfer_rows as transfer_rows,
-    transfer_sentences as transfer_sentences,
 )

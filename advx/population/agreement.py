@@ -1,10 +1,10 @@
 """Agreement between networks: how alike their output neurons' effective weights are, inside the data subspace
 and outside it.
 
-The seed's argument says a neuron's opinion about directions outside the data subspace is what its random
+The post's argument says a neuron's opinion about directions outside the data subspace is what its random
 initialisation gave it. Then two networks trained from different seeds should agree inside the subspace
 (both learned the digits) and not outside it (two independent random draws), while two networks trained from
-the *same* seed with different optimisers should agree outside too (one random draw, kept by both).
+the *same* seed with different optimizers should agree outside too (one random draw, kept by both).
 
 The agreement of two pixel maps is their uncentred correlation (the cosine of the angle between them), of the
 parts inside the top-``k`` subspace, of the parts outside it, and of the whole maps.
@@ -20,7 +20,7 @@ from advx.config import TrainConfig
 from advx.model import effective_weights
 from advx.subspace.pca import DataSubspace
 
-RELATIONS = ("other seed, same optimiser", "same seed, other optimiser", "other seed, other optimiser")
+RELATIONS = ("other seed, same optimizer", "same seed, other optimizer", "other seed, other optimizer")
 
 
 class Agreement(NamedTuple):
@@ -79,10 +79,10 @@ def relation(a: TrainConfig, b: TrainConfig) -> Optional[str]:
     """How two members differ, as one of ``RELATIONS`` (``None`` when they differ otherwise, e.g. in scale)."""
     if a.init_scale != b.init_scale:
         return None
-    same_seed, same_optimiser = a.seed == b.seed, a.optimizer == b.optimizer
-    if same_seed and same_optimiser:
+    same_seed, same_optimizer = a.seed == b.seed, a.optimizer == b.optimizer
+    if same_seed and same_optimizer:
         return None
-    if same_optimiser:
+    if same_optimizer:
         return RELATIONS[0]
     return RELATIONS[1] if same_seed else RELATIONS[2]
 

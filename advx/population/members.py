@@ -33,9 +33,9 @@ INIT_SCALE_SEEDS = (0, 1)
 def population_configs(base: Optional[TrainConfig] = None, *, seeds: Sequence[int] = POPULATION_SEEDS,
                        optimizers: Sequence[str] = POPULATION_OPTIMIZERS,
                        init_scales: Sequence[float] = (1.0,)) -> list[TrainConfig]:
-    """Every (optimiser, init scale, seed) of ``base`` (default: the seed's network), in that nesting order.
+    """Every (optimizer, init scale, seed) of ``base`` (default: the post's network), in that nesting order.
 
-    The optimisers take their settings from ``advx.subspace.comparison_configs(base)`` (Adam at ``base``'s or
+    The optimizers take their settings from ``advx.subspace.comparison_configs(base)`` (Adam at ``base``'s or
     the default rate, plain SGD at ``SGD_LEARNING_RATE``), so the Adam and SGD members of ``base``'s seed
     are the runs "Why it happens" compares, and seed 0's Adam member is the default run.
     """
@@ -44,7 +44,7 @@ def population_configs(base: Optional[TrainConfig] = None, *, seeds: Sequence[in
     compared = comparison_configs(base if base is not None else TrainConfig())
     unknown = set(optimizers) - {"adam", "sgd"}
     if unknown:
-        raise ValueError(f"a population's optimisers are 'adam' and 'sgd', got {sorted(unknown)}")
+        raise ValueError(f"a population's optimizers are 'adam' and 'sgd', got {sorted(unknown)}")
     return [dataclasses.replace(compared[o], seed=int(s), init_scale=float(scale))
             for o in optimizers for scale in init_scales for s in seeds]
 

@@ -3,7 +3,7 @@
 Melamed, Yehudai and Vardi (NeurIPS 2023) prove, for two-layer ReLU networks trained on data in a
 low-dimensional linear subspace, that gradient training leaves large gradients orthogonal to the subspace,
 and that a smaller initialisation scale (or L2 regularisation) makes the network more robust to perturbations
-orthogonal to it. Here the same question is asked of the seed's 784-64-64-10 network on MNIST, for networks
+orthogonal to it. Here the same question is asked of the post's 784-64-64-10 network on MNIST, for networks
 trained from ``init_scale`` times the default initialisation (``TrainConfig.init_scale``), compared at
 matched clean accuracy:
 
@@ -34,9 +34,9 @@ SCALE_REL_STEP = 0.05  # each PGD step moves 0.05 eps, so 40 steps can travel 2 
 
 
 def matched_epochs(runs: Sequence, level: Optional[float] = None) -> tuple[list[int], dict[str, float]]:
-    """For each run, the first epoch (1-based, as ``Run.params_at``) whose test accuracy reaches its optimiser's level.
+    """For each run, the first epoch (1-based, as ``Run.params_at``) whose test accuracy reaches its optimizer's level.
 
-    The level of an optimiser is ``level``, or by default the lowest best test accuracy among that optimiser's
+    The level of an optimizer is ``level``, or by default the lowest best test accuracy among that optimizer's
     runs, so every run reaches it. Returns ``(epochs, {optimizer: level})``.
     """
     levels: dict[str, float] = {}
@@ -162,7 +162,7 @@ _CURVE_KEYS = ("test_acc", "weights_outside", "weights_share_outside", "gradient
 
 
 def scale_curves(rows: Sequence[dict], when: str = "matched") -> list[dict]:
-    """The rows of one moment averaged over seeds: one row per (optimiser, init scale), by increasing scale.
+    """The rows of one moment averaged over seeds: one row per (optimizer, init scale), by increasing scale.
 
     Numbers are means over the seeds (``seeds`` counts them); ``success_outside`` and ``success_anywhere`` are
     lists over ``eps``, averaged elementwise.

@@ -1,10 +1,10 @@
-"""Parts of a population's measurements: one optimiser's networks, tables per optimiser, and where the data subspace
+"""Parts of a population's measurements: one optimizer's networks, tables per optimizer, and where the data subspace
 is split.
 
-Every measure is shown for each optimiser that "Why it happens" compares (Adam and plain SGD): the transfer and
-agreement results of a mixed population are sliced to one optimiser's networks (``select_transfer``,
+Every measure is shown for each optimizer that "Why it happens" compares (Adam and plain SGD): the transfer and
+agreement results of a mixed population are sliced to one optimizer's networks (``select_transfer``,
 ``select_agreement``), so a share "on the other networks" is over networks trained the same way, and the pairs across
-optimisers are reported apart. Nothing here computes a measure: it slices, averages and labels stored results.
+optimizers are reported apart. Nothing here computes a measure: it slices, averages and labels stored results.
 
 Two splits of pixel space are used (``SPLITS``): ``"energy"``, the top ``k`` directions holding ``SPLIT_LEVEL`` of the
 training images' energy (what the rest of the app calls the data subspace), and ``"blank"``, the span of the images
@@ -21,8 +21,8 @@ from advx.config import TrainConfig
 from advx.population.agreement import RELATIONS, Agreement, agreement_rows
 from advx.population.members import POPULATION_OPTIMIZERS, Population
 from advx.population.transfer import PARTS, TRANSFER_ATTACKS, PopulationError, TransferMatrices, own_and_others
-from advx.population.words import OPTIMIZER_LABELS, agreement_sentences, member_label, transfer_rows
 from advx.subspace.pca import DataSubspace
+from advx.vocabulary import OPTIMIZER_LABELS, member_label
 
 SPLITS = ("energy", "blank")
 SPLIT_LEVEL = 0.95  # the data subspace of "Why it happens" at its default: 95% of the images' energy
@@ -32,7 +32,7 @@ OPTIMIZER_FILTERS = ("both",) + POPULATION_OPTIMIZERS
 OPTIMIZER_FILTER_LABELS = {"both": "Adam and SGD", **{o: OPTIMIZER_LABELS[o] for o in POPULATION_OPTIMIZERS}}
 AGREEMENT_PARTS = {"inside": "part inside the data subspace", "outside": "part outside the data subspace",
                    "whole": "whole map"}
-ACROSS = "Adam and SGD"  # the label of pairs of networks trained with different optimisers
+ACROSS = "Adam and SGD"  # the label of pairs of networks trained with different optimizers
 
 
 def split_k(sub: DataSubspace, split: str, level: float = SPLIT_LEVEL) -> int:
@@ -45,12 +45,12 @@ def split_k(sub: DataSubspace, split: str, level: float = SPLIT_LEVEL) -> int:
 def members_of(configs: Sequence[TrainConfig], optimizer: str = "both") -> list[int]:
     """Indices of the members trained with ``optimizer`` (``"both"``: every member), in order."""
     if optimizer not in OPTIMIZER_FILTERS:
-        raise PopulationError(f"an optimiser filter is one of {OPTIMIZER_FILTERS}, got {optimizer!r}")
+        raise PopulationError(f"an optimizer filter is one of {OPTIMIZER_FILTERS}, got {optimizer!r}")
     return [i for i, c in enumerate(configs) if optimizer == "both" or c.optimizer == optimizer]
 
 
 def by_optimizer(configs: Sequence[TrainConfig]) -> dict[str, list[int]]:
-    """``{optimizer: member indices}`` for each optimiser of ``POPULATION_OPTIMIZERS`` present, in that order."""
+    """``{optimizer: member indices}`` for each optimizer of ``POPULATION_OPTIMIZERS`` present, in that order."""
     return {o: idx for o in POPULATION_OPTIMIZERS if (idx := members_of(configs, o))}
 
 
@@ -80,13 +80,13 @@ def agreement_stack(result: Agreement, neuron: int) -> np.ndarray:
 
 def member_rows(populations: Mapping[str, Population]) -> list[dict]:
     """One row per distinct network of ``populations`` (``{what it is used for: Population}``), in first-seen order:
-    ``network``, ``optimiser``, ``seed``, ``init scale``, ``epochs``, ``test accuracy`` and ``used for``."""
+    ``network``, ``optimizer``, ``seed``, ``init scale``, ``epochs``, ``test accuracy`` and ``used for``."""
     rows: dict[str, dict] = {}
     for use, population in populations.items():
         for run in population.runs:
             c = run.config
             row = rows.setdefault(run.run_id, {
-                "network": member_label(c), "optimiser": OPTIMIZER_LABELS.get(c.optimizer, c.optimizer),
+                "network": member_label(c), "optimizer": OPTIMIZER_LABELS.get(c.optimizer, c.optimizer),
                 "seed": c.seed, "init scale": c.init_scale, "epochs": run.n_epochs,
                 "test accuracy": float(run.test_accuracy), "used for": []})
             if use not in row["used for"]:
@@ -101,38 +101,18 @@ def own_and_others_mean(result: TransferMatrices, attack: str, part: str = "whol
     return float(own.mean()), float(np.nanmean(others)) if len(own) > 1 else float("nan")
 
 
-def transfer_table(result: TransferMatrices, configs: Sequence[TrainConfig], measure: str = "success") -> list[dict]:
-    """``advx.population.transfer_rows`` within each optimiser's networks, with ``optimiser`` (its label) first and
-    ``optimizer`` (its name) and ``part_name`` (one of ``PARTS``) added for figures."""
-    out = []
-    for optimizer, idx in by_optimizer(configs).items():
-        for part, row in zip(PARTS * len(TRANSFER_ATTACKS), transfer_rows(select_transfer(result, idx), measure)):
-            out.append({"optimiser": OPTIMIZER_LABELS[optimizer], **row, "optimizer": optimizer, "part_name": part})
-    return out
-
-
 def agreement_table(result: Agreement, configs: Sequence[TrainConfig], neuron: int = 0) -> list[dict]:
-    """``advx.population.agreement_rows`` per optimiser (networks of different seeds trained alike), then the pairs
-    across optimisers (``optimiser``: ``ACROSS``); ``optimiser`` first."""
+    """``advx.population.agreement_rows`` per optimizer (networks of different seeds trained alike), then the pairs
+    across optimizers (``optimizer``: ``ACROSS``); ``optimizer`` first."""
     out = []
     for optimizer, idx in by_optimizer(configs).items():
         chosen = [configs[i] for i in idx]
         for row in agreement_rows(select_agreement(result, idx), chosen, neuron):
-            out.append({"optimiser": OPTIMIZER_LABELS[optimizer], **row})
+            out.append({"optimizer": OPTIMIZER_LABELS[optimizer], **row})
     for row in agreement_rows(result, configs, neuron):
         if row["relation"] != RELATIONS[0]:
-            out.append({"optimiser": ACROSS, **row})
+            out.append({"optimizer": ACROSS, **row})
     return out
-
-
-def agreement_words(result: Agreement, configs: Sequence[TrainConfig], neuron: int = 0) -> list[str]:
-    """``advx.population.agreement_sentences`` for each optimiser's networks, then for the pairs across optimisers."""
-    rows = agreement_table(result, configs, neuron)
-    out = []
-    for optimizer in by_optimizer(configs):
-        label = OPTIMIZER_LABELS[optimizer]
-        out += [f"{label}: {s}" for s in agreement_sentences([r for r in rows if r["optimiser"] == label], result.k)]
-    return out + agreement_sentences([r for r in rows if r["optimiser"] == ACROSS], result.k)
 
 
 def init_rows(result: Agreement, configs: Sequence[TrainConfig], neuron: Optional[int] = None) -> list[dict]:
@@ -147,7 +127,7 @@ def init_rows(result: Agreement, configs: Sequence[TrainConfig], neuron: Optiona
 
 def scale_table(curves: Sequence[dict], eps_index: int = -1) -> list[dict]:
     """``advx.population.scale_curves`` rows as a flat table, the attacks' success at ``eps[eps_index]``."""
-    return [{"optimiser": OPTIMIZER_LABELS.get(c["optimizer"], c["optimizer"]), "init scale": c["init_scale"],
+    return [{"optimizer": OPTIMIZER_LABELS.get(c["optimizer"], c["optimizer"]), "init scale": c["init_scale"],
              "seeds": c["seeds"], "test accuracy": c["test_acc"], "weights outside": c["weights_outside"],
              "energy outside": c["weights_share_outside"], "gradient outside": c["gradient_outside"],
              "L2 ε": c["eps"][eps_index], "attack kept outside": c["success_outside"][eps_index],

@@ -1,8 +1,8 @@
 """Many networks trained together: each epoch of a group of members is one compiled program.
 
 A *population* is a list of ``TrainConfig``s. Members that differ only in ``seed`` and ``init_scale`` form a
-group (the same optimiser, schedule, epochs, ...): ``train``'s own jitted epoch (``advx.train.epoch_function``)
-is mapped over the group's stacked parameters, optimiser states and keys inside one ``jax.jit``, so a
+group (the same optimizer, schedule, epochs, ...): ``train``'s own jitted epoch (``advx.train.epoch_function``)
+is mapped over the group's stacked parameters, optimizer states and keys inside one ``jax.jit``, so a
 group's epoch is one dispatch and one compilation, whatever the number of seeds and scales. Every member
 starts from ``advx.train.initial_params`` and gets ``train``'s epoch keys, so it is the network ``train``
 gives for its configuration; each comes back as an ordinary ``advx.train.Run``, stored under its own id.
@@ -66,7 +66,7 @@ def group_epoch(config: TrainConfig, n_train: int, chunk: Optional[int] = DEFAUL
     """``(optimizer, population_epoch)`` for the group of ``config`` (a ``group_config``).
 
     ``population_epoch(params, opt_state, keys, x, y, epoch_index)`` takes the members' stacked params and
-    optimiser states and their ``(m,)`` epoch keys, and returns them stacked after one epoch of ``train``'s
+    optimizer states and their ``(m,)`` epoch keys, and returns them stacked after one epoch of ``train``'s
     step each, with ``(m,)`` mean batch losses and accuracies.
     """
     optimizer, epoch = epoch_function(config, n_train)

@@ -1,9 +1,9 @@
 """Transfer: perturbations crafted on one network and shown to another, whole and split by the data subspace.
 
 For a source network ``s`` and a target network ``t``, the first ``n_attack`` test images are attacked through
-``s`` alone and ``t``'s answers counted. The attacks are the seed's **overlay** (``s``'s output neuron
+``s`` alone and ``t``'s answers counted. The attacks are the post's **overlay** (``s``'s output neuron
 ``target`` effective weights, scaled to size ``eps``), its **sign**, **FGSM** and **PGD**, all targeted at
-class ``target`` (0, as the seed's overlay and "Why it happens"), white-box on ``s``. Each perturbation
+class ``target`` (0, as the post's overlay and "Why it happens"), white-box on ``s``. Each perturbation
 ``delta = x_adv - x`` is also split into its part inside the top-``k`` data subspace and the part outside
 (``delta = inside + outside``), and each part is applied alone, rescaled to size ``eps`` in the threat model's
 norm: ``clip(x + eps * part / ||part||, 0, 1)``, the overlay of that part.
@@ -26,7 +26,7 @@ from advx.model import N_PIXELS, effective_weights, to_pixels
 from advx.subspace.counterfactual import COUNTERFACTUAL_TARGET, PGD_STEPS
 from advx.subspace.pca import DataSubspace
 
-TRANSFER_ATTACKS = ("overlay", "sign", "fgsm", "pgd")
+TRANSFER_ATTACKS = ("overlay", "overlay_sign", "fgsm", "pgd")  # keys of advx.vocabulary.ATTACK_LABELS
 PARTS = ("whole", "inside", "outside")
 # The size of every perturbation here. L-inf 0.3 is Madry et al.'s MNIST setting and a column of "Why it
 # happens"; on the default population the overlay turns 8.6% of a network's own correct digits into a 0

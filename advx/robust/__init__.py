@@ -1,5 +1,5 @@
 """Adversarial training and what it changes: robust accuracy checked against gradient masking, how digit-like
-a network's pictures of each class are, and the seed's own measures taken again on a robust network.
+a network's pictures of each class are, and the post's own measures taken again on a robust network.
 
 Adversarial training itself is a training option (``advx.config.TrainConfig.adversarial_*``, run by
 ``advx.train``: PGD inside the jitted epoch, ``advx.train.adversarial_batch``); its runs are stored like
@@ -10,9 +10,8 @@ every other run (``advx.store``). This package measures them, on a standard netw
 - ``search``: a gradient-free attack, Square-style random search;
 - ``masking``: the check against gradient masking (PGD, transfer, search, Foolbox's PGD; the worst case);
 - ``maps``: noise versus digit for the effective weights, local Jacobians and input gradients, every epoch;
-- ``seed_measures``: the seed's overlay, the data-subspace shares, the sparsity counts;
+- ``post_measures``: the post's overlay, the data-subspace shares, the sparsity counts;
 - ``compare``: all of it for two runs as one ``RobustComparison`` (kept by ``advx.experiments.robust_comparison``);
-- ``words``: the sentences a page shows from these numbers, and the published figures;
 - ``runs``: the robust runs a page offers (``DEFAULT_ROBUST``'s family by norm and eps), what one measured, its maps
   at one image.
 
@@ -66,27 +65,9 @@ from advx.robust.search import QUERIES as QUERIES
 from advx.robust.search import margin as margin
 from advx.robust.search import square_correct as square_correct
 from advx.robust.search import square_search as square_search
-from advx.robust.seed_measures import SUBSPACE_LEVEL as SUBSPACE_LEVEL
-from advx.robust.seed_measures import SparsityCounts as SparsityCounts
-from advx.robust.seed_measures import SubspaceShares as SubspaceShares
-from advx.robust.seed_measures import overlay_summary as overlay_summary
-from advx.robust.seed_measures import sparsity_counts as sparsity_counts
-from advx.robust.seed_measures import subspace_shares as subspace_shares
-from advx.robust.words import ATTACK_LABELS as ATTACK_LABELS
-from advx.robust.words import DIGIT_LIKE_HF as DIGIT_LIKE_HF
-from advx.robust.words import MAP_LABELS as MAP_LABELS
-from advx.robust.words import MASKING_MARGIN as MASKING_MARGIN
-from advx.robust.words import NORM_LABELS as NORM_LABELS
-from advx.robust.words import NOISE_LIKE_HF as NOISE_LIKE_HF
-from advx.robust.words import PUBLISHED as PUBLISHED
-from advx.robust.words import PublishedRobustness as PublishedRobustness
-from advx.robust.words import accuracy_sentences as accuracy_sentences
-from advx.robust.words import character as character
-from advx.robust.words import comparison_rows as comparison_rows
-from advx.robust.words import epochs_sentence as epochs_sentence
-from advx.robust.words import maps_finding as maps_finding
-from advx.robust.words import masking_sentence as masking_sentence
-from advx.robust.words import overlay_sentence as overlay_sentence
-from advx.robust.words import published_rows as published_rows
-from advx.robust.words import sparsity_sentence as sparsity_sentence
-from advx.robust.words import subspace_sentence as subspace_sentence
+from advx.robust.post_measures import SUBSPACE_LEVEL as SUBSPACE_LEVEL
+from advx.robust.post_measures import SparsityCounts as SparsityCounts
+from advx.robust.post_measures import SubspaceShares as SubspaceShares
+from advx.robust.post_measures import overlay_summary as overlay_summary
+from advx.robust.post_measures import sparsity_counts as sparsity_counts
+from advx.robust.post_measures import subspace_shares as subspace_shares

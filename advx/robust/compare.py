@@ -20,7 +20,7 @@ from advx.robust.defaults import L2_EPS, LINF_EPS
 from advx.robust.maps import MAP_IMAGES, MapMeasures, class_averages, map_measures_by_epoch
 from advx.robust.masking import attack_pair
 from advx.robust.search import QUERIES
-from advx.robust.seed_measures import overlay_summary, sparsity_counts, subspace_shares
+from advx.robust.post_measures import overlay_summary, sparsity_counts, subspace_shares
 from advx.subspace.pca import DataSubspace
 
 NETWORKS = ("standard", "robust")

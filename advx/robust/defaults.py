@@ -20,14 +20,14 @@ EPS = {"linf": LINF_EPS, "l2": L2_EPS}
 # Measured with bench/robust_speed.py on this 2-core machine, shared with other jobs (load average 3-5):
 # - trains in 20.3 s from nothing, compilation included (45.8 s at a load average near 6); an adversarial epoch
 #   costs 6.7 standard epochs (1.56 s against 0.23 s);
-# - clean test accuracy 97.28% (the seed's network: 97.79%);
+# - clean test accuracy 97.28% (the post's network: 97.79%);
 # - on the 10,000 test images, PGD-40 with 3 restarts: 93.6% at eps 0.05, 85.4% at 0.1, 33.8% at 0.2, 1.7% at 0.3
-#   (the seed's network: 31.4%, 1.5%, 0%, 0%);
+#   (the post's network: 31.4%, 1.5%, 0%, 0%);
 # - on the first 500, the worst case over PGD, transfer, the random search and Foolbox's PGD: 94.0%, 81.6%, 23.8%,
 #   0.6%; L2 eps 0.5/1/1.5/2: 93.4%, 79.2%, 56.4%, 27.8%. No attack beat PGD by more than 2 points.
 # Chosen over eps 0.2 (PGD-7, ramp 3: clean 94.5%, 55.6% at 0.2, 24 s) and 0.3 (ramp 5: clean 89.4%, 26.9% at
 # 0.3, 21 s): a 784-64-64-10 MLP lacks the capacity for MNIST's usual 0.3, and at 0.1 the robust network keeps
-# the seed's clean accuracy, so the two networks differ in robustness and not in how well they classify.
+# the post's clean accuracy, so the two networks differ in robustness and not in how well they classify.
 # PGD-10 instead of 7 changed nothing measurable at eps 0.2 (55.9% against 55.6%) for 17% more time.
 DEFAULT_ROBUST = TrainConfig(
     epochs=10,

@@ -3,7 +3,7 @@
 Three kinds of map, each a ``(784,)`` picture tied to one class ``c`` (``MAP_KINDS``):
 
 - ``effective_weights``: output neuron ``c``'s effective weights W1·W2·W3 (``advx.model.effective_weights``),
-  ReLU- and bias-free: the seed's picture, the same for every image (10 maps);
+  ReLU- and bias-free: the post's picture, the same for every image (10 maps);
 - ``local_jacobian``: the gradient of logit ``c`` at a test image of class ``c``, with the ReLUs that image
   switches on (one map per image);
 - ``input_gradient``: minus the gradient of the cross-entropy at that image and its label: the direction

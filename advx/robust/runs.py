@@ -13,7 +13,6 @@ Shapes: an image ``(784,)`` float32 in [0, 1]; maps ``(784, 3)`` in the order of
 from __future__ import annotations
 
 import dataclasses
-import math
 from typing import NamedTuple, Optional, Sequence
 
 import jax
@@ -26,7 +25,7 @@ from advx.neurons.measures import high_frequency_share
 from advx.robust.compare import ATTACK_ROWS, RobustComparison
 from advx.robust.defaults import DEFAULT_ROBUST, EPS
 from advx.robust.maps import _logit_gradients, _loss_gradients
-from advx.robust.words import NORM_LABELS
+from advx.vocabulary import NETWORK_NAMES, NORM_LABELS, pct
 
 
 def robust_config(norm: str = DEFAULT_ROBUST.adversarial_norm, eps: float = DEFAULT_ROBUST.adversarial_eps,
@@ -115,11 +114,7 @@ def training_sentence(run, comparison: Optional[RobustComparison] = None) -> str
         return text
     table = getattr(comparison, f"{c.adversarial_norm}_accuracy")[:, ATTACK_ROWS.index("worst"), near[0]]
     return (text + f" Under attack at its own ε (worst case over every attack, first {comparison.n_images} test "
-            f"images): {_pct(table[1])}, against {_pct(table[0])} for the book-smart network.")
-
-
-def _pct(x: float) -> str:
-    return "n/a" if not math.isfinite(float(x)) else f"{100 * float(x):.1f}%"
+            f"images): {pct(table[1])}, against {pct(table[0])} for the book-smart network.")
 
 
 @jax.jit
@@ -148,18 +143,19 @@ def image_maps(params: dict, image, label: int) -> ImageMaps:
 
 def subspace_rows(c: RobustComparison, layers: tuple[str, ...]) -> list[dict]:
     """The share of energy inside the top-``c.subspace_k`` data subspace, one row per matrix
-    ``{"matrix", "standard", "robust"}``: each layer's effective weights (``layers`` in forward order), ΔW1
+    ``{"matrix", "book-smart", "street-smart"}`` (``advx.vocabulary.NETWORK_NAMES``): each layer's effective weights (``layers`` in forward order), ΔW1
     (what training did to the first layer), and a random direction."""
-    rows = [{"matrix": f"effective weights, {layer}", "standard": float(c.effective_inside[0, i]),
-             "robust": float(c.effective_inside[1, i])} for i, layer in enumerate(layers)]
-    rows.append({"matrix": "ΔW1 (trained − initial first layer)", "standard": float(c.delta_w1_inside[0]),
-                 "robust": float(c.delta_w1_inside[1])})
-    rows.append({"matrix": "a random direction", "standard": float(c.random_inside), "robust": float(c.random_inside)})
+    book, street = NETWORK_NAMES
+    rows = [{"matrix": f"effective weights, {layer}", book: float(c.effective_inside[0, i]),
+             street: float(c.effective_inside[1, i])} for i, layer in enumerate(layers)]
+    rows.append({"matrix": "ΔW1 (trained − initial first layer)", book: float(c.delta_w1_inside[0]),
+                 street: float(c.delta_w1_inside[1])})
+    rows.append({"matrix": "a random direction", book: float(c.random_inside), street: float(c.random_inside)})
     return rows
 
 
 def our_published_rows(c: RobustComparison, standard: TrainConfig, robust: TrainConfig, eps: float = 0.3) -> list[dict]:
-    """Our two networks in the layout of ``advx.robust.published_rows`` at L-inf ``eps`` (the published
+    """Our two networks in the layout of ``advx.text.robust.published_rows`` at L-inf ``eps`` (the published
     figures' 0.3): the worst case over the attacks that ran, on the first ``c.n_images`` test images. Empty
     when ``eps`` is not on the comparison's L-inf grid."""
     near = np.flatnonzero(np.isclose(np.asarray(c.linf_eps), eps))

@@ -1,6 +1,6 @@
 """The data subspace, and how much of each neuron lives inside it.
 
-The seed's argument: training refines a neuron only inside the tiny subspace that the data occupies,
+The post's argument: training refines a neuron only inside the tiny subspace that the data occupies,
 so its opinion about every other direction stays what the random initialisation gave it. This package
 turns that sentence into measurements.
 
@@ -19,7 +19,7 @@ share of the images' energy it keeps (90, 95 or 99%). ``k`` is always that dimen
 
 Modules: ``pca`` (the subspace), ``projections`` (projections and energies), ``neurons`` (every
 neuron's maps), ``first_layer`` (ΔW1 and the projected first layer), ``counterfactual`` (attack success
-of each network), ``words`` (the labels and sentences of "Why it happens").
+of each network). The labels and sentences of "Why it happens" are ``advx.text.subspace``.
 Vectors are pixel-space columns: ``(784,)`` or ``(784, n)``. The library holds no threads and no caches
 (``advx.experiments`` keeps the results on disk): a caller that wants work done in the background runs these functions there.
 """
@@ -85,14 +85,4 @@ from advx.subspace.pca import (
     fit_subspace as fit_subspace,
     encode_subspace as encode_subspace,
     subspace_decoder as subspace_decoder,
-)
-from advx.subspace.words import (
-    ATTACK_LABELS as ATTACK_LABELS,
-    RUN_LABELS as RUN_LABELS,
-    column_labels as column_labels,
-    counterfactual_caption as counterfactual_caption,
-    counterfactual_rows as counterfactual_rows,
-    explain as explain,
-    explain_page as explain_page,
-    first_layer_rows as first_layer_rows,
 )

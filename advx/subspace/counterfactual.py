@@ -18,7 +18,7 @@ import numpy as np
 from advx.model import N_PIXELS, effective_weights, to_pixels
 from advx.subspace.pca import SubspaceError, as_pixels
 
-COUNTERFACTUAL_TARGET = 0  # the seed's overlay turns a correctly classified digit into a 0
+COUNTERFACTUAL_TARGET = 0  # the post's overlay turns a correctly classified digit into a 0
 ATTACKS = ("overlay", "fgsm", "pgd")
 # L-inf eps per attack, from advx.attacks.COMPARISON_EPS. PGD is the costly one and succeeds on every
 # network at 0.3 already, so it is not run at 0.5.
@@ -164,7 +164,7 @@ def comparison_configs(base):
 
     Returns ``{"adam", "sgd", "noise", "decay"}`` -> ``TrainConfig``: plain Adam and plain SGD
     (momentum as in ``base``; each keeps ``base``'s learning rate if ``base`` already uses that
-    optimiser, else takes the default Adam rate or ``SGD_LEARNING_RATE``), and the two street-smart variants
+    optimizer, else takes the default Adam rate or ``SGD_LEARNING_RATE``), and the two street-smart variants
     of the Adam run: Gaussian input noise of standard deviation ``STREET_SMART_NOISE``, and decoupled
     weight decay ``STREET_SMART_DECAY``.
     """

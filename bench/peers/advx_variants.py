@@ -1,7 +1,7 @@
 """Variants of advx's jitted epoch, raced against the real one to find what limits it.
 
 ``advx.train._epoch_fn`` compiles one epoch as a ``lax.scan`` over 468 batches of 128. Each variant
-below changes one thing and is otherwise the same computation (same loss and batch accuracy, optimiser,
+below changes one thing and is otherwise the same computation (same loss and batch accuracy, optimizer,
 permutation and batch order), so its median epoch, measured interleaved with the others, says what that change buys:
 
 - ``unroll=k``: ``lax.scan(..., unroll=k)``, k steps per loop iteration (fewer loop trips, bigger fusions);

@@ -1,7 +1,7 @@
 """Sentences and labels built from the neuron numbers, for the neuron pages (markdown; no Streamlit).
 
-Kept in the library, beside the numbers they describe, so that what a page claims (e.g. whether the
-seed's "about 3 highly activated neurons" is reproduced) is a pure function that tests can check.
+Kept in the library's text layer, apart from the numbers they describe, so that what a page claims (e.g. whether
+the post's "about 3 highly activated neurons" is reproduced) is a pure function that tests can check.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import numpy as np
 from advx.neurons.activity import HIGH, INACTIVE, MILD, LayerSparsity
 from advx.neurons.measures import HIGH_FREQUENCY_CUTOFF, NOISE_HIGH_FREQUENCY_SHARE, NOISE_ROUGHNESS
 from advx.neurons.naming import neuron_label, parse_neuron
+from advx.vocabulary import format_number
 
-SEED_CREDIT = ("Justin Skycak, *“Intuiting Adversarial Examples in Neural Networks via a Simple "
-               "Computational Experiment”*")
-# The seed's figures: about 3 highly and about 10 mildly activated neurons per image and hidden layer.
-SEED_HIGH, SEED_MILD = 3, 10
+# The post's figures: about 3 highly and about 10 mildly activated neurons per image and hidden layer.
+POST_HIGH, POST_MILD = 3, 10
 
 OUTPUT_WEIGHTING_TITLES = {
     "softmax": "softmax probability of the class",
@@ -32,11 +31,6 @@ MEASURES_HELP = (
 ).format(cutoff=HIGH_FREQUENCY_CUTOFF, noise_hf=NOISE_HIGH_FREQUENCY_SHARE, noise_rough=NOISE_ROUGHNESS)
 
 
-def format_number(value: float, digits: int = 2) -> str:
-    """A number for the page, or "n/a" for NaN (a dead neuron has no dataset average)."""
-    return "n/a" if value is None or not math.isfinite(float(value)) else f"{float(value):.{digits}f}"
-
-
 def sparsity_sentence(s: LayerSparsity) -> str:
     """One layer's mean and median numbers of high, mild and inactive neurons per image."""
     return (f"**{s.layer}**: on average {s.mean(HIGH):.1f} high and {s.mean(MILD):.1f} mild "
@@ -48,16 +42,16 @@ def _near(value: float, target: float) -> bool:
     return target / 2 <= value <= target * 1.5
 
 
-def seed_verdict(layers: dict[str, LayerSparsity]) -> str:
-    """Which of the seed's figures (about 3 high, about 10 mild per image) the shown numbers reproduce."""
+def post_verdict(layers: dict[str, LayerSparsity]) -> str:
+    """Which of the post's figures (about 3 high, about 10 mild per image) the shown numbers reproduce."""
     parts = []
     for s in layers.values():
         high, mild = s.mean(HIGH), s.mean(MILD)
-        said_high = "reproduces" if _near(high, SEED_HIGH) else "does not reproduce"
-        said_mild = "reproduces" if _near(mild, SEED_MILD) else "does not reproduce"
-        parts.append(f"{s.layer} {said_high} the ~{SEED_HIGH} highly activated neurons ({high:.1f}) and "
-                     f"{said_mild} the ~{SEED_MILD} mildly activated ones ({mild:.1f})")
-    return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the seed's value "
+        said_high = "reproduces" if _near(high, POST_HIGH) else "does not reproduce"
+        said_mild = "reproduces" if _near(mild, POST_MILD) else "does not reproduce"
+        parts.append(f"{s.layer} {said_high} the ~{POST_HIGH} highly activated neurons ({high:.1f}) and "
+                     f"{said_mild} the ~{POST_MILD} mildly activated ones ({mild:.1f})")
+    return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the post's value "
             "either way, e.g. 1.5–4.5 for “about 3”.)")
 
 

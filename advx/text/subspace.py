@@ -13,14 +13,16 @@ from advx.subspace.projections import pooled_fraction
 from advx.subspace.first_layer import FirstLayerChange, FirstLayerStudy
 from advx.subspace.neurons import NeuronMaps, NeuronSpectra, measure_neurons
 from advx.subspace.pca import DataSubspace
+from advx.vocabulary import ATTACK_LABELS, ATTACK_TITLES, NORM_LABELS, OPTIMIZER_LABELS, pct
 
-RUN_LABELS = {"adam": "Adam", "sgd": "SGD", "noise": "Adam + input noise", "decay": "AdamW (weight decay)"}
-ATTACK_LABELS = {"overlay": "Overlay", "fgsm": "FGSM", "pgd": "PGD"}
+# The runs "Why it happens" compares: the two optimizers, and Adam with input noise or with weight decay.
+RUN_LABELS = {**OPTIMIZER_LABELS, "noise": "Adam + input noise", "decay": "AdamW (weight decay)"}
+_LINF = NORM_LABELS["linf"]
 _PHRASES = {"noise": "noise-trained", "decay": "weight-decayed"}
 
 
 def first_layer_rows(studies: dict[str, FirstLayerStudy], accuracies: dict[str, float]) -> list[dict]:
-    """The optimiser comparison as rows, one per run (``studies`` keyed as ``RUN_LABELS``)."""
+    """The optimizer comparison as rows, one per run (``studies`` keyed as ``RUN_LABELS``)."""
     rows = []
     for name, st in studies.items():
         c = st.change
@@ -56,7 +58,7 @@ def counterfactual_rows(columns: dict[str, AttackRates], labels: Optional[dict[s
     first = next(iter(columns.values()))
     rows = [{"measure": "Clean test accuracy", **{title[c]: r.clean_accuracy for c, r in columns.items()}}]
     for attack, eps in first.success:
-        rows.append({"measure": f"{ATTACK_LABELS[attack]} → {target} success, L∞ {eps:g}",
+        rows.append({"measure": f"{ATTACK_TITLES[attack]} → {target} success, {_LINF} {eps:g}",
                      **{title[c]: r.success[(attack, eps)] for c, r in columns.items()}})
     return rows
 
@@ -68,13 +70,9 @@ def counterfactual_caption(rates: AttackRates, n_test: int = 10_000, target: int
             f"({rates.n_attacked} for the first column, so a share has a sampling error of at most "
             f"±{100 / (2 * rates.n_attacked ** 0.5):.1f} points); success means the network then answers {target}. "
             f"Overlay: the network's own output-neuron-{target} effective weights, scaled to L∞ size ε and added "
-            f"to the digit (the seed's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of ε/30 "
+            f"to the digit (the post's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of ε/30 "
             "from one random start (Madry et al. 2018). All attacks are targeted and white-box: each network is "
             "attacked through its own gradients.")
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%" if abs(x) < 0.995 or x >= 1 else f"{100 * x:.2f}%"
 
 
 def _amount(share: float) -> str:
@@ -94,35 +92,35 @@ def explain(*, k: int, kept: float, n_blank: int, layer: str, effective_inside_i
             effective_inside_trained: float, average_inside_trained: float, adam: FirstLayerChange,
             sgd: FirstLayerChange, columns: Optional[dict[str, AttackRates]] = None,
             trained: str = "", projected: str = "", street_smart: tuple[str, ...] = ()) -> list[str]:
-    """Sentences that follow the seed's argument with the measured numbers, so they cannot contradict them.
+    """Sentences that follow the post's argument with the measured numbers, so they cannot contradict them.
 
     Shares are in [0, 1] and pooled over the neurons of ``layer``. ``adam`` and ``sgd`` are the
     ``FirstLayerChange`` of the two plain runs. ``columns`` is the counterfactual table by column name;
     ``trained``, ``projected`` and ``street_smart`` name its columns.
     """
     out = [
-        f"The top {k} of 784 directions hold {_pct(kept)} of the training images' energy, and {n_blank} pixels "
+        f"The top {k} of 784 directions hold {pct(kept)} of the training images' energy, and {n_blank} pixels "
         "are blank in every training image: this is the data subspace.",
-        f"At initialisation the {layer} effective weights put {_pct(effective_inside_init)} of their energy inside "
-        f"it, close to the {_pct(k / 784)} a random direction would (k / 784). After training, "
-        f"{_amount(1 - effective_inside_trained)} of it ({_pct(1 - effective_inside_trained)}) is still outside: "
+        f"At initialisation the {layer} effective weights put {pct(effective_inside_init)} of their energy inside "
+        f"it, close to the {pct(k / 784)} a random direction would (k / 784). After training, "
+        f"{_amount(1 - effective_inside_trained)} of it ({pct(1 - effective_inside_trained)}) is still outside: "
         "the noise-like look of the effective weights comes from there.",
-        f"The dataset averages put {_pct(average_inside_trained)} of their energy inside. An average of images can "
+        f"The dataset averages put {pct(average_inside_trained)} of their energy inside. An average of images can "
         "only point where the images point, which is why it looks like a digit.",
     ]
-    sgd_sentence = (f"With plain SGD, {_pct(sgd.fraction_inside)} of the change ΔW1 lies inside the subspace "
-                    f"(the images themselves: {_pct(kept)}), and the outside part of W1 went from "
+    sgd_sentence = (f"With plain SGD, {pct(sgd.fraction_inside)} of the change ΔW1 lies inside the subspace "
+                    f"(the images themselves: {pct(kept)}), and the outside part of W1 went from "
                     f"{sgd.norm_outside_init:.1f} to {sgd.norm_outside_trained:.1f} in norm.")
     if adam.fraction_inside < sgd.fraction_inside - 0.05:
-        sgd_sentence += (f" With Adam only {_pct(adam.fraction_inside)} of ΔW1 is inside, and the outside part went "
+        sgd_sentence += (f" With Adam only {pct(adam.fraction_inside)} of ΔW1 is inside, and the outside part went "
                          f"from {adam.norm_outside_init:.1f} to {adam.norm_outside_trained:.1f}: Adam divides each "
                          "weight's step by that weight's own gradient size, so directions the images barely touch "
-                         "get full-size steps. The seed's \"training refines only inside the subspace\" is nearly "
+                         "get full-size steps. The post's \"training refines only inside the subspace\" is nearly "
                          "exact for SGD and only partly true for Adam.")
     else:
-        sgd_sentence += f" With Adam, {_pct(adam.fraction_inside)} of ΔW1 is inside: much the same."
+        sgd_sentence += f" With Adam, {pct(adam.fraction_inside)} of ΔW1 is inside: much the same."
     out.append(sgd_sentence)
-    blank_words = ("exactly 0 under both optimisers: no image ever sends a gradient there"
+    blank_words = ("exactly 0 under both optimizers: no image ever sends a gradient there"
                    if adam.max_abs_on_blank == 0 and sgd.max_abs_on_blank == 0
                    else f"at most {max(adam.max_abs_on_blank, sgd.max_abs_on_blank):.3g}")
     out.append(f"On the blank pixels ΔW1 is {blank_words}; a weight there keeps its random initial value for good.")
@@ -141,7 +139,7 @@ def _pgd_eps(rates: AttackRates) -> list[float]:
 
 def _counterfactual_sentence(t: AttackRates, p: AttackRates, name: str) -> str:
     change = 100 * (p.clean_accuracy - t.clean_accuracy)
-    words = [f"The {name} network (W1 with its off-data part removed) keeps {_pct(p.clean_accuracy)} clean accuracy "
+    words = [f"The {name} network (W1 with its off-data part removed) keeps {pct(p.clean_accuracy)} clean accuracy "
              f"({change:+.2f} points)."]
     pgd_eps = _pgd_eps(t)
     if pgd_eps:
@@ -149,33 +147,33 @@ def _counterfactual_sentence(t: AttackRates, p: AttackRates, name: str) -> str:
         ts, ps = t.success[("pgd", small)], p.success[("pgd", small)]
         tl, pl = t.success[("pgd", large)], p.success[("pgd", large)]
         if ps < ts - 0.1:
-            words.append(f"At L∞ {small:g}, PGD turns {_pct(ps)} of the images into a {COUNTERFACTUAL_TARGET} against "
-                         f"it, against {_pct(ts)} for the trained network: much of the small-ε weakness lived in "
-                         "the directions training never visited.")
+            words.append(f"At {_LINF} {small:g}, PGD turns {pct(ps)} of the images into a {COUNTERFACTUAL_TARGET} "
+                         f"against it, against {pct(ts)} for the trained network: much of the small-ε weakness "
+                         "lived in the directions training never visited.")
         else:
-            words.append(f"At L∞ {small:g}, PGD still succeeds on {_pct(ps)} of the images (trained: {_pct(ts)}): "
+            words.append(f"At {_LINF} {small:g}, PGD still succeeds on {pct(ps)} of the images (trained: {pct(ts)}): "
                          "removing the off-data part did not help much at this ε.")
         if pl >= 0.5:
-            words.append(f"At L∞ {large:g}, PGD succeeds on {_pct(pl)} (trained: {_pct(tl)}). So the argument is not "
-                         "the whole story: the projected network sees only the in-subspace part of a perturbation, "
+            words.append(f"At {_LINF} {large:g}, PGD succeeds on {pct(pl)} (trained: {pct(tl)}). So the argument is "
+                         "not the whole story: the projected network sees only the in-subspace part of a perturbation, "
                          "and an ε this large is enough to move an image inside the data subspace across the "
                          "network's boundary. The untouched directions make adversarial examples cheap; they are not "
                          "the only way to make one.")
         else:
-            words.append(f"At L∞ {large:g}, PGD succeeds on {_pct(pl)} (trained: {_pct(tl)}).")
+            words.append(f"At {_LINF} {large:g}, PGD succeeds on {pct(pl)} (trained: {pct(tl)}).")
     return " ".join(words)
 
 
 def _street_smart_sentence(t: AttackRates, s: AttackRates, name: str) -> str:
-    parts = [f"The {name} network: clean accuracy {_pct(s.clean_accuracy)}"]
+    parts = [f"The {name} network: clean accuracy {pct(s.clean_accuracy)}"]
     for attack, eps in (("overlay", max(e for a, e in t.success if a == "overlay")),
                         ("pgd", min(_pgd_eps(t), default=None))):
         if eps is None:
             continue
         before, after = t.success[(attack, eps)], s.success[(attack, eps)]
         verb = "down from" if after < before else "against"
-        label = "the overlay" if attack == "overlay" else ATTACK_LABELS[attack]
-        parts.append(f"{label} at L∞ {eps:g} succeeds on {_pct(after)}, {verb} {_pct(before)}")
+        label = f"the {ATTACK_LABELS[attack]}" if attack == "overlay" else ATTACK_LABELS[attack]
+        parts.append(f"{label} at {_LINF} {eps:g} succeeds on {pct(after)}, {verb} {pct(before)}")
     return "; ".join(parts) + "."
 
 

@@ -1,22 +1,11 @@
-"""The words the overlay page shows: labels, and sentences written from the measured numbers so that
-they cannot contradict them. The size of a perturbation is ε everywhere (``eps`` in the code)."""
+"""The sentences the overlay page shows, written from the measured numbers so that they cannot contradict them.
+The size of a perturbation is ε everywhere (``eps`` in the code); labels come from ``advx.vocabulary``."""
 
 from __future__ import annotations
 
 import math
 
-SOURCE_LABELS = {
-    "effective_weights": "Effective weights",
-    "sign_effective_weights": "Sign of the effective weights",
-    "local_jacobian": "Local Jacobian at the image",
-    "sign_local_jacobian": "Sign of the local Jacobian",
-    "random": "Random noise (control)",
-}
-NORM_LABELS = {"linf": "L∞", "l2": "L2"}
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
+from advx.vocabulary import ATTACK_LABELS, NORM_LABELS, pct
 
 
 def story(*, source_label: str, target: int, norm: str, eps: float, overlay_rate: float,
@@ -32,7 +21,7 @@ def story(*, source_label: str, target: int, norm: str, eps: float, overlay_rate
     out = []
     if image_flipped:
         out.append(f"On this image the {pattern} pattern at {norm_label} ε = {eps:g} makes the network "
-                   f"answer {target} with probability {_pct(image_confidence)}.")
+                   f"answer {target} with probability {pct(image_confidence)}.")
     else:
         out.append(f"On this image the {pattern} pattern at {norm_label} ε = {eps:g} does not make the "
                    f"network answer {target}.")
@@ -41,9 +30,9 @@ def story(*, source_label: str, target: int, norm: str, eps: float, overlay_rate
     else:
         out.append(f"No ε in the range shown flips it to {target}.")
     ratio = overlay_rate / random_rate if random_rate > 0 else math.inf
-    compare = (f"Across the correctly classified test images, the pattern for each target turns {_pct(overlay_rate)} "
-               f"of the (image, other target) pairs into the target, against {_pct(random_rate)} for random noise "
-               f"of the same {norm_label} norm (which moves {_pct(random_untargeted)} to some other class). ")
+    compare = (f"Across the correctly classified test images, the pattern for each target turns {pct(overlay_rate)} "
+               f"of the (image, other target) pairs into the target, against {pct(random_rate)} for random noise "
+               f"of the same {norm_label} norm (which moves {pct(random_untargeted)} to some other class). ")
     if overlay_rate >= 0.1 and ratio >= 5:
         compare += ("The direction matters, not the size: a pattern of the same size pointing nowhere in "
                     "particular barely changes the network's mind.")
@@ -65,12 +54,12 @@ def comparison_sentences(rows: list[dict], norm: str, target: int) -> list[str]:
     label = NORM_LABELS[norm]
 
     def series(method):
-        return ", ".join(f"{_pct(r[method])}" for r in rows)
+        return ", ".join(f"{pct(r[method])}" for r in rows)
 
     eps_values = ", ".join(f"{r['eps']:g}" for r in rows)
-    out = [f"At {label} ε = {eps_values}, aimed at {target}: the overlay succeeds on {series('overlay')}, "
-           f"its sign on {series('overlay_sign')}, FGSM on {series('fgsm')}, PGD on {series('pgd')}, and random "
-           f"noise on {series('random')}."]
+    out = [f"At {label} ε = {eps_values}, aimed at {target}: the {ATTACK_LABELS['overlay']} succeeds on "
+           f"{series('overlay')}, its sign on {series('overlay_sign')}, {ATTACK_LABELS['fgsm']} on {series('fgsm')}, "
+           f"{ATTACK_LABELS['pgd']} on {series('pgd')}, and {ATTACK_LABELS['random']} on {series('random')}."]
     beaten = [r["eps"] for r in rows if r["pgd"] < max(r["overlay"], r["overlay_sign"])]
     if beaten:
         out.append("Unexpectedly, one fixed pattern beats the tailored PGD at ε = "

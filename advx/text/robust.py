@@ -13,15 +13,17 @@ from typing import Optional
 import numpy as np
 
 from advx.neurons.measures import NOISE_HIGH_FREQUENCY_SHARE
+from advx.robust.accuracy import PGD_STEPS
 from advx.robust.compare import ATTACK_ROWS, RobustComparison
 from advx.robust.maps import MAP_KINDS
+from advx.vocabulary import ATTACK_DETAILS, NETWORK_NAMES, NORM_LABELS, NORMS, capitalised, format_number, pct
 
-NORM_LABELS = {"linf": "L∞", "l2": "L2"}
+BOOK, STREET = NETWORK_NAMES  # the standard network and the robust one
+
 MAP_LABELS = {"effective_weights": "effective weights", "local_jacobian": "local Jacobians",
               "input_gradient": "input gradients"}
-ATTACK_LABELS = {"pgd": "PGD-40 with random restarts", "transfer": "transfer from the other network",
-                 "square": "gradient-free random search", "foolbox": "Foolbox's PGD",
-                 "worst": "worst case over every attack"}
+# The comparison's PGD runs from several random starts (``advx.robust.accuracy``).
+ATTACK_LABELS = {name: ATTACK_DETAILS[name] for name in ATTACK_ROWS} | {"pgd": f"PGD-{PGD_STEPS} with random restarts"}
 # Where a map's share of energy at high spatial frequency puts it: pixel noise gives 0.80, one MNIST test
 # digit a median of 0.11, a class's dataset average about 0.003.
 DIGIT_LIKE_HF = 0.15
@@ -67,14 +69,6 @@ PUBLISHED = (
 )
 
 
-def _pct(x: float) -> str:
-    return "n/a" if x is None or not math.isfinite(float(x)) else f"{100 * float(x):.1f}%"
-
-
-def _num(x: float, digits: int = 2) -> str:
-    return "n/a" if x is None or not math.isfinite(float(x)) else f"{float(x):.{digits}f}"
-
-
 def published_rows() -> list[dict]:
     """The published figures as table rows; a second-hand figure says so in its ``note``."""
     return [{"source": p.source, "model": p.model, "training": p.training, "attack": p.attack, "ε (L∞)": p.eps,
@@ -97,35 +91,36 @@ def _final(c: RobustComparison, field: str) -> np.ndarray:
 
 
 def maps_finding(c: RobustComparison) -> list[str]:
-    """What adversarial training did to the three kinds of map, and what it means for the seed's argument."""
+    """What adversarial training did to the three kinds of map, and what it means for the post's argument."""
     hf, corr = _final(c, "map_high_frequency"), _final(c, "map_correlation_centred")
     eff, jac = MAP_KINDS.index("effective_weights"), MAP_KINDS.index("local_jacobian")
     lines = []
     for k, kind in enumerate(MAP_KINDS):
         label = MAP_LABELS[kind]
-        lines.append(f"**{label[0].upper() + label[1:]}**: high-frequency share {_num(hf[0, k])} (standard, "
-                     f"{character(hf[0, k])}) → {_num(hf[1, k])} (robust, {character(hf[1, k])}); correlation with "
-                     f"the class's centred dataset average {_num(corr[0, k])} → {_num(corr[1, k])}.")
+        lines.append(f"**{capitalised(label)}**: high-frequency share {format_number(hf[0, k])} ({BOOK}, "
+                     f"{character(hf[0, k])}) → {format_number(hf[1, k])} ({STREET}, {character(hf[1, k])}); "
+                     f"correlation with the class's centred dataset average {format_number(corr[0, k])} → "
+                     f"{format_number(corr[1, k])}.")
     eff_robust, jac_robust = character(hf[1, eff]), character(hf[1, jac])
     if jac_robust == "digit-like" and eff_robust != "digit-like":
         lines.append(
-            "That is the finding: the robust network's local Jacobians turn into digits while its effective weights "
+            f"That is the finding: the {STREET} network's local Jacobians turn into digits while its effective weights "
             f"stay {eff_robust}. What makes it robust lives in its ReLU patterns, which the effective weights "
-            "leave out. The seed's argument reads the ReLU-free effective weights, so on this network it would "
+            "leave out. The post's argument reads the ReLU-free effective weights, so on this network it would "
             "still see noise and predict an attack that the network in fact resists.")
     elif jac_robust == "digit-like":
         lines.append(
             "Adversarial training smooths the effective weights themselves, not only the local Jacobians: the "
-            "seed's ReLU-free pictures show the change too. So the seed's picture, although it ignores the ReLUs, "
+            "post's ReLU-free pictures show the change too. So the post's picture, although it ignores the ReLUs, "
             "tracks robustness on these networks: rougher effective weights went with the fragile network, "
-            "digit-like ones with the robust one.")
+            f"digit-like ones with the {STREET} one.")
     else:
         lines.append(
-            f"The robust network's local Jacobians are {jac_robust} and its effective weights {eff_robust}: "
+            f"The {STREET} network's local Jacobians are {jac_robust} and its effective weights {eff_robust}: "
             "adversarial training at this ε did not turn either into a digit.")
     if hf[0, eff] < NOISE_LIKE_HF:
         lines.append(
-            f"Note that the standard network's effective weights are not pure noise either (pixel noise gives "
+            f"Note that the {BOOK} network's effective weights are not pure noise either (pixel noise gives "
             f"{NOISE_HIGH_FREQUENCY_SHARE:.2f}, a single test digit about 0.11).")
     return lines
 
@@ -134,24 +129,24 @@ def epochs_sentence(c: RobustComparison, kind: str = "effective_weights") -> str
     """How one kind of map's high-frequency share moved during each run's training."""
     k = MAP_KINDS.index(kind)
     parts = []
-    for i, name in enumerate(("standard", "robust")):
+    for i, name in enumerate(NETWORK_NAMES):
         curve = c.map_high_frequency[i, : int(c.epochs[i]) + 1, k]
         low = int(np.nanargmin(curve))
-        parts.append(f"the {name} network's went from {_num(curve[0])} at initialisation to {_num(curve[low])} after "
-                     f"epoch {low} and ended at {_num(curve[-1])}")
+        parts.append(f"the {name} network's went from {format_number(curve[0])} at initialisation to "
+                     f"{format_number(curve[low])} after epoch {low} and ended at {format_number(curve[-1])}")
     return f"High-frequency share of the {MAP_LABELS[kind]}: " + "; ".join(parts) + "."
 
 
 def accuracy_sentences(c: RobustComparison) -> list[str]:
     """Clean accuracy, and the robust accuracy (worst case over every attack) at each ε of each norm."""
-    lines = [f"Clean accuracy on {c.n_images} test images: standard {_pct(c.clean_accuracy[0])}, robust "
-             f"{_pct(c.clean_accuracy[1])}."]
+    lines = [f"Clean accuracy on {c.n_images} test images: {BOOK} {pct(c.clean_accuracy[0])}, {STREET} "
+             f"{pct(c.clean_accuracy[1])}."]
     worst = ATTACK_ROWS.index("worst")
-    for norm in ("linf", "l2"):
+    for norm in NORMS:
         grid, table = getattr(c, f"{norm}_eps"), getattr(c, f"{norm}_accuracy")
-        cells = ", ".join(f"ε = {eps:g}: {_pct(table[0, worst, j])} → {_pct(table[1, worst, j])}"
+        cells = ", ".join(f"ε = {eps:g}: {pct(table[0, worst, j])} → {pct(table[1, worst, j])}"
                           for j, eps in enumerate(grid))
-        lines.append(f"Robust accuracy, {NORM_LABELS[norm]} (worst case over every attack, standard → robust): "
+        lines.append(f"Robust accuracy, {NORM_LABELS[norm]} (worst case over every attack, {BOOK} → {STREET}): "
                      f"{cells}.")
     return lines
 
@@ -165,8 +160,8 @@ def masking_sentence(c: RobustComparison, norm: str = "linf", network: int = 1) 
         row = table[ATTACK_ROWS.index(name)]
         for j, eps in enumerate(grid):
             if math.isfinite(row[j]) and pgd[j] - row[j] > MASKING_MARGIN:
-                beaten.append(f"{ATTACK_LABELS[name]} at ε = {eps:g} ({_pct(row[j])} against PGD's {_pct(pgd[j])})")
-    who = "robust" if network == 1 else "standard"
+                beaten.append(f"{ATTACK_LABELS[name]} at ε = {eps:g} ({pct(row[j])} against PGD's {pct(pgd[j])})")
+    who = NETWORK_NAMES[network]
     missing = [ATTACK_LABELS[n] for n in ("square", "foolbox") if not np.isfinite(table[ATTACK_ROWS.index(n)]).any()]
     not_run = f" ({', '.join(missing)} did not run.)" if missing else ""
     if beaten:
@@ -179,63 +174,63 @@ def masking_sentence(c: RobustComparison, norm: str = "linf", network: int = 1) 
 
 
 def overlay_sentence(c: RobustComparison, eps: Optional[float] = None) -> str:
-    """The seed's overlay on both networks at one ε of its grid (default: the grid point nearest 0.3)."""
+    """The post's overlay on both networks at one ε of its grid (default: the grid point nearest 0.3)."""
     grid = np.asarray(c.overlay_eps)
     j = int(np.argmin(np.abs(grid - (0.3 if eps is None else eps))))
     top = len(grid) - 1
-    return (f"The seed's overlay (output-neuron effective weights added at L∞ ε = {grid[j]:g}) turns "
-            f"{_pct(c.overlay_success[0, j])} of correctly classified (image, target) pairs into the target on the "
-            f"standard network and {_pct(c.overlay_success[1, j])} on the robust one (random patterns of the same "
-            f"size: {_pct(c.overlay_control[0, j])} and {_pct(c.overlay_control[1, j])}). At ε = {grid[top]:g}: "
-            f"{_pct(c.overlay_success[0, top])} and {_pct(c.overlay_success[1, top])}.")
+    return (f"The post's overlay (output-neuron effective weights added at {NORM_LABELS['linf']} ε = {grid[j]:g}) "
+            f"turns {pct(c.overlay_success[0, j])} of correctly classified (image, target) pairs into the target on the "
+            f"{BOOK} network and {pct(c.overlay_success[1, j])} on the {STREET} one (random patterns of the same "
+            f"size: {pct(c.overlay_control[0, j])} and {pct(c.overlay_control[1, j])}). At ε = {grid[top]:g}: "
+            f"{pct(c.overlay_success[0, top])} and {pct(c.overlay_success[1, top])}.")
 
 
 def subspace_sentence(c: RobustComparison) -> str:
     """The share of the effective weights' and of ΔW1's energy inside the top-k data subspace."""
-    eff = ", ".join(f"{_pct(a)} → {_pct(b)}" for a, b in zip(c.effective_inside[0], c.effective_inside[1]))
-    return (f"Inside the top-{c.subspace_k} data subspace (a random direction puts {_pct(c.random_inside)} there): "
-            f"the effective weights of each layer, standard → robust, {eff}; ΔW1, what training did to the first "
-            f"layer, {_pct(c.delta_w1_inside[0])} → {_pct(c.delta_w1_inside[1])}.")
+    eff = ", ".join(f"{pct(a)} → {pct(b)}" for a, b in zip(c.effective_inside[0], c.effective_inside[1]))
+    return (f"Inside the top-{c.subspace_k} data subspace (a random direction puts {pct(c.random_inside)} there): "
+            f"the effective weights of each layer, {BOOK} → {STREET}, {eff}; ΔW1, what training did to the first "
+            f"layer, {pct(c.delta_w1_inside[0])} → {pct(c.delta_w1_inside[1])}.")
 
 
 def sparsity_sentence(c: RobustComparison) -> str:
     """Highly and mildly activated neurons per image, per hidden layer, for both networks."""
-    parts = [f"Layer_{i + 1}: {c.high_per_image[0, i]:.1f} high and {c.mild_per_image[0, i]:.1f} mild (standard) "
-             f"against {c.high_per_image[1, i]:.1f} and {c.mild_per_image[1, i]:.1f} (robust)"
+    parts = [f"Layer_{i + 1}: {c.high_per_image[0, i]:.1f} high and {c.mild_per_image[0, i]:.1f} mild ({BOOK}) "
+             f"against {c.high_per_image[1, i]:.1f} and {c.mild_per_image[1, i]:.1f} ({STREET})"
              for i in range(c.high_per_image.shape[1])]
     return "Active neurons per image: " + "; ".join(parts) + "."
 
 
 def comparison_rows(c: RobustComparison) -> list[dict]:
-    """The comparison's headline numbers as table rows ``{"measure", "setting", "standard", "robust"}``."""
+    """The comparison's headline numbers as table rows ``{"measure", "setting", "book-smart", "street-smart"}``."""
     rows = [{"measure": "clean accuracy", "setting": f"{c.n_images} test images",
-             "standard": float(c.clean_accuracy[0]), "robust": float(c.clean_accuracy[1])}]
-    for norm in ("linf", "l2"):
+             BOOK: float(c.clean_accuracy[0]), STREET: float(c.clean_accuracy[1])}]
+    for norm in NORMS:
         grid, table = getattr(c, f"{norm}_eps"), getattr(c, f"{norm}_accuracy")
         for a, name in enumerate(ATTACK_ROWS):
             for j, eps in enumerate(grid):
                 rows.append({"measure": f"accuracy, {ATTACK_LABELS[name]}",
                              "setting": f"{NORM_LABELS[norm]} ε = {eps:g}",
-                             "standard": float(table[0, a, j]), "robust": float(table[1, a, j])})
+                             BOOK: float(table[0, a, j]), STREET: float(table[1, a, j])})
     for field, label in (("map_high_frequency", "high-frequency share"), ("map_roughness", "roughness"),
                          ("map_correlation", "r with class average"),
                          ("map_correlation_centred", "r with centred class average")):
         final = _final(c, field)
         for k, kind in enumerate(MAP_KINDS):
             rows.append({"measure": f"{MAP_LABELS[kind]}: {label}", "setting": "last epoch, median",
-                         "standard": float(final[0, k]), "robust": float(final[1, k])})
+                         BOOK: float(final[0, k]), STREET: float(final[1, k])})
     for i in range(c.effective_inside.shape[1]):
         rows.append({"measure": f"effective weights inside the data subspace, layer {i + 1}",
-                     "setting": f"k = {c.subspace_k}", "standard": float(c.effective_inside[0, i]),
-                     "robust": float(c.effective_inside[1, i])})
+                     "setting": f"k = {c.subspace_k}", BOOK: float(c.effective_inside[0, i]),
+                     STREET: float(c.effective_inside[1, i])})
     rows.append({"measure": "ΔW1 inside the data subspace", "setting": f"k = {c.subspace_k}",
-                 "standard": float(c.delta_w1_inside[0]), "robust": float(c.delta_w1_inside[1])})
+                 BOOK: float(c.delta_w1_inside[0]), STREET: float(c.delta_w1_inside[1])})
     for j, eps in enumerate(c.overlay_eps):
-        rows.append({"measure": "overlay success", "setting": f"L∞ ε = {eps:g}",
-                     "standard": float(c.overlay_success[0, j]), "robust": float(c.overlay_success[1, j])})
+        rows.append({"measure": "overlay success", "setting": f"{NORM_LABELS['linf']} ε = {eps:g}",
+                     BOOK: float(c.overlay_success[0, j]), STREET: float(c.overlay_success[1, j])})
     for i in range(c.high_per_image.shape[1]):
         for field, label in (("high_per_image", "high"), ("mild_per_image", "mild")):
             values = getattr(c, field)
             rows.append({"measure": f"{label} neurons per image, Layer_{i + 1}", "setting": "mean",
-                         "standard": float(values[0, i]), "robust": float(values[1, i])})
+                         BOOK: float(values[0, i]), STREET: float(values[1, i])})
     return rows

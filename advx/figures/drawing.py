@@ -1,8 +1,8 @@
 """Figures of the drawing page: the raw drawing beside the network's 28 × 28 input, a network's probabilities,
 and one number of the drawing set against its distribution over the test set.
 
-Plain Plotly specs wrapped without validation, as ``advx.figures.attacks`` (the page redraws them after every
-stroke); the tests validate each builder once. Images: 0 white, 1 black, as on the other pages.
+Plain Plotly specs wrapped without validation (``advx.figures.base.figure``: the page redraws them after every
+stroke). Images: 0 white, 1 black, as on the other pages.
 """
 
 from __future__ import annotations
@@ -13,15 +13,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from advx.drawing.preprocess import area_resize
-from advx.figures.attacks import PIXEL_SCALE, image_panel
+from advx.figures.attacks import image_panel
+from advx.figures.base import PIXEL_SCALE, figure, image_layout, margin
 
 RAW_DISPLAY = 70
-_MARGIN = dict(l=10, r=10, t=40, b=10)
+_MARGIN = margin()
 _INK = "#c0392b"
-
-
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
 def raw_panel(raw: np.ndarray, box: Optional[tuple[int, int, int, int]], title: str) -> go.Figure:
@@ -41,10 +38,7 @@ def raw_panel(raw: np.ndarray, box: Optional[tuple[int, int, int, int]], title: 
                            line=dict(color=_INK, width=1, dash="dot")))
     data = [dict(type="heatmap", z=np.round(raw, 2).tolist(), colorscale=PIXEL_SCALE, zmin=0.0, zmax=1.0,
                  showscale=False, hovertemplate="row %{y}, col %{x}: %{z:.2f}<extra></extra>")]
-    return _figure(data, dict(title=dict(text=title, x=0.5, xanchor="center", font=dict(size=13)),
-                              xaxis=dict(visible=False, constrain="domain"),
-                              yaxis=dict(visible=False, autorange="reversed", scaleanchor="x", constrain="domain"),
-                              shapes=shapes, height=300, margin=_MARGIN))
+    return figure(data, image_layout(title, shapes=shapes, height=300, margin=_MARGIN))
 
 
 def input_panel(image: np.ndarray, title: str) -> go.Figure:
@@ -58,7 +52,7 @@ def probability_bars(probabilities: np.ndarray, title: str) -> go.Figure:
     colours = [_INK if k == int(p.argmax()) else "#95a5a6" for k in range(10)]
     data = [dict(type="bar", x=[str(k) for k in range(10)], y=p.tolist(), marker=dict(color=colours),
                  hovertemplate="class %{x}: %{y:.3f}<extra></extra>")]
-    return _figure(data, dict(title=dict(text=title), height=240, margin=_MARGIN, showlegend=False,
+    return figure(data, dict(title=dict(text=title), height=240, margin=_MARGIN, showlegend=False,
                               yaxis=dict(title=dict(text="probability"), range=[0, 1]),
                               xaxis=dict(title=dict(text="class"), type="category")))
 
@@ -85,6 +79,6 @@ def against_test(reference: np.ndarray, value: float, *, title: str, x_title: st
         shapes.append(dict(type="line", x0=value, x1=value, y0=0, y1=1, yref="paper", line=dict(color=_INK, width=3)))
         notes.append(dict(x=value, y=1, yref="paper", text=f" {marker}", showarrow=False, xanchor="left",
                           yanchor="top", font=dict(color=_INK, size=12)))
-    return _figure([bars], dict(title=dict(text=title), height=240, margin=_MARGIN, showlegend=False, bargap=0.05,
+    return figure([bars], dict(title=dict(text=title), height=240, margin=_MARGIN, showlegend=False, bargap=0.05,
                                 shapes=shapes, annotations=notes, xaxis=dict(title=dict(text=x_title)),
                                 yaxis=dict(title=dict(text="share of test digits"), tickformat=".0%")))

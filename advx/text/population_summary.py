@@ -1,7 +1,7 @@
-"""The population measurements in a few plain findings, each with its verdict on the seed's argument, and the
+"""The population measurements in a few plain findings, each with its verdict on the post's argument, and the
 published work beside our numbers.
 
-The seed's argument predicts (1) that a perturbation crafted on one network fools another far less, and its part
+The post's argument predicts (1) that a perturbation crafted on one network fools another far less, and its part
 outside the data subspace less still, because that part follows one network's random initialisation; (2) that
 networks from different seeds disagree outside the data subspace while a network's outside part stays alike its own
 initialisation; (3) that a smaller initialisation leaves less off the data. Each finding states its numbers and takes
@@ -20,8 +20,9 @@ from advx.population.agreement import RELATIONS, Agreement
 from advx.population.selection import (ACROSS, SPLIT_LEVEL, agreement_table, by_optimizer, own_and_others_mean,
                                        select_agreement, select_transfer)
 from advx.population.transfer import TransferMatrices
-from advx.population.words import NORM_SYMBOLS, OPTIMIZER_LABELS, PUBLISHED
 from advx.subspace.counterfactual import PGD_STEPS
+from advx.text.population import PUBLISHED
+from advx.vocabulary import NORM_LABELS, OPTIMIZER_LABELS
 
 VERDICT_LABELS = {"holds": "As the argument predicts", "partly": "Partly", "fails": "Against the argument"}
 RISE = 1.2  # a measure rises with the scale when its value at the largest scale is 20% above the smallest's
@@ -32,7 +33,7 @@ def _by_label(values: dict[str, float], fmt: str) -> str:
 
 
 def _ratios(result: TransferMatrices, configs: Sequence[TrainConfig], attack: str, part: str) -> dict[str, float]:
-    """``{optimizer: others / own}`` of ``attack``'s ``part`` within each optimiser's networks."""
+    """``{optimizer: others / own}`` of ``attack``'s ``part`` within each optimizer's networks."""
     out = {}
     for optimizer, idx in by_optimizer(configs).items():
         own, others = own_and_others_mean(select_transfer(result, idx), attack, part)
@@ -42,7 +43,7 @@ def _ratios(result: TransferMatrices, configs: Sequence[TrainConfig], attack: st
 
 def transfer_findings(result: TransferMatrices, configs: Sequence[TrainConfig]) -> list[dict]:
     """Prediction (1): PGD's transfer, its parts' transfer, and which part is the stronger on its own network."""
-    norm = f"{NORM_SYMBOLS.get(result.norm, result.norm)} ε = {result.eps:g}"
+    norm = f"{NORM_LABELS.get(result.norm, result.norm)} ε = {result.eps:g}"
     whole = _ratios(result, configs, "pgd", "whole")
     worst = max(whole.values())
     verdict = "holds" if worst <= 0.5 else "partly" if worst <= 0.8 else "fails"
@@ -79,7 +80,7 @@ def transfer_findings(result: TransferMatrices, configs: Sequence[TrainConfig]) 
 
 def agreement_findings(energy: Agreement, blank: Agreement, configs: Sequence[TrainConfig]) -> list[dict]:
     """Prediction (2), at the ``energy`` split (top-k subspace) and at the ``blank`` split (the blank pixels)."""
-    rows = {(r["optimiser"], r["relation"]): r for r in agreement_table(energy, configs)}
+    rows = {(r["optimizer"], r["relation"]): r for r in agreement_table(energy, configs)}
     seeds = {o: rows[(OPTIMIZER_LABELS[o], RELATIONS[0])]["outside_all"] for o in by_optimizer(configs)
              if (OPTIMIZER_LABELS[o], RELATIONS[0]) in rows}
     own_init = {o: float(np.nanmean(select_agreement(energy, idx).init_outside))
@@ -90,8 +91,8 @@ def agreement_findings(energy: Agreement, blank: Agreement, configs: Sequence[Tr
         f"seeds correlate {_by_label(seeds, '.2f')} (two independent random draws: about 0), and each network's "
         f"outside part correlates {_by_label(own_init, '.2f')} with its own initialisation. " +
         ("The outside part is largely learned, not left over from the initialisation." if learned else
-         "Outside, the networks disagree as independent draws do: the outside part is each seed's own."))}]
-    blank_rows = {(r["optimiser"], r["relation"]): r for r in agreement_table(blank, configs)}
+         "Outside, the networks disagree as independent draws do: the outside part is each random seed's own."))}]
+    blank_rows = {(r["optimizer"], r["relation"]): r for r in agreement_table(blank, configs)}
     other = {o: blank_rows[(OPTIMIZER_LABELS[o], RELATIONS[0])]["outside_all"] for o in by_optimizer(configs)
              if (OPTIMIZER_LABELS[o], RELATIONS[0]) in blank_rows}
     same = blank_rows.get((ACROSS, RELATIONS[1]))
@@ -100,7 +101,7 @@ def agreement_findings(energy: Agreement, blank: Agreement, configs: Sequence[Tr
         out.append({"verdict": "holds" if inherited else "fails", "finding": (
             f"On the {N_PIXELS - blank.k} blank pixels, which no training image reaches, networks from different seeds "
             f"correlate {_by_label(other, '.2f')} and networks from the same seed with the other "
-            f"optimiser {same['outside_all']:.2f}. " +
+            f"optimizer {same['outside_all']:.2f}. " +
             ("There, and only there, the opinion is the initialisation's, as the argument says." if inherited else
              "Even there the opinion is not simply the initialisation's."))})
     return out
@@ -112,7 +113,7 @@ def _ends(rows: Sequence[dict], key: str, eps_index: int) -> tuple[float, float]
 
 
 def scale_findings(curves: Sequence[dict], eps_index: int = -1) -> list[dict]:
-    """Prediction (3), per optimiser, from ``advx.population.scale_curves`` (the attack at ``eps[eps_index]``)."""
+    """Prediction (3), per optimizer, from ``advx.population.scale_curves`` (the attack at ``eps[eps_index]``)."""
     out = []
     for optimizer in dict.fromkeys(c["optimizer"] for c in curves):
         rows = sorted((c for c in curves if c["optimizer"] == optimizer), key=lambda c: c["init_scale"])
@@ -139,7 +140,7 @@ def scale_findings(curves: Sequence[dict], eps_index: int = -1) -> list[dict]:
 
 def published_rows(transfer: TransferMatrices, configs: Sequence[TrainConfig], curves: Sequence[dict]) -> list[dict]:
     """``PUBLISHED`` beside our numbers: ``work``, ``their claim``, ``their setting``, ``ours``, ``our setting``."""
-    norm = f"{NORM_SYMBOLS.get(transfer.norm, transfer.norm)} ε = {transfer.eps:g}"
+    norm = f"{NORM_LABELS.get(transfer.norm, transfer.norm)} ε = {transfer.eps:g}"
     groups = by_optimizer(configs)
     seeds = len({c.seed for c in configs})
     shares = {o: own_and_others_mean(select_transfer(transfer, idx), "pgd") for o, idx in groups.items()}

@@ -1,6 +1,6 @@
 """Every label, row and sentence of the population measurements, built from the numbers (no maths here).
 
-Each sentence picks its verdict from the numbers it states, so it says so where a prediction of the seed's
+Each sentence picks its verdict from the numbers it states, so it says so where a prediction of the post's
 argument fails. The published work is cited for its claims and settings only: its figures could not be checked
 against the papers themselves here, so none is quoted (``REFERENCES.md`` section 5).
 """
@@ -13,14 +13,14 @@ from typing import Sequence
 import numpy as np
 
 from advx.config import TrainConfig
+from advx.population.agreement import Agreement
+from advx.population.selection import ACROSS, agreement_table, by_optimizer, select_transfer
 from advx.population.transfer import PARTS, TRANSFER_ATTACKS, TransferMatrices, own_and_others
+from advx.vocabulary import ATTACK_TITLES, NORM_LABELS, OPTIMIZER_LABELS, pct
 
-OPTIMIZER_LABELS = {"adam": "Adam", "sgd": "SGD"}
-ATTACK_LABELS = {"overlay": "Overlay", "sign": "Sign of the overlay", "fgsm": "FGSM", "pgd": "PGD"}
 PART_LABELS = {"whole": "whole perturbation", "inside": "part inside the data subspace",
                "outside": "part outside the data subspace"}
 MEASURE_LABELS = {"success": "turned into the target class", "fooled": "misclassified"}
-NORM_SYMBOLS = {"linf": "L∞", "l2": "L2"}
 
 
 @dataclass(frozen=True)
@@ -53,16 +53,6 @@ PUBLISHED = (
 )
 
 
-def member_label(config: TrainConfig) -> str:
-    """``"Adam, seed 1"``, with ``", init ×0.5"`` when the initialisation scale is not 1."""
-    label = f"{OPTIMIZER_LABELS.get(config.optimizer, config.optimizer)}, seed {config.seed}"
-    return label if config.init_scale == 1.0 else f"{label}, init ×{config.init_scale:g}"
-
-
-def _pct(x: float) -> str:
-    return "–" if not np.isfinite(x) else f"{100 * x:.1f}%"
-
-
 def _transfer_ratio(own: float, others: float) -> float:
     return others / own if own > 0 else float("nan")
 
@@ -75,12 +65,33 @@ def transfer_rows(result: TransferMatrices, measure: str = "success") -> list[di
     for a, attack in enumerate(TRANSFER_ATTACKS):
         for p, part in enumerate(PARTS):
             own, others = own_and_others(table[a, p])
-            rows.append({"attack": ATTACK_LABELS[attack], "part": PART_LABELS[part], "own": float(own.mean()),
+            rows.append({"attack": ATTACK_TITLES[attack], "part": PART_LABELS[part], "own": float(own.mean()),
                          "others": float(np.nanmean(others)) if len(own) > 1 else float("nan"),
                          "ratio": _transfer_ratio(float(own.mean()), float(np.nanmean(others)))
                          if len(own) > 1 else float("nan"),
                          "mean L2 size": float(result.part_l2[a, p].mean())})
     return rows
+
+
+def transfer_table(result: TransferMatrices, configs: Sequence[TrainConfig], measure: str = "success") -> list[dict]:
+    """``transfer_rows`` within each optimizer's networks, with ``optimizer`` (its label) first and
+    ``optimizer_name`` (its name) and ``part_name`` (one of ``PARTS``) added for figures."""
+    out = []
+    for optimizer, idx in by_optimizer(configs).items():
+        for part, row in zip(PARTS * len(TRANSFER_ATTACKS), transfer_rows(select_transfer(result, idx), measure)):
+            out.append({"optimizer": OPTIMIZER_LABELS[optimizer], **row, "optimizer_name": optimizer,
+                        "part_name": part})
+    return out
+
+
+def agreement_words(result: Agreement, configs: Sequence[TrainConfig], neuron: int = 0) -> list[str]:
+    """``agreement_sentences`` for each optimizer's networks, then for the pairs across optimizers."""
+    rows = agreement_table(result, configs, neuron)
+    out = []
+    for optimizer in by_optimizer(configs):
+        label = OPTIMIZER_LABELS[optimizer]
+        out += [f"{label}: {s}" for s in agreement_sentences([r for r in rows if r["optimizer"] == label], result.k)]
+    return out + agreement_sentences([r for r in rows if r["optimizer"] == ACROSS], result.k)
 
 
 def _verdict(ratio: float) -> str:
@@ -94,16 +105,16 @@ def _verdict(ratio: float) -> str:
 
 
 def transfer_sentences(result: TransferMatrices, target: int = 0) -> list[str]:
-    """What the transfer matrices say about the seed's first prediction, one sentence per finding."""
+    """What the transfer matrices say about the post's first prediction, one sentence per finding."""
     if result.success.shape[-1] < 2:
         return ["Transfer needs at least two networks."]
     out = []
-    norm = NORM_SYMBOLS.get(result.norm, result.norm)
+    norm = NORM_LABELS.get(result.norm, result.norm)
     for a, attack in enumerate(TRANSFER_ATTACKS):
         own, others = (float(np.nanmean(v)) for v in own_and_others(result.success[a, 0]))
-        name = "The overlay" if attack == "overlay" else ATTACK_LABELS[attack]
-        sentence = (f"{name} at {norm} ε = {result.eps:g}, crafted on a network, turns {_pct(own)} of the digits it "
-                    f"classifies correctly into a {target}; applied to the other networks, {_pct(others)} on average")
+        name = "The overlay" if attack == "overlay" else ATTACK_TITLES[attack]
+        sentence = (f"{name} at {norm} ε = {result.eps:g}, crafted on a network, turns {pct(own)} of the digits it "
+                    f"classifies correctly into a {target}; applied to the other networks, {pct(others)} on average")
         if own < 0.05:
             out.append(sentence + ": it barely works on its own network at this ε, so its transfer says little.")
         else:
@@ -114,7 +125,7 @@ def transfer_sentences(result: TransferMatrices, target: int = 0) -> list[str]:
               if np.isfinite(inside[a]) and np.isfinite(outside[a]) and inside[a] > outside[a] + 0.1]
     worse = [TRANSFER_ATTACKS[a] for a in range(len(TRANSFER_ATTACKS))
              if np.isfinite(inside[a]) and np.isfinite(outside[a]) and inside[a] < outside[a] - 0.1]
-    detail = ", ".join(f"{ATTACK_LABELS[t]} {inside[a]:.2f} against {outside[a]:.2f}"
+    detail = ", ".join(f"{ATTACK_TITLES[t]} {inside[a]:.2f} against {outside[a]:.2f}"
                        for a, t in enumerate(TRANSFER_ATTACKS) if np.isfinite(inside[a]) and np.isfinite(outside[a]))
     if detail:
         head = (f"Split along the top-{result.k} data subspace, each part applied alone at the same {norm} ε, the "
@@ -134,8 +145,8 @@ def transfer_sentences(result: TransferMatrices, target: int = 0) -> list[str]:
                   "the weakness lives.")
     else:
         ending = ": the part outside the data is the stronger one, as the argument says."
-    out.append(f"On its own network, PGD's inside part alone succeeds on {_pct(own_in)} and its outside part on "
-               f"{_pct(own_out)}" + ending)
+    out.append(f"On its own network, PGD's inside part alone succeeds on {pct(own_in)} and its outside part on "
+               f"{pct(own_out)}" + ending)
     return out
 
 
@@ -149,17 +160,18 @@ def _part_ratios(result: TransferMatrices, part: str) -> list[float]:
 
 
 def agreement_sentences(rows: Sequence[dict], k: int) -> list[str]:
-    """What the correlations of ``advx.population.agreement_rows`` say about the seed's first prediction."""
+    """What the correlations of ``advx.population.agreement_rows`` say about the post's first prediction."""
     by = {row["relation"]: row for row in rows}
     out = []
-    other = by.get("other seed, same optimiser")
+    other = by.get("other seed, same optimizer")
     if other:
         n = other["neuron"]
         sentence = (f"Between networks trained from different seeds, output neuron {n}'s effective weights correlate "
                     f"{other['inside']:.2f} inside the top-{k} data subspace and {other['outside']:.2f} outside it "
                     f"(every output neuron: {other['inside_all']:.2f} and {other['outside_all']:.2f}). ")
         if abs(other["outside"]) < 0.1:
-            sentence += "Outside, that is what two independent random draws give: the off-data part is the seed's own."
+            sentence += ("Outside, that is what two independent random draws give: the off-data part is each random "
+                         "seed's own.")
         elif other["outside"] < other["inside"] - 0.2:
             sentence += ("Outside they agree less, but far more than two independent random draws would (about 0): "
                          "much of what lies outside the top-k subspace at this k was learned from the data's weaker "
@@ -167,10 +179,10 @@ def agreement_sentences(rows: Sequence[dict], k: int) -> list[str]:
         else:
             sentence += "They agree as much outside as inside: against the prediction."
         out.append(sentence)
-    same, both = by.get("same seed, other optimiser"), by.get("other seed, other optimiser")
+    same, both = by.get("same seed, other optimizer"), by.get("other seed, other optimizer")
     if same and both:
         gain = same["outside"] - both["outside"]
-        out.append(f"Trained from the same seed with the other optimiser, the outside parts correlate "
+        out.append(f"Trained from the same seed with the other optimizer, the outside parts correlate "
                    f"{same['outside']:.2f}; from different seeds, {both['outside']:.2f}. "
                    + (f"Sharing the initialisation adds {gain:.2f}: part of the off-data opinion is inherited."
                       if gain > 0.05 else "Sharing the initialisation adds nothing visible outside."))
@@ -182,7 +194,7 @@ def _series(rows: Sequence[dict], key: str, fmt: str) -> str:
 
 
 def scale_sentences(curves: Sequence[dict]) -> list[str]:
-    """What ``advx.population.scale_curves`` says about the seed's second prediction, one sentence per optimiser.
+    """What ``advx.population.scale_curves`` says about the post's second prediction, one sentence per optimizer.
 
     A measure *rises* with the scale when its value at the largest scale is more than 20% above the smallest
     scale's; the verdict names the measures that do, and says where the rise comes only above scale 1.

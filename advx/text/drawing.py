@@ -7,15 +7,11 @@ import math
 
 import numpy as np
 
-from advx.attacks.words import NORM_LABELS
 from advx.drawing.preprocess import AT_EDGE, BOX, CLIPPED, DOT, EMPTY, OFF_CENTRE, REDONE, SOLID, Preprocessed
 from advx.drawing.reading import Fooling, Reading, share_below
+from advx.vocabulary import NORM_LABELS, pct
 
 INFO, WARNING = "info", "warning"
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}%"
 
 
 def issue_messages(pre: Preprocessed, raw_side: int) -> list[tuple[str, str]]:
@@ -52,8 +48,8 @@ def reading_sentence(title: str, reading: Reading) -> str:
     """What a network answers, with its runner-up."""
     order = np.argsort(-reading.probabilities, kind="stable")
     second = int(order[1])
-    return (f"{title} reads **{reading.prediction}** with probability {_pct(reading.confidence)} "
-            f"(runner-up: {second}, {_pct(float(reading.probabilities[second]))}).")
+    return (f"{title} reads **{reading.prediction}** with probability {pct(reading.confidence)} "
+            f"(runner-up: {second}, {pct(float(reading.probabilities[second]))}).")
 
 
 def neuron_sentence(layer: str, counts: tuple[int, int, int], test_counts: np.ndarray) -> str:
@@ -63,7 +59,7 @@ def neuron_sentence(layer: str, counts: tuple[int, int, int], test_counts: np.nd
     test_high, test_mild = test_counts[:, 2], test_counts[:, 1]
     q1, median, q3 = np.percentile(test_high, [25, 50, 75])
     fewer, more = float((test_high < high).mean()), float((test_high > high).mean())
-    verdict = f"{_pct(fewer)} of them have fewer high neurons, {_pct(more)} more"
+    verdict = f"{pct(fewer)} of them have fewer high neurons, {pct(more)} more"
     if min(fewer + (1 - fewer - more), more + (1 - fewer - more)) < 0.01:
         verdict += ": the network is not treating this like the digits it knows"
     return (f"**{layer}**: {high} high and {mild} mild of {width} neurons. Test digits: median {median:g} high "
@@ -76,9 +72,9 @@ def subspace_sentence(share: float, k: int, level: float, test_shares: np.ndarra
         return "An empty drawing has no energy to split."
     below = share_below(share, test_shares)
     low = float(np.percentile(test_shares, 1))
-    text = (f"{_pct(share)} of the drawing's energy lies inside the data subspace (the top k = {k} directions, "
+    text = (f"{pct(share)} of the drawing's energy lies inside the data subspace (the top k = {k} directions, "
             f"which hold {level:.0%} of the training images' energy). Test digits: median "
-            f"{_pct(float(np.median(test_shares)))}, 1% of them below {_pct(low)}; {_pct(below)} have less than "
+            f"{pct(float(np.median(test_shares)))}, 1% of them below {pct(low)}; {pct(below)} have less than "
             "this drawing. ")
     if share < low:
         return text + ("This drawing lies further outside the subspace than 99% of the test digits: it is not much "
@@ -95,10 +91,10 @@ def fool_sentences(title: str, fooling: Fooling, before: int) -> list[str]:
     out = []
     if fooling.flipped:
         out.append(f"At {label} ε = {fooling.eps:g} the overlay turns {title.lower()}'s {before} into "
-                   f"**{t}** ({_pct(float(fooling.probabilities[t]))}).")
+                   f"**{t}** ({pct(float(fooling.probabilities[t]))}).")
     else:
         out.append(f"At {label} ε = {fooling.eps:g} {title.lower()} still answers {fooling.prediction} "
-                   f"(probability of {t}: {_pct(float(fooling.probabilities[t]))}).")
+                   f"(probability of {t}: {pct(float(fooling.probabilities[t]))}).")
     if math.isfinite(fooling.overlay_eps):
         out.append(f"The smallest overlay ε that makes it answer {t}: **{fooling.overlay_eps:.3g}**.")
     else:

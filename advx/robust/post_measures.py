@@ -1,6 +1,6 @@
-"""The seed's own measurements, taken again on any network: its overlay, the data subspace, sparsity.
+"""The post's own measurements, taken again on any network: its overlay, the data subspace, sparsity.
 
-- **overlay**: the seed's trick (add output neuron ``c``'s effective weights to a correctly classified image)
+- **overlay**: the post's trick (add output neuron ``c``'s effective weights to a correctly classified image)
   swept over the overlay page's eps grid, with its random control: ``advx.attacks.source_sweep``,
   ``control_sweep`` and ``summarise``;
 - **subspace**: the share of the effective weights' energy, and of ΔW1 (what training did to the first
@@ -30,7 +30,7 @@ SUBSPACE_LEVEL = 0.95  # k keeps this share of the training images' energy (``Da
 
 def overlay_summary(params: dict, images, labels, key: jax.Array, *, norm: str = "linf",
                     eps_grid=None) -> attacks.SweepSummary:
-    """The seed's overlay with output-``c`` effective weights on every image and target 0..9, and its random
+    """The post's overlay with output-``c`` effective weights on every image and target 0..9, and its random
     control, over ``eps_grid`` (default: the overlay page's ``advx.attacks.EPS_GRID[norm]``).
 
     Only correctly classified images count (``advx.attacks.summarise``). ``summary.success (e,)`` is the
