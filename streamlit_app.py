@@ -4,30 +4,18 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import startup
+from ui import startup, story
 
 st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
 startup.configure()
 HERE = Path(__file__).parent
-PAGES = {
-    "Start": [("views/home.py", "Home", ":material/home:"), ("views/train.py", "Train", ":material/model_training:")],
-    "The experiment": [
-        ("views/activations.py", "Activations", ":material/bar_chart:"),
-        ("views/effective_weights.py", "Effective weights", ":material/grid_on:"),
-        ("views/dataset_averages.py", "Dataset averages", ":material/image:"),
-        ("views/compare.py", "Compare neurons", ":material/compare:"),
-        ("views/overlay.py", "Adversarial overlay", ":material/my_location:"),
-        ("views/draw.py", "Draw a digit", ":material/draw:"),
-        ("views/why.py", "Why it happens", ":material/lightbulb:"),
-        ("views/street_smart.py", "Street-smart", ":material/shield:"),
-        ("views/networks.py", "Many networks", ":material/hub:"),
-    ],
-}
-
 navigation = st.navigation({
     section: [st.Page(path, title=title, icon=icon, default=(path == "views/home.py"))
               for path, title, icon in entries if (HERE / path).exists()]
-    for section, entries in PAGES.items()
+    for section, entries in story.PAGES.items()
 })
 navigation.run()
+# The story's next page (a page that stopped early, e.g. while its first section computes, shows none yet).
+scripts = {Path(path).stem if path != "views/home.py" else "": path for path, _, _ in story.order()}
+story.footer(scripts.get(navigation.url_path, ""), existing=lambda path: (HERE / path).exists())

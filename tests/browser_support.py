@@ -5,7 +5,7 @@
   never trains them), stopped with its whole process group at the end.
 - ``browser`` (session fixture): headless ``/usr/bin/chromium`` with the flags a sandboxed root needs, one
   per test process; each test opens its own contexts (fresh profile, cookies and Streamlit session).
-- ``registered_pages()``: the pages ``streamlit_app.py`` registers (read from its ``PAGES`` table, keeping
+- ``registered_pages()``: the pages ``streamlit_app.py`` registers (read from ``ui.story``'s ``PAGES`` table, keeping
   the files that exist), with the URL path ``st.Page`` gives each one.
 - Helpers to wait until a script run has finished, change a page's main widget, look for errors, and
   save screenshots under ``tests/artifacts/``.
@@ -62,12 +62,13 @@ class AppPage:
 
 
 def registered_pages() -> list[AppPage]:
-    """The pages of ``streamlit_app.py``'s ``PAGES`` table whose files exist, in navigation order.
+    """The pages of ``ui.story``'s ``PAGES`` table (which ``streamlit_app.py`` registers) whose files exist, in
+    navigation order.
 
     ``st.Page("views/x.py")`` takes its URL path from the file name (``/x``); the page marked
     ``default`` (``views/home.py``) is served at ``/``.
     """
-    tree = ast.parse((ROOT / "streamlit_app.py").read_text())
+    tree = ast.parse((ROOT / "ui" / "story.py").read_text())
     table = next(ast.literal_eval(node.value) for node in ast.walk(tree)
                  if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "PAGES" for t in node.targets))
     pages = []

@@ -1,6 +1,8 @@
-"""Home: the experiment's story in a few lines, and a link to each stage."""
+"""Home: the experiment's story in a few lines, and a link to each stage, in the story's one order."""
 
 import streamlit as st
+
+from ui import story
 
 st.title("advx: why adversarial examples exist")
 st.markdown(
@@ -11,33 +13,13 @@ about 98% accuracy. Yet adding a faint, noise-like pattern to a clearly written 
 experiment in Justin Skycak's post *"Intuiting Adversarial Examples in Neural Networks via a Simple
 Computational Experiment"*, and pushes it further.
 
-1. **Train** the network on MNIST (a few seconds on a laptop CPU).
-2. **Activations**: each digit lights up only a handful of hidden neurons.
-3. **Effective weights**: the image each neuron responds to most, read off its weights, looks like noise.
-4. **Dataset averages**: the images that actually make a neuron fire, averaged, look like digits.
-5. **Why it happens**: training only tunes the neuron inside the thin slice of pixel space where
-   digits live; everywhere else it keeps the opinions of its random start.
-6. **Adversarial overlay**: push a 7 along one of those untrained directions and watch the answer flip.
-7. **Draw a digit**: your own handwriting through every stage, and fooled live.
-8. **Street-smart**: a network trained against attacks, and what changes in its neurons.
-9. **Many networks**: whether the noise is each network's own, and whether a smaller start leaves less of it.
+The path below follows the post's argument, then goes beyond it; every page ends with a link to the next.
 """
 )
 
-for path, label in [
-    ("views/train.py", "Train the network"),
-    ("views/activations.py", "Sparse activations"),
-    ("views/effective_weights.py", "Effective weights"),
-    ("views/dataset_averages.py", "Dataset averages"),
-    ("views/compare.py", "Compare neurons side by side"),
-    ("views/overlay.py", "The adversarial overlay"),
-    ("views/why.py", "Why it happens"),
-    ("views/draw.py", "Draw a digit"),
-    ("views/street_smart.py", "Street-smart: a network trained against attacks"),
-    ("views/networks.py", "Many networks"),
-]:
+for number, (path, title, icon) in enumerate(story.order()[1:], start=1):  # after Home itself
     try:
-        st.page_link(path, label=label, icon=":material/arrow_forward:")
+        st.page_link(path, label=f"{number}. {title}: {story.SUMMARIES.get(path, '')}", icon=icon)
     except Exception:  # a page not registered in this build is simply not linked
         pass
 
