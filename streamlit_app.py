@@ -22,6 +22,7 @@ PAGES = {
         ("views/why.py", "Why it happens", ":material/lightbulb:"),
         ("views/street_smart.py", "Street-smart", ":material/shield:"),
         ("views/networks.py", "Many networks", ":material/hub:"),
+        ("views/bugs_or_features.py", "Bugs or features?", ":material/bug_report:"),
     ],
 }
 

@@ -21,6 +21,7 @@ Computational Experiment"*, and pushes it further.
 7. **Draw a digit**: your own handwriting through every stage, and fooled live.
 8. **Street-smart**: a network trained against attacks, and what changes in its neurons.
 9. **Many networks**: whether the noise is each network's own, and whether a smaller start leaves less of it.
+10. **Bugs or features?**: the post's explanation beside its rivals, each tested on the same network.
 """
 )
 
@@ -35,6 +36,7 @@ for path, label in [
     ("views/draw.py", "Draw a digit"),
     ("views/street_smart.py", "Street-smart: a network trained against attacks"),
     ("views/networks.py", "Many networks"),
+    ("views/bugs_or_features.py", "Bugs or features? The post's explanation and its rivals"),
 ]:
     try:
         st.page_link(path, label=label, icon=":material/arrow_forward:")

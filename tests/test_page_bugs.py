@@ -1,0 +1,116 @@
+"""AppTest for "Bugs or features?" (views/bugs_or_features.py): the default view with every section and verdict, a
+shared link, bad links, and the first section drawn while the measures wait.
+
+The page's measures are kept on disk after their first computation (about a minute and a half from nothing), so
+after the first test each is one or two script runs.
+"""
+
+import json
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from apptest_support import answer_with, assert_ran, open_page
+
+from advx import explanations as X
+
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "bugs_or_features.py")
+TIMEOUT = 600
+DEFAULT_VIEW = {"norm": "linf", "k": "100"}
+CHARTS = ("bf_split_energy", "bf_split_logit", "bf_restricted", "bf_gallery", "bf_ilyas", "bf_linearity_ratio",
+          "bf_linearity_flipped", "bf_initial")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def mnist_loaded_once():
+    """MNIST loaded into the app's process cache before the first script run: loaded inside a run, its progress
+    bar is recorded by ``st.cache_resource`` and the replay on the next run raises ``CacheReplayClosureError``
+    (every page shows it under AppTest at this commit)."""
+    from ui import cache
+
+    cache.mnist()
+
+
+def _ok(at) -> None:
+    assert_ran(at)
+    assert not at.error, [e.value for e in at.error]
+
+
+def _chart(at, key: str) -> dict:
+    charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
+    assert len(charts) == 1, [c.proto.id for c in at.get("plotly_chart")]
+    return json.loads(charts[0].proto.spec)
+
+
+def _text(at) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def test_default_view_shows_every_explanation_with_its_verdicts():
+    at = open_page(PAGE, TIMEOUT)
+    _ok(at)
+    assert at.title[0].value == "Bugs or features?"
+    assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
+    for key in CHARTS:
+        _chart(at, key)
+    energy = _chart(at, "bf_split_energy")
+    assert [t["name"] for t in energy["data"]][:4] == [X.ATTACK_LABELS[a] for a in X.ATTACKS]
+    predictions, verdicts = at.dataframe[0].value, at.dataframe[1].value
+    assert len(predictions) == len(X.EXPLANATIONS)
+    assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 8
+    assert set(verdicts["explanation"]) == {e["name"] for e in X.EXPLANATIONS.values()}
+    text = _text(at)
+    assert "**Holds**" in text or "**Partly**" in text or "**Fails**" in text
+    assert "No published figure is cited" in " ".join(c.value for c in at.caption)
+    assert {k: at.query_params[k] for k in DEFAULT_VIEW} == DEFAULT_VIEW
+
+
+def test_a_link_restores_the_view_and_the_widgets_write_it():
+    at = open_page(PAGE, TIMEOUT, norm="l2", k="25")
+    _ok(at)
+    assert not at.warning
+    assert (at.radio(key="bf_norm").value, at.select_slider(key="bf_k").value) == ("l2", "25")
+    assert "k = 25" in _chart(at, "bf_gallery")["layout"]["title"]["text"]
+    assert "L2 ε = 1.5" in _text(at)
+    assert {k: at.query_params[k] for k in DEFAULT_VIEW} == {"norm": "l2", "k": "25"}
+    at.select_slider(key="bf_k").set_value("200").run()
+    _ok(at)
+    assert at.query_params["k"] == "200"
+    assert "k = 200" in _chart(at, "bf_gallery")["layout"]["title"]["text"]
+
+
+def test_bad_links_are_corrected_with_a_note():
+    at = open_page(PAGE, TIMEOUT, norm="l7", k="33")
+    _ok(at)
+    warnings = " ".join(w.value for w in at.warning)
+    assert "`norm=l7`" in warnings and "`k=33`" in warnings
+    assert {k: at.query_params[k] for k in DEFAULT_VIEW} == DEFAULT_VIEW
+
+
+@pytest.fixture
+def pending_job():
+    """A job that reports progress and does not finish until the test ends."""
+    from ui import jobs
+
+    gate = threading.Event()
+
+    def work(report):
+        report(0.3, "attacked 20,000 images")
+        gate.wait(60)
+
+    yield jobs.submit(("test_pending_bugs", time.monotonic_ns()), work, progress=True, label="the measure")
+    gate.set()
+
+
+def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending_job):
+    answer_with(monkeypatch, ("attack splits", "restricted attacks", "non-robust training", "linearity",
+                              "initial eps"), pending_job)
+    at = open_page(PAGE, TIMEOUT)
+    _ok(at)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(X.EXPLANATIONS)
+    assert not at.get("plotly_chart")
+    bars = [p.proto.text for p in at.get("progress")]
+    assert len(bars) == 5 and all("attacked 20,000 images" in t for t in bars), bars
+    assert "they follow once all are done" in " ".join(c.value for c in at.caption)
