@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apptest_support import answer_with, assert_ran, open_page
+from apptest_support import answer_with, open_page
 
 from advx import explanations as X
 
@@ -34,14 +34,13 @@ def mnist_loaded_once():
 
 
 def _ok(at) -> None:
-    assert_ran(at)
-    assert not at.error, [e.value for e in at.error]
+    problems = [e.value for e in (*at.exception, *at.error)]
+    assert not problems, problems
 
 
-def _chart(at, key: str) -> dict:
-    charts = [c for c in at.get("plotly_chart") if c.proto.id.endswith(f"-{key}")]
-    assert len(charts) == 1, [c.proto.id for c in at.get("plotly_chart")]
-    return json.loads(charts[0].proto.spec)
+def _charts(at) -> dict[str, dict]:
+    """``{widget key: figure spec}`` of every Plotly chart on the page."""
+    return {c.proto.id.rsplit("-", 1)[-1]: json.loads(c.proto.spec) for c in at.get("plotly_chart")}
 
 
 def _text(at) -> str:
@@ -51,11 +50,10 @@ def _text(at) -> str:
 def test_default_view_shows_every_explanation_with_its_verdicts():
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
-    assert at.title[0].value == "Bugs or features?"
-    assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
-    for key in CHARTS:
-        _chart(at, key)
-    energy = _chart(at, "bf_split_energy")
+    numbers = [h.value.split(" · ")[0] for h in at.header]
+    assert (at.title[0].value, numbers) == ("Bugs or features?", [str(n) for n in range(1, 7)])
+    assert set(CHARTS) <= set(_charts(at)), sorted(_charts(at))
+    energy = _charts(at)["bf_split_energy"]
     assert [t["name"] for t in energy["data"]][:4] == [X.ATTACK_LABELS[a] for a in X.ATTACKS]
     predictions, verdicts = at.dataframe[0].value, at.dataframe[1].value
     assert len(predictions) == len(X.EXPLANATIONS)
@@ -72,13 +70,13 @@ def test_a_link_restores_the_view_and_the_widgets_write_it():
     _ok(at)
     assert not at.warning
     assert (at.radio(key="bf_norm").value, at.select_slider(key="bf_k").value) == ("l2", "25")
-    assert "k = 25" in _chart(at, "bf_gallery")["layout"]["title"]["text"]
+    assert "k = 25" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
     assert "L2 ε = 1.5" in _text(at)
     assert {k: at.query_params[k] for k in DEFAULT_VIEW} == {"norm": "l2", "k": "25"}
     at.select_slider(key="bf_k").set_value("200").run()
     _ok(at)
     assert at.query_params["k"] == "200"
-    assert "k = 200" in _chart(at, "bf_gallery")["layout"]["title"]["text"]
+    assert "k = 200" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
 
 
 def test_bad_links_are_corrected_with_a_note():
@@ -91,17 +89,17 @@ def test_bad_links_are_corrected_with_a_note():
 
 @pytest.fixture
 def pending_job():
-    """A job that reports progress and does not finish until the test ends."""
+    """A job kept at 30% ("attacked 20,000 images") until the test ends."""
     from ui import jobs
 
-    gate = threading.Event()
-
-    def work(report):
-        report(0.3, "attacked 20,000 images")
-        gate.wait(60)
-
-    yield jobs.submit(("test_pending_bugs", time.monotonic_ns()), work, progress=True, label="the measure")
-    gate.set()
+    release = threading.Event()
+    job = jobs.submit(("test_pending_bugs", time.monotonic_ns()),
+                      lambda report: (report(0.3, "attacked 20,000 images"), release.wait(60)),
+                      progress=True, label="the measure")
+    try:
+        yield job
+    finally:
+        release.set()
 
 
 def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending_job):
