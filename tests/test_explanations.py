@@ -154,8 +154,21 @@ def test_every_figure_is_valid_plotly(tmp_path):
         F.model_curves(np.arange(3.0), {"mlp": np.ones(3), "linear": np.ones(3)}, {"mlp": "m", "linear": "l"}, 1.0,
                        title="t", x_title="x", y_title="y"),
         F.epoch_eps(np.array([0, 1]), np.ones((2, 5)), np.array([0.1, 0.9]), norm_label="L2", title="t"),
+        F.boundary_lines(np.array([0, 1]), {"inside": np.ones(2), "outside": np.zeros(2)},
+                         {"inside": "on", "outside": "off"}, title="t"),
     ]
     for fig in figures:
         go.Figure(fig.to_dict())  # validates every property
     path = storage.save(tmp_path / "s.npz", *tuple_codec(X.AttackSplits).encode(splits)[:1], "s", {"a": 1})
     assert storage.load(path, "s", {"a": 1}) is not None
+
+
+def test_the_boundary_during_training(sub, trained_run, few):
+    found = X.boundary_over_training(trained_run, sub, 50, few[0][:12], epochs=(0, 15))
+    assert found.inside.shape == found.outside.shape == found.anywhere.shape == (2, 12)
+    assert (np.median(found.anywhere, 1) <= np.median(found.inside, 1)).all()
+    assert ((found.energy_outside >= 0) & (found.energy_outside <= 1)).all()
+    made_up = found._replace(inside=np.full((2, 12), 2.0), outside=np.full((2, 12), 1.0))
+    assert W.boundary_findings(made_up)[0]["verdict"] == "holds"
+    assert W.boundary_findings(made_up._replace(outside=np.full((2, 12), 3.0)))[0]["verdict"] == "fails"
+    assert [V.cling_verdict(r) for r in ([0.5, 0.6], [0.5, 1.2], [1.0, 1.1])] == ["holds", "partly", "fails"]

@@ -20,7 +20,7 @@ PAGE = str(Path(__file__).resolve().parents[1] / "views" / "bugs_or_features.py"
 TIMEOUT = 600
 DEFAULT_VIEW = {"norm": "linf", "k": "100"}
 CHARTS = ("bf_split_energy", "bf_split_logit", "bf_restricted", "bf_gallery", "bf_ilyas", "bf_linearity_ratio",
-          "bf_linearity_flipped", "bf_initial")
+          "bf_linearity_flipped", "bf_initial", "bf_boundary")
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -51,13 +51,13 @@ def test_default_view_shows_every_explanation_with_its_verdicts():
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     numbers = [h.value.split(" · ")[0] for h in at.header]
-    assert (at.title[0].value, numbers) == ("Bugs or features?", [str(n) for n in range(1, 7)])
+    assert (at.title[0].value, numbers) == ("Bugs or features?", [str(n) for n in range(1, 8)])
     assert set(CHARTS) <= set(_charts(at)), sorted(_charts(at))
     energy = _charts(at)["bf_split_energy"]
     assert [t["name"] for t in energy["data"]][:4] == [X.ATTACK_LABELS[a] for a in X.ATTACKS]
     predictions, verdicts = at.dataframe[0].value, at.dataframe[1].value
     assert len(predictions) == len(X.EXPLANATIONS)
-    assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 8
+    assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 9
     assert set(verdicts["explanation"]) == {e["name"] for e in X.EXPLANATIONS.values()}
     text = _text(at)
     assert "**Holds**" in text or "**Partly**" in text or "**Fails**" in text
@@ -104,11 +104,11 @@ def pending_job():
 
 def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending_job):
     answer_with(monkeypatch, ("attack splits", "restricted attacks", "non-robust training", "linearity",
-                              "initial eps"), pending_job)
+                              "initial eps", "boundary"), pending_job)
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(X.EXPLANATIONS)
     assert not at.get("plotly_chart")
     bars = [p.proto.text for p in at.get("progress")]
-    assert len(bars) == 5 and all("attacked 20,000 images" in t for t in bars), bars
+    assert len(bars) == 6 and all("attacked 20,000 images" in t for t in bars), bars
     assert "they follow once all are done" in " ".join(c.value for c in at.caption)

@@ -98,6 +98,17 @@ if (initial := road.show(jobs["initial"])) is not None:
     st.markdown(W.finding_lines(findings["initial"]))
     arrays |= {"initial_epochs": initial.epochs, "initial_smallest": initial.smallest}
 
+st.header("7 · The boundary during training")
+if (boundary := road.show(jobs["boundary"])) is not None:
+    parts = {"inside": f"on the data (top-{boundary.k})", "outside": "off the data", "anywhere": "unrestricted"}
+    figures["boundary"] = F.boundary_lines(boundary.epochs, W.boundary_medians(boundary), parts,
+                                           title="How far the boundary is, on and off the data, epoch by epoch")
+    st.plotly_chart(figures["boundary"], key="bf_boundary")
+    st.caption(W.NOTES["boundary"])
+    findings["boundary"] = W.boundary_findings(boundary)
+    st.markdown(W.finding_lines(findings["boundary"]))
+    arrays |= {f"boundary_{name}": getattr(boundary, name) for name in ("epochs", "inside", "outside", "anywhere")}
+
 with summary:
     if len(findings) < len(jobs):
         st.caption("The verdicts read every measure below; they follow once all are done.")

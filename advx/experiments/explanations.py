@@ -125,8 +125,21 @@ def initial_eps(run, mnist, norm: str = "linf") -> Experiment:
                       tuple_codec(X.InitialEps))
 
 
+@experiment
+def boundary(run, mnist) -> Experiment:
+    """``advx.explanations.Boundary``: the distance to the boundary on and off the data subspace after each epoch of
+    ``INITIAL_EPOCHS``."""
+    settings = {"epochs": list(X.INITIAL_EPOCHS), "level": SPLIT_LEVEL, "images": N_IMAGES}
+
+    def compute(report):
+        return X.boundary_over_training(run, data_subspace(mnist), _split_k(mnist), _images(mnist)[0])
+
+    return Experiment("boundary", f"the boundary during training ({N_IMAGES} images, {len(X.INITIAL_EPOCHS)} epochs, "
+                      "on and off the data)", _inputs(run, mnist), settings, compute, tuple_codec(X.Boundary))
+
+
 def measures(run, mnist, norm: str = "linf") -> dict[str, Experiment]:
     """Every result of the page, in the order one worker should take them (the quick ones first)."""
     return {"splits": attack_splits.spec(run, mnist, norm), "initial": initial_eps.spec(run, mnist, norm),
             "linearity": linearity.spec(run, mnist, norm), "restricted": restricted_attacks.spec(run, mnist),
-            "ilyas": non_robust_training.spec(run, mnist)}
+            "ilyas": non_robust_training.spec(run, mnist), "boundary": boundary.spec(run, mnist)}

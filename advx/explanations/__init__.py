@@ -12,6 +12,7 @@ from advx.explanations.ilyas import (CHUNK as CHUNK, ILYAS_EPS as ILYAS_EPS, TAR
                                      part_set as part_set, relabel_targets as relabel_targets,
                                      train_and_test as train_and_test)
 from advx.explanations.initial import INITIAL_EPOCHS as INITIAL_EPOCHS, InitialEps as InitialEps
+from advx.explanations.initial import Boundary as Boundary, boundary_over_training as boundary_over_training
 from advx.explanations.initial import initial_eps as initial_eps
 from advx.explanations.linearity import (Linearity as Linearity, along_attack as along_attack,
                                          linear_params as linear_params, linearity as linearity,
@@ -26,6 +27,7 @@ from advx.explanations.splits import (ATTACKS as ATTACKS, SPLIT_EPS as SPLIT_EPS
 from advx.explanations.verdicts import VERDICT_LABELS as VERDICT_LABELS, VERDICTS as VERDICTS
 from advx.explanations.words import (ATTACK_LABELS as ATTACK_LABELS, EXPLANATIONS as EXPLANATIONS,
                                      ILYAS_PUBLISHED as ILYAS_PUBLISHED, ilyas_findings as ilyas_findings,
+                                     boundary_findings as boundary_findings, boundary_medians as boundary_medians,
                                      ilyas_rows as ilyas_rows, initial_findings as initial_findings,
                                      linearity_findings as linearity_findings, prediction_rows as prediction_rows,
                                      restricted_findings as restricted_findings,

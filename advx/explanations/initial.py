@@ -48,3 +48,44 @@ def initial_eps(run, images, labels, key: jax.Array, *, norm: str,
     return InitialEps(epochs=np.array(epochs), smallest=np.stack(smallest), accuracy=np.array(accuracy),
                       image_size=np.asarray(A.threat(norm).norm(x)), norm=norm,
                       max_eps=float(INITIAL_MAX_EPS[norm]))
+
+
+class Boundary(NamedTuple):
+    """The distance to the decision boundary after each of ``epochs (E,)`` (0: untrained), for the same images, by
+    PGD kept in the top-``k`` subspace (``inside (E, n)``), in its complement (``outside (E, n)``) and
+    unrestricted (``anywhere (E, n)``): each image's smallest flipping L2 ε (``inf``: not found up to
+    ``max_eps``), toward ``(a + 1) mod 10`` from the network's own answer ``a``. ``energy_outside (E,)``: the
+    unrestricted attack's mean energy share outside, at each image's smallest ε. No pixel box
+    (``advx.explanations.restricted``)."""
+
+    epochs: np.ndarray
+    inside: np.ndarray
+    outside: np.ndarray
+    anywhere: np.ndarray
+    energy_outside: np.ndarray
+    k: int
+    max_eps: float
+
+
+def boundary_over_training(run, sub, k: int, images, *, epochs: Sequence[int] = INITIAL_EPOCHS) -> Boundary:
+    """``Boundary`` of ``run``'s network at each of ``epochs`` that it has, split at the top-``k`` subspace of
+    ``sub``."""
+    from advx.explanations.restricted import RESTRICTED_MAX_EPS, smallest_eps, subspace_pgd
+
+    x = np.asarray(images, np.float32)
+    epochs = [int(e) for e in epochs if e <= run.n_epochs]
+    top, rest = sub.basis[:, :k], sub.basis[:, k:]
+    free = np.eye(x.shape[1], dtype=np.float32)
+    rows = {"inside": [], "outside": [], "anywhere": [], "energy": []}
+    for epoch in epochs:
+        model_fn = A.as_model_fn(run.params_at(epoch))
+        targets = (np.asarray(jnp.argmax(model_fn(x), -1)) + 1) % 10
+        for name, basis in (("inside", top), ("outside", rest), ("anywhere", free)):
+            rows[name].append(smallest_eps(model_fn, x, targets, basis))
+        found = np.isfinite(rows["anywhere"][-1])
+        delta = np.asarray(subspace_pgd(model_fn, x[found], targets[found], rows["anywhere"][-1][found], free)) - x[found]
+        outside = delta @ rest
+        rows["energy"].append(float(np.mean(np.square(outside).sum(1) / np.maximum(np.square(delta).sum(1), 1e-20))))
+    return Boundary(epochs=np.array(epochs), inside=np.stack(rows["inside"]), outside=np.stack(rows["outside"]),
+                    anywhere=np.stack(rows["anywhere"]), energy_outside=np.array(rows["energy"]), k=int(k),
+                    max_eps=float(RESTRICTED_MAX_EPS))

@@ -28,6 +28,8 @@ LINEAR_PARTLY = 2.0
 # Already at the start: the untrained network flips at an ε no larger than the trained one's.
 FOUND_SHARE = 0.9  # the search must find a flipping ε for at least 90% of the images
 INITIAL_PARTLY = 2.0  # within twice the trained network's ε
+# The dimpled manifold over training: the boundary clings to the data, so it is nearer off the data than on it.
+CLING_RATIO = 0.8  # the median distance off the data at most 80% of the distance along it
 
 
 def logit_outside_verdict(share_outside: float) -> str:
@@ -73,3 +75,11 @@ def initial_verdict(initial: float, trained: float, found: float) -> str:
     if found < FOUND_SHARE:
         return "fails"
     return "holds" if initial <= trained else "partly" if initial <= INITIAL_PARTLY * trained else "fails"
+
+
+def cling_verdict(ratios) -> str:
+    """Shamir et al.: ``ratios``, the median distance to the boundary off the data over the distance on it, after
+    each trained epoch (the untrained network left out): at most ``CLING_RATIO`` at every epoch, at some, or at
+    none."""
+    clinging = [r <= CLING_RATIO for r in ratios]
+    return "holds" if all(clinging) else "partly" if any(clinging) else "fails"

@@ -217,12 +217,39 @@ NOTES = {
     "ilyas": "Targeted L2 PGD (10 steps of ε/4, a random start) from each of the 60,000 training images, labelled "
              "with its target; a fresh network of the same shape trained on it with the default settings (Adam, 15 "
              "epochs), tested on the clean test set. Inside/outside: the clean image plus only that part of its "
-             "perturbation.",
+             "perturbation. In the y + 1 set the digit itself still predicts its label (a y is always labelled "
+             "y + 1), so a network can learn that shift instead; the random set has no such shortcut.",
     "linearity": "Along each image's PGD direction (unit size in the norm, no pixel box along the path): the true "
                  "change of the margin, target logit minus true logit, over its first-order prediction (median over "
                  "images; 1 is exactly linear). Right: the share of images the target wins at that distance.",
+    "boundary": "For the same 200 test images after each epoch: the smallest L2 ε of PGD kept in the top-k subspace "
+                "(on the data), in its complement (off it) and unrestricted, each from the network's own answer a "
+                "toward a + 1 (mod 10), without the pixel box. Shamir et al. predict a boundary that first clings to "
+                "the data, then dents around it.",
     "initial": "Targeted PGD from each network's own answer a to a + 1 (mod 10), the smallest ε by a grid and "
                "bisection; epoch 0 is the untrained network of the run.",
 }
 VARIANT_LABELS = ("attacks toward y + 1, labelled y + 1", "attacks toward a random class, labelled so",
                   "y + 1: only the part inside the data subspace", "y + 1: only the part outside")
+
+
+def boundary_medians(boundary) -> dict[str, np.ndarray]:
+    """``{"inside" | "outside" | "anywhere": (E,)}`` the median distance to the boundary after each epoch."""
+    return {name: np.median(getattr(boundary, name), axis=1) for name in ("inside", "outside", "anywhere")}
+
+
+def boundary_findings(boundary) -> list[dict]:
+    """The dimpled manifold's picture of training: does the boundary cling to the data (nearer off it than on it)?"""
+    medians = boundary_medians(boundary)
+    trained = boundary.epochs > 0
+    ratios = medians["outside"][trained] / medians["inside"][trained]
+    verdict = V.cling_verdict(ratios)
+    steps = ", ".join(f"epoch {e}: {i:.2f} on, {o:.2f} off" for e, i, o in zip(
+        boundary.epochs, medians["inside"], medians["outside"]))
+    return [_finding("dimpled", verdict, (
+        f"The median L2 distance to the boundary on the data (top-{boundary.k} subspace) and off it: {steps}. "
+        f"The unrestricted attack's energy outside goes from {boundary.energy_outside[0]:.0%} at the start to "
+        f"{boundary.energy_outside[-1]:.0%}. " + {
+            "holds": "At every epoch the boundary is nearer off the data than on it: it clings to the data.",
+            "partly": "The boundary is nearer off the data than on it at some epochs only.",
+            "fails": "The boundary is no nearer off the data than on it: it does not cling to the data."}[verdict]))]

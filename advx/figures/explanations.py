@@ -147,3 +147,19 @@ def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text=f"smallest {norm_label} ε that flips"), rangemode="tozero"),
                               legend=dict(orientation="h", y=-0.25)))
+
+
+PART_COLOURS = {"inside": "#2166ac", "outside": "#b2182b", "anywhere": "#555555"}  # as advx.figures.subspace
+
+
+def boundary_lines(epochs, medians: Mapping[str, np.ndarray], labels: Mapping[str, str], *, title: str) -> go.Figure:
+    """The median distance to the boundary after each of ``epochs (E,)``, one line per part of ``medians``
+    (``{"inside" | "outside" | "anywhere": (E,)}``, named by ``labels``)."""
+    data = [dict(type="scatter", x=_floats(epochs), y=_floats(values), mode="lines+markers", name=labels[name],
+                 line=dict(color=PART_COLOURS.get(name, "#333")),
+                 hovertemplate=f"{labels[name]}<br>epoch %{{x}}: median ε %{{y:.2f}}<extra></extra>")
+            for name, values in medians.items()]
+    return _figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
+                              xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
+                              yaxis=dict(title=dict(text="median L2 distance to the boundary"), rangemode="tozero"),
+                              legend=dict(orientation="h", y=-0.25)))
