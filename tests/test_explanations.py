@@ -15,7 +15,7 @@ from advx import storage
 from advx.experiments import data_subspace
 from advx.experiments.spec import tuple_codec
 from advx.explanations import verdicts as V
-from advx.explanations import words as W
+from advx.text import explanations as W
 from advx.figures import explanations as F
 from advx.model import to_pixels
 

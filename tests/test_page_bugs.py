@@ -15,22 +15,13 @@ import pytest
 from apptest_support import answer_with, open_page
 
 from advx import explanations as X
+from advx.text import explanations as W
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "bugs_or_features.py")
 TIMEOUT = 600
 DEFAULT_VIEW = {"norm": "linf", "k": "100"}
 CHARTS = ("bf_split_energy", "bf_split_logit", "bf_restricted", "bf_gallery", "bf_ilyas", "bf_linearity_ratio",
           "bf_linearity_flipped", "bf_initial", "bf_boundary")
-
-
-@pytest.fixture(autouse=True, scope="module")
-def mnist_loaded_once():
-    """MNIST loaded into the app's process cache before the first script run: loaded inside a run, its progress
-    bar is recorded by ``st.cache_resource`` and the replay on the next run raises ``CacheReplayClosureError``
-    (every page shows it under AppTest at this commit)."""
-    from ui import cache
-
-    cache.mnist()
 
 
 def _ok(at) -> None:
@@ -54,11 +45,11 @@ def test_default_view_shows_every_explanation_with_its_verdicts():
     assert (at.title[0].value, numbers) == ("Bugs or features?", [str(n) for n in range(1, 8)])
     assert set(CHARTS) <= set(_charts(at)), sorted(_charts(at))
     energy = _charts(at)["bf_split_energy"]
-    assert [t["name"] for t in energy["data"]][:4] == [X.ATTACK_LABELS[a] for a in X.ATTACKS]
+    assert [t["name"] for t in energy["data"]][:4] == [W.ATTACK_LABELS[a] for a in X.ATTACKS]
     predictions, verdicts = at.dataframe[0].value, at.dataframe[1].value
-    assert len(predictions) == len(X.EXPLANATIONS)
+    assert len(predictions) == len(W.EXPLANATIONS)
     assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 9
-    assert set(verdicts["explanation"]) == {e["name"] for e in X.EXPLANATIONS.values()}
+    assert set(verdicts["explanation"]) == {e["name"] for e in W.EXPLANATIONS.values()}
     text = _text(at)
     assert "**Holds**" in text or "**Partly**" in text or "**Fails**" in text
     assert "No published figure is cited" in " ".join(c.value for c in at.caption)
@@ -107,7 +98,7 @@ def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending
                               "initial eps", "boundary"), pending_job)
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(X.EXPLANATIONS)
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(W.EXPLANATIONS)
     assert not at.get("plotly_chart")
     bars = [p.proto.text for p in at.get("progress")]
     assert len(bars) == 6 and all("attacked 20,000 images" in t for t in bars), bars

@@ -3,10 +3,10 @@
 import pandas as pd
 import streamlit as st
 
-from advx import attacks as A
 from advx import explanations as X
+from advx import vocabulary as V
 from advx.experiments import explanations as EX
-from advx.explanations import words as W
+from advx.text import explanations as W
 from advx.figures import explanations as F
 from ui import links, resources, road
 from ui.page_downloads import offer
@@ -22,9 +22,9 @@ mnist, run = resources.data(), resources.current_run()
 st.header("1 · The explanations and what each predicts")
 st.dataframe(pd.DataFrame(W.prediction_rows()), hide_index=True, key="bf_predictions")
 c1, c2 = st.columns(2)
-links.seed("bf_norm", links.url_choice("norm", "linf", A.NORMS))
-norm = c1.radio("Norm of the attacks", A.NORMS, key="bf_norm", horizontal=True,
-                format_func=lambda n: f"{A.NORM_LABELS[n]} ε = {X.SPLIT_EPS[n]:g}")
+links.seed("bf_norm", links.url_choice("norm", "linf", V.NORMS))
+norm = c1.radio("Norm of the attacks", V.NORMS, key="bf_norm", horizontal=True,
+                format_func=lambda n: f"{V.NORM_LABELS[n]} ε = {X.SPLIT_EPS[n]:g}")
 links.seed("bf_k", links.url_choice("k", "100", K_CHOICES))
 k = int(c2.select_slider("k, the dimension of the data subspace shown", K_CHOICES, key="bf_k"))
 summary = st.container()
@@ -76,7 +76,7 @@ if (ilyas := road.show(jobs["ilyas"])) is not None:
 st.header("5 · Linearity along the attack")
 if (lin := road.show(jobs["linearity"])) is not None:
     models = {"mlp": "this MLP", "linear": "a linear softmax model"}
-    axis = f"distance along the attack ({A.NORM_LABELS[lin.norm]})"
+    axis = f"distance along the attack ({V.NORM_LABELS[lin.norm]})"
     for column, (name, curves, y_title, percent) in zip(st.columns(2), (
             ("ratio", {"mlp": lin.mlp_ratio, "linear": lin.linear_ratio}, "true / first-order change", False),
             ("flipped", {"mlp": lin.mlp_flipped, "linear": lin.linear_flipped}, "share the target wins", True))):
@@ -90,7 +90,7 @@ if (lin := road.show(jobs["linearity"])) is not None:
 st.header("6 · Already at the start")
 if (initial := road.show(jobs["initial"])) is not None:
     figures["initial"] = F.epoch_eps(initial.epochs, initial.smallest, initial.accuracy,
-                                     norm_label=A.NORM_LABELS[initial.norm],
+                                     norm_label=V.NORM_LABELS[initial.norm],
                                      title="The smallest ε that flips an image, from the untrained network on")
     st.plotly_chart(figures["initial"], key="bf_initial")
     st.caption(W.NOTES["initial"])

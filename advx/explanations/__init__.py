@@ -3,7 +3,7 @@
 Modules: ``splits`` (every attack split inside/outside the data subspace), ``restricted`` (PGD kept inside it),
 ``ilyas`` (Ilyas et al.'s non-robust training set), ``linearity`` (the logits along the attack, and a linear
 softmax model), ``initial`` (the smallest flipping ε at initialisation and over training), ``verdicts`` (each
-prediction against the numbers) and ``words`` (the sentences). Shapes: images ``(n, 784)`` float32 in [0, 1].
+prediction against the numbers); the sentences are ``advx.text.explanations``. Shapes: images ``(n, 784)`` float32 in [0, 1].
 """
 
 from advx.explanations.ilyas import (CHUNK as CHUNK, ILYAS_EPS as ILYAS_EPS, TARGET_KINDS as TARGET_KINDS,
@@ -25,11 +25,3 @@ from advx.explanations.splits import (ATTACKS as ATTACKS, SPLIT_EPS as SPLIT_EPS
                                       perturbations as perturbations, split_parts as split_parts,
                                       targets_for as targets_for)
 from advx.explanations.verdicts import VERDICT_LABELS as VERDICT_LABELS, VERDICTS as VERDICTS
-from advx.explanations.words import (ATTACK_LABELS as ATTACK_LABELS, EXPLANATIONS as EXPLANATIONS,
-                                     ILYAS_PUBLISHED as ILYAS_PUBLISHED, ilyas_findings as ilyas_findings,
-                                     boundary_findings as boundary_findings, boundary_medians as boundary_medians,
-                                     ilyas_rows as ilyas_rows, initial_findings as initial_findings,
-                                     linearity_findings as linearity_findings, prediction_rows as prediction_rows,
-                                     restricted_findings as restricted_findings,
-                                     restricted_medians as restricted_medians, split_findings as split_findings,
-                                     split_rows as split_rows)

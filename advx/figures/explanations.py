@@ -11,18 +11,14 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import numpy as np
-import plotly.colors
 import plotly.graph_objects as go
+
+from advx.figures.base import INSIDE_COLOUR, OUTSIDE_COLOUR, PIXEL_SCALE, figure, margin
 
 ATTACK_COLOURS = {"overlay": "#c0392b", "fgsm": "#2980b9", "pgd": "#8e44ad", "smallest_pgd": "#16a085"}
 MODEL_COLOURS = {"mlp": "#8e44ad", "linear": "#e67e22"}
 RANDOM_COLOUR = "#7f8c8d"
-PIXEL_SCALE = plotly.colors.get_colorscale("Greys")  # 0 white, 1 black, as on the other pages
-_MARGIN = dict(l=10, r=10, t=50, b=10)
-
-
-def _figure(data: list, layout: dict) -> go.Figure:
-    return go.Figure({"data": data, "layout": layout}, _validate=False)
+_MARGIN = margin(t=50)
 
 
 def _floats(values) -> list:
@@ -48,7 +44,7 @@ def split_curves(ks, shares, random_share, labels: Mapping[str, str], k_level: i
                      line=dict(color=RANDOM_COLOUR, dash="dash"), hovertemplate="random<br>k = %{x}<br>%{y:.1%}"
                      "<extra></extra>"))
     shapes, notes = _k_line(k_level, f" k = {k_level}")
-    return _figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN, shapes=shapes, annotations=notes,
+    return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN, shapes=shapes, annotations=notes,
                               xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
                               yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=[0, 1.05]),
                               legend=dict(orientation="h", y=-0.25)))
@@ -65,11 +61,11 @@ def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
     data = [dict(type="scatter", x=x + x[::-1], y=_floats(q3) + _floats(q1)[::-1], fill="toself", mode="lines",
                  line=dict(width=0), fillcolor="rgba(33,102,172,0.15)", name="quartiles", hoverinfo="skip"),
             dict(type="scatter", x=x, y=_floats(median), mode="lines+markers", name="kept in the top-k subspace",
-                 line=dict(color="#2166ac"), hovertemplate="k = %{x}<br>median ε = %{y:.2f}<extra></extra>"),
+                 line=dict(color=INSIDE_COLOUR), hovertemplate="k = %{x}<br>median ε = %{y:.2f}<extra></extra>"),
             dict(type="scatter", x=[x[0], x[-1]], y=[free, free], mode="lines", name="unrestricted",
-                 line=dict(color="#b2182b", dash="dash"), hovertemplate=f"unrestricted: median ε = {free:.2f}"
+                 line=dict(color=OUTSIDE_COLOUR, dash="dash"), hovertemplate=f"unrestricted: median ε = {free:.2f}"
                  "<extra></extra>")]
-    return _figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN,
+    return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN,
                               xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
                               yaxis=dict(title=dict(text="smallest L2 ε reaching the target"), rangemode="tozero"),
                               legend=dict(orientation="h", y=-0.25)))
@@ -98,21 +94,21 @@ def gallery(rows: Mapping[str, np.ndarray], captions: Mapping[str, Sequence[str]
             layout["annotations"].append(dict(text=f"{name}: {captions[name][c]}" if c == 0 else captions[name][c],
                                               x=x0 + width / 2, y=y1, xref="paper", yref="paper", showarrow=False,
                                               yanchor="bottom", font=dict(size=10)))
-    return _figure(data, layout)
+    return figure(data, layout)
 
 
 def accuracy_bars(rows: Sequence[dict], *, chance: float, title: str) -> go.Figure:
     """Horizontal bars of ``rows`` (``{"trained on", "clean test accuracy"}``), with chance marked."""
     names = [r["trained on"] for r in rows][::-1]
     values = [float(r["clean test accuracy"]) for r in rows][::-1]
-    data = [dict(type="bar", orientation="h", x=values, y=names, marker=dict(color="#2166ac"),
+    data = [dict(type="bar", orientation="h", x=values, y=names, marker=dict(color=INSIDE_COLOUR),
                  text=[f"{v:.1%}" for v in values], textposition="outside",
                  hovertemplate="%{y}: %{x:.1%}<extra></extra>")]
     shapes = [dict(type="line", x0=chance, x1=chance, y0=0, y1=1, xref="x", yref="paper",
                    line=dict(color=RANDOM_COLOUR, dash="dash"))]
     notes = [dict(text=f" chance {chance:.0%}", x=chance, y=1, xref="x", yref="paper", showarrow=False,
                   xanchor="left", yanchor="bottom", font=dict(size=11, color=RANDOM_COLOUR))]
-    return _figure(data, dict(title=dict(text=title), height=120 + 50 * len(rows), margin=dict(_MARGIN, l=260),
+    return figure(data, dict(title=dict(text=title), height=120 + 50 * len(rows), margin=dict(_MARGIN, l=260),
                               shapes=shapes, annotations=notes,
                               xaxis=dict(title=dict(text="clean test accuracy"), tickformat=".0%", range=[0, 1.1])))
 
@@ -127,7 +123,7 @@ def model_curves(sizes, curves: Mapping[str, np.ndarray], labels: Mapping[str, s
             for name, curve in curves.items()]
     shapes = [dict(type="line", x0=eps, x1=eps, y0=0, y1=1, xref="x", yref="paper",
                    line=dict(color="#999", dash="dot"))]
-    return _figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN, shapes=shapes,
+    return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN, shapes=shapes,
                               xaxis=dict(title=dict(text=x_title)),
                               yaxis=dict(title=dict(text=y_title), **({"tickformat": ".0%"} if percent else {})),
                               legend=dict(orientation="h", y=-0.25)))
@@ -143,13 +139,13 @@ def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.
             dict(type="scatter", x=x, y=_floats(median), mode="lines+markers", name="median", customdata=_floats(
                 accuracy), line=dict(color="#8e44ad"), hovertemplate="epoch %{x}<br>median ε = %{y:.3g}<br>accuracy "
                 "%{customdata:.1%}<extra></extra>")]
-    return _figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
+    return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text=f"smallest {norm_label} ε that flips"), rangemode="tozero"),
                               legend=dict(orientation="h", y=-0.25)))
 
 
-PART_COLOURS = {"inside": "#2166ac", "outside": "#b2182b", "anywhere": "#555555"}  # as advx.figures.subspace
+PART_COLOURS = {"inside": INSIDE_COLOUR, "outside": OUTSIDE_COLOUR, "anywhere": "#555555"}
 
 
 def boundary_lines(epochs, medians: Mapping[str, np.ndarray], labels: Mapping[str, str], *, title: str) -> go.Figure:
@@ -159,7 +155,7 @@ def boundary_lines(epochs, medians: Mapping[str, np.ndarray], labels: Mapping[st
                  line=dict(color=PART_COLOURS.get(name, "#333")),
                  hovertemplate=f"{labels[name]}<br>epoch %{{x}}: median ε %{{y:.2f}}<extra></extra>")
             for name, values in medians.items()]
-    return _figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
+    return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text="median L2 distance to the boundary"), rangemode="tozero"),
                               legend=dict(orientation="h", y=-0.25)))

@@ -1,10 +1,11 @@
 """The words of "Bugs or features?": each explanation, what it predicts, and the findings, every sentence made from
-the measured numbers with its verdict from ``advx.explanations.verdicts``."""
+the measured numbers with its verdict from ``advx.explanations.verdicts``; labels from ``advx.vocabulary``."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from advx import vocabulary as V0
 from advx.explanations import verdicts as V
 from advx.explanations.ilyas import IlyasResult
 from advx.explanations.initial import InitialEps
@@ -12,11 +13,11 @@ from advx.explanations.linearity import Linearity
 from advx.explanations.restricted import RestrictedAttacks
 from advx.explanations.splits import ATTACKS, AttackSplits
 
-NORM_SYMBOLS = {"linf": "L∞", "l2": "L2"}
-ATTACK_LABELS = {"overlay": "the post's overlay", "fgsm": "FGSM", "pgd": "PGD",
+NORM_SYMBOLS = V0.NORM_LABELS
+ATTACK_LABELS = {"overlay": "the post's overlay", "fgsm": V0.ATTACK_LABELS["fgsm"], "pgd": V0.ATTACK_LABELS["pgd"],
                  "smallest_pgd": "PGD at its smallest flipping ε"}
 EXPLANATIONS = {
-    "post": dict(name="Bugs of the untrained directions", source="the post (Skycak)",
+    "post": dict(name="Bugs of the untrained directions", source=f"the post ({V0.POST_AUTHOR})",
                  claim="Off the data subspace a neuron keeps the random opinions of its start; attacks walk there.",
                  predicts="The part of an attack outside the data subspace does most of the work; kept on the data, "
                           "an attack needs a larger ε; the outside parts teach a fresh network nothing."),
