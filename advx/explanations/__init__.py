@@ -11,7 +11,8 @@ from advx.explanations.ilyas import (CHUNK as CHUNK, ILYAS_EPS as ILYAS_EPS, TAR
                                      ilyas_experiment as ilyas_experiment, non_robust_set as non_robust_set,
                                      part_set as part_set, relabel_targets as relabel_targets,
                                      train_and_test as train_and_test)
-from advx.explanations.initial import INITIAL_EPOCHS as INITIAL_EPOCHS, InitialEps as InitialEps
+from advx.explanations.initial import BOUNDARY_EPOCHS as BOUNDARY_EPOCHS, INITIAL_EPOCHS as INITIAL_EPOCHS
+from advx.explanations.initial import InitialEps as InitialEps
 from advx.explanations.initial import Boundary as Boundary, boundary_over_training as boundary_over_training
 from advx.explanations.initial import initial_eps as initial_eps
 from advx.explanations.linearity import (Linearity as Linearity, along_attack as along_attack,

@@ -18,6 +18,7 @@ import numpy as np
 from advx import attacks as A
 
 INITIAL_EPOCHS = (0, 1, 2, 3, 5, 15)  # the start, the first epochs, and the end of a default run
+BOUNDARY_EPOCHS = (0, 1, 3, 15)  # the start, the first epochs and the end: three PGD searches per epoch cost more
 INITIAL_MAX_EPS = {"linf": 0.5, "l2": 10.0}  # where the search gives up: half of full ink; a third of a digit
 
 
@@ -67,7 +68,7 @@ class Boundary(NamedTuple):
     max_eps: float
 
 
-def boundary_over_training(run, sub, k: int, images, *, epochs: Sequence[int] = INITIAL_EPOCHS) -> Boundary:
+def boundary_over_training(run, sub, k: int, images, *, epochs: Sequence[int] = BOUNDARY_EPOCHS) -> Boundary:
     """``Boundary`` of ``run``'s network at each of ``epochs`` that it has, split at the top-``k`` subspace of
     ``sub``."""
     from advx.explanations.restricted import RESTRICTED_MAX_EPS, smallest_eps, subspace_pgd

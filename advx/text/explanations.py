@@ -223,7 +223,7 @@ NOTES = {
     "linearity": "Along each image's PGD direction (unit size in the norm, no pixel box along the path): the true "
                  "change of the margin, target logit minus true logit, over its first-order prediction (median over "
                  "images; 1 is exactly linear). Right: the share of images the target wins at that distance.",
-    "boundary": "For the same 200 test images after each epoch: the smallest L2 ε of PGD kept in the top-k subspace "
+    "boundary": "For the same 100 test images after each epoch: the smallest L2 ε of PGD kept in the top-k subspace "
                 "(on the data), in its complement (off it) and unrestricted, each from the network's own answer a "
                 "toward a + 1 (mod 10), without the pixel box. Shamir et al. predict a boundary that first clings to "
                 "the data, then dents around it.",
