@@ -46,10 +46,10 @@ def test_default_view_shows_every_explanation_with_its_verdicts():
     assert set(CHARTS) <= set(_charts(at)), sorted(_charts(at))
     energy = _charts(at)["bf_split_energy"]
     assert [t["name"] for t in energy["data"]][:4] == [W.ATTACK_LABELS[a] for a in X.ATTACKS]
-    predictions, verdicts = at.dataframe[0].value, at.dataframe[1].value
+    predictions, verdicts = at.table[0].value, at.table[1].value
     assert len(predictions) == len(W.EXPLANATIONS)
     assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 9
-    assert set(verdicts["explanation"]) == {e["name"] for e in W.EXPLANATIONS.values()}
+    assert set(verdicts.index) == {e["name"] for e in W.EXPLANATIONS.values()}
     text = _text(at)
     assert "**Holds**" in text or "**Partly**" in text or "**Fails**" in text
     assert "No published figure is cited" in " ".join(c.value for c in at.caption)
@@ -61,13 +61,13 @@ def test_a_link_restores_the_view_and_the_widgets_write_it():
     _ok(at)
     assert not at.warning
     assert (at.radio(key="bf_norm").value, at.select_slider(key="bf_k").value) == ("l2", "25")
-    assert "k = 25" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
+    assert "top-25" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
     assert "L2 ε = 1.5" in _text(at)
     assert {k: at.query_params[k] for k in DEFAULT_VIEW} == {"norm": "l2", "k": "25"}
     at.select_slider(key="bf_k").set_value("200").run()
     _ok(at)
     assert at.query_params["k"] == "200"
-    assert "k = 200" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
+    assert "top-200" in _charts(at)["bf_gallery"]["layout"]["title"]["text"]
 
 
 def test_bad_links_are_corrected_with_a_note():
@@ -98,7 +98,7 @@ def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending
                               "initial eps", "boundary"), pending_job)
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
-    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == len(W.EXPLANATIONS)
+    assert not at.dataframe and len(at.table) == 1 and len(at.table[0].value) == len(W.EXPLANATIONS)
     assert not at.get("plotly_chart")
     bars = [p.proto.text for p in at.get("progress")]
     assert len(bars) == 6 and all("attacked 20,000 images" in t for t in bars), bars

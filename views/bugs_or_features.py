@@ -20,7 +20,7 @@ st.markdown(W.INTRO)
 mnist, run = resources.data(), resources.current_run()
 
 st.header("1 · The explanations and what each predicts")
-st.dataframe(pd.DataFrame(W.prediction_rows()), hide_index=True, key="bf_predictions")
+st.table(pd.DataFrame(W.prediction_rows()).set_index("explanation"))
 c1, c2 = st.columns(2)
 links.seed("bf_norm", links.url_choice("norm", "linf", V.NORMS))
 norm = c1.radio("Norm of the attacks", V.NORMS, key="bf_norm", horizontal=True,
@@ -55,7 +55,7 @@ if (restricted := road.show(jobs["restricted"])) is not None:
                                              title="The ε PGD needs, kept in the data subspace")
     left.plotly_chart(figures["restricted"], key="bf_restricted")
     rows, captions, shown = W.gallery_rows(restricted, k)
-    figures["gallery"] = F.gallery(rows, captions, title=f"Examples at their smallest ε (k = {shown})")
+    figures["gallery"] = F.gallery(rows, captions, title=f"Clean, kept in the top-{shown} subspace, unrestricted")
     right.plotly_chart(figures["gallery"], key="bf_gallery")
     st.caption(W.NOTES["restricted"])
     findings["restricted"] = W.restricted_findings(restricted, splits.k_level if splits is not None else 100)
@@ -113,8 +113,8 @@ with summary:
     if len(findings) < len(jobs):
         st.caption("The verdicts read every measure below; they follow once all are done.")
     else:
-        st.dataframe(pd.DataFrame(W.verdict_rows([f for group in findings.values() for f in group])),
-                     hide_index=True, key="bf_verdicts")
+        st.table(pd.DataFrame(W.verdict_rows([f for group in findings.values() for f in group])).set_index(
+            "explanation"))
 
 with notes:
     links.show_notes()

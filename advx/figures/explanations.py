@@ -73,7 +73,7 @@ def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
 
 def gallery(rows: Mapping[str, np.ndarray], captions: Mapping[str, Sequence[str]], *, title: str) -> go.Figure:
     """Images in a grid: one row per entry of ``rows`` (``(g, 784)`` pixels, clipped to [0, 1] for display), each
-    cell captioned by ``captions[row][i]``; the row names label the rows."""
+    cell captioned by ``captions[row][i]``; the row names are in each cell's hover (the title should name them)."""
     names = list(rows)
     g = len(next(iter(rows.values())))
     gap, data, layout = 0.02, [], dict(title=dict(text=title), height=150 * len(names) + 60, margin=_MARGIN,
@@ -91,7 +91,7 @@ def gallery(rows: Mapping[str, np.ndarray], captions: Mapping[str, Sequence[str]
             layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], visible=False, constrain="domain")
             layout[f"yaxis{suffix}"] = dict(domain=[y1 - height, y1], visible=False, autorange="reversed",
                                             scaleanchor=f"x{suffix}")
-            layout["annotations"].append(dict(text=f"{name}: {captions[name][c]}" if c == 0 else captions[name][c],
+            layout["annotations"].append(dict(text=captions[name][c],
                                               x=x0 + width / 2, y=y1, xref="paper", yref="paper", showarrow=False,
                                               yanchor="bottom", font=dict(size=10)))
     return figure(data, layout)
