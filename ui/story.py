@@ -25,6 +25,7 @@ PAGES = {
         ("views/draw.py", "Draw a digit", ":material/draw:"),
         ("views/street_smart.py", "Street-smart", ":material/shield:"),
         ("views/networks.py", "Many networks", ":material/hub:"),
+        ("views/bugs_or_features.py", "Bugs or features?", ":material/science:"),
     ],
 }
 
@@ -41,6 +42,8 @@ SUMMARIES = {
     "views/draw.py": "your own handwriting through every stage, fooled live.",
     "views/street_smart.py": "a network trained against attacks, and what changes in its neurons.",
     "views/networks.py": "whether the noise is each network's own, and whether a smaller start leaves less of it.",
+    "views/bugs_or_features.py": "the post's explanation against its rivals (features, the dimpled manifold, "
+                                 "linearity, the untrained network), each tested on this network.",
 }
 
 

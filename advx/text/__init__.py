@@ -10,7 +10,8 @@ and every percentage from ``advx.vocabulary``:
 - ``population`` and ``population_summary``: "Many networks" (transfer, agreement, the scale test, the findings with
   their verdicts, the published claims);
 - ``robust``: "Street-smart" (the book-smart and the street-smart network compared, the published figures);
-- ``drawing``: "Draw a digit" (the drawing's issues, what each network reads in it).
+- ``drawing``: "Draw a digit" (the drawing's issues, what each network reads in it);
+- ``explanations``: "Bugs or features?" (the explanations, their predictions, the findings with their verdicts).
 
 The modules share names (``subspace_sentence``, ``published_rows``), so they are imported one by one:
 ``from advx.text import robust as words``.

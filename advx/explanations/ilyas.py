@@ -1,0 +1,127 @@
+"""Ilyas et al. 2019, "Adversarial Examples Are Not Bugs, They Are Features", on this network.
+
+The "non-robust" training set: targeted L2 PGD from every training image ``x`` (label ``y``) toward a target
+``t``, and the result labelled ``t``. ``t = (y + 1) mod 10`` (their deterministic set) or a random other class
+(their random set). To a person each image is still a ``y`` and its label is wrong; if the perturbations carry
+features that predict ``t`` in general, a fresh network trained only on this set does well on the clean test
+set. The perturbations are also split inside and outside the data subspace and a network trained on each part
+alone (the image plus that part, labelled ``t``): which part carries what generalises.
+
+Shapes: images ``(n, 784)`` float32; labels ``(n,)`` int32. The attack runs in chunks of ``CHUNK`` images,
+each one call of the jitted ``advx.attacks.pgd`` (one compilation for the whole set).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple, Optional
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from advx import attacks as A
+from advx import subspace as S
+from advx.config import TrainConfig
+from advx.data import MNIST
+from advx.explanations.splits import split_parts, targets_for
+from advx.train import train
+
+ILYAS_EPS = 2.0  # L2: about a fifth of a digit's norm; PGD reaches the target on most training images
+ILYAS_STEPS = 10  # PGD steps of ε/4 (Madry et al.'s CIFAR-10 schedule is 7 of ε/4): the 60,000 images in < 60 s
+ILYAS_REL_STEP = 0.25
+CHUNK = 10000  # images per call of the attack
+TARGET_KINDS = ("shifted", "random")
+VARIANTS = ("shifted", "random", "shifted inside", "shifted outside")
+
+Report = Callable[[Optional[float], str], None]  # as advx.experiments.spec's: (share done or None, text)
+
+
+def silent(fraction: Optional[float] = None, text: str = "") -> None:
+    """A ``Report`` that says nothing."""
+
+
+def relabel_targets(labels, kind: str, key: jax.Array) -> np.ndarray:
+    """``(n,)`` targets: ``(y + 1) mod 10`` (``"shifted"``) or a uniformly random class other than ``y``
+    (``"random"``, from ``key``)."""
+    labels = np.asarray(labels, np.int32)
+    if kind == "shifted":
+        return targets_for(labels)
+    if kind != "random":
+        raise ValueError(f"kind must be one of {TARGET_KINDS}, got {kind!r}")
+    return (labels + np.asarray(jax.random.randint(key, labels.shape, 1, 10))) % 10
+
+
+class NonRobustSet(NamedTuple):
+    """``images (n, 784)`` float32 in [0, 1]: the attacked training images; ``labels (n,)``: their targets;
+    ``success``: the share the attacked network reads as their target."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    success: float
+
+
+def non_robust_set(params: dict, images, targets, key: jax.Array, *, eps: float = ILYAS_EPS,
+                   steps: int = ILYAS_STEPS, report: Report = silent) -> NonRobustSet:
+    """Targeted L2 PGD (``steps`` of ``ILYAS_REL_STEP * eps``, a random start from ``key``) from each of
+    ``images (n, 784)`` toward ``targets (n,)``, each result labelled with its target."""
+    model_fn = A.as_model_fn(params)
+    images = np.asarray(images, np.float32)
+    targets = np.asarray(targets, np.int32)
+    out, hits = np.empty_like(images), 0
+    for start in range(0, len(images), CHUNK):
+        part = slice(start, start + CHUNK)
+        adversarial = A.pgd(model_fn, images[part], targets[part], eps, jax.random.fold_in(key, start), norm="l2",
+                            targeted=True, steps=steps, rel_step_size=ILYAS_REL_STEP)
+        out[part] = np.asarray(adversarial)
+        hits += int(jnp.sum(jnp.argmax(model_fn(adversarial), -1) == targets[part]))
+        report(min(1.0, (start + CHUNK) / len(images)), f"attacked {min(start + CHUNK, len(images)):,} images")
+    return NonRobustSet(out, targets, hits / len(images))
+
+
+def part_set(sub: S.DataSubspace, clean, attacked: NonRobustSet, k: int, part: str) -> NonRobustSet:
+    """The clean images plus only the ``part`` (``"inside"`` or ``"outside"`` the top-``k`` subspace) of each
+    perturbation, with the attacked set's labels."""
+    clean = np.asarray(clean, np.float32)
+    inside, outside = split_parts(sub, attacked.images - clean, k)
+    return attacked._replace(images=clean + (inside if part == "inside" else outside))
+
+
+def train_and_test(config: TrainConfig, images, labels, mnist: MNIST) -> np.ndarray:
+    """``(epochs,)`` the clean test accuracy after each epoch of a fresh network of ``config`` trained on
+    ``images (n, 784)`` float32 labelled ``labels (n,)``."""
+    data = MNIST(train_images=np.asarray(images, np.float32), train_labels=np.asarray(labels, np.int32),
+                 test_images=mnist.test_images, test_labels=mnist.test_labels, source="a non-robust training set",
+                 sha=f"non-robust-{mnist.sha}")
+    return train(config, data).history["test_acc"]
+
+
+class IlyasResult(NamedTuple):
+    """``accuracy (V, epochs)``: clean test accuracy after each epoch of a network trained on each of ``VARIANTS``
+    (the final column is the result); ``success (2,)``: the share of each of ``TARGET_KINDS``' attacked images the
+    original network reads as their target; ``standard``: the original network's own test accuracy; ``k``: the
+    split; ``eps``: the attack's L2 size."""
+
+    accuracy: np.ndarray
+    success: np.ndarray
+    standard: float
+    k: int
+    eps: float
+
+
+def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, config: TrainConfig, key: jax.Array,
+                     standard: float, report: Optional[Report] = None) -> IlyasResult:
+    """The whole experiment (see the module's text) on MNIST's 60,000 training images: an ``IlyasResult``."""
+    report = report or silent
+    clean = np.asarray(mnist.train_images, np.float32).reshape(len(mnist.train_labels), -1) / 255.0
+    sets, accuracy = {}, []
+    for i, kind in enumerate(TARGET_KINDS):
+        targets = relabel_targets(mnist.train_labels, kind, jax.random.fold_in(key, 1))
+        sets[kind] = non_robust_set(params, clean, targets, jax.random.fold_in(key, 2 + i), report=lambda f, text, i=i:
+                                    report((i + (f or 0)) / 8, f"the {TARGET_KINDS[i]} set: {text}"))
+    sets["shifted inside"] = part_set(sub, clean, sets["shifted"], k, "inside")
+    sets["shifted outside"] = part_set(sub, clean, sets["shifted"], k, "outside")
+    for j, variant in enumerate(VARIANTS):
+        report((2 + 1.5 * j) / 8, f"training on the {variant} set")
+        accuracy.append(train_and_test(config, sets[variant].images, sets[variant].labels, mnist))
+    return IlyasResult(accuracy=np.stack(accuracy), success=np.array([sets[t].success for t in TARGET_KINDS]),
+                       standard=float(standard), k=int(k), eps=float(ILYAS_EPS))
