@@ -25,7 +25,7 @@ PAGES = {
         ("views/draw.py", "Draw a digit", ":material/draw:"),
         ("views/street_smart.py", "Street-smart", ":material/shield:"),
         ("views/networks.py", "Many networks", ":material/hub:"),
-        ("views/bugs_or_features.py", "Bugs or features?", ":material/science:"),
+        ("views/bugs_or_features.py", "Bugs or features?", ":material/bug_report:"),
     ],
 }
 
