@@ -1,8 +1,8 @@
 """The start-up settings of ``ui.startup``: with ``tune_memory``'s allocator settings freed big temporaries go back
 to the system, and ``tune_threads`` leaves NumPy's BLAS one thread.
 
-Measured in fresh interpreters, because the settings apply to a whole process. The pattern is the one
-the attacks and the passes over the images produce: big arrays freed between small ones that live on.
+The allocator is measured in fresh interpreters, because its settings apply to a whole process. The pattern is
+the one the attacks and the passes over the images produce: big arrays freed between small ones that live on.
 """
 
 from __future__ import annotations
