@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from advx import attacks
+from advx import attacks, results
 from advx import population as P
 from advx import subspace as S
 from advx.config import TrainConfig
@@ -212,8 +212,12 @@ def mnist_sub(mnist):
 
 @pytest.fixture(scope="session")
 def default_transfer(default_population, mnist_sub, mnist):
-    return P.transfer_matrices(default_population.params(), mnist_sub, mnist_sub.k_for(0.95), mnist.test_images,
-                               mnist.test_labels, eps=0.3)
+    """The transfer matrices the many-networks page shows first (L-inf 0.3, split at 95% of the energy), kept on disk
+    under the page's settings: whichever of the page and this fixture comes first computes them, the other reads."""
+    settings = {"level": P.SPLIT_LEVEL, "norm": "linf", "eps": 0.3, "images": P.TRANSFER_IMAGES, "seed": 0}
+    return results.keep_tuple("transfer", default_population, settings, lambda: P.transfer_matrices(
+        default_population.params(), mnist_sub, mnist_sub.k_for(0.95), mnist.test_images, mnist.test_labels, eps=0.3),
+        P.TransferMatrices)
 
 
 def test_overlay_fools_its_own_network_more_than_the_others(default_transfer):
