@@ -18,7 +18,6 @@ from __future__ import annotations
 import time
 
 import jax
-import numpy as np
 
 from advx import explanations as X
 from advx import store

@@ -1,14 +1,14 @@
 """Real-browser test support: the app served by ``streamlit run``, Debian's chromium driven by Playwright.
 
 - ``app_server`` (session fixture): one ``streamlit run streamlit_app.py`` per test process on a free
-  localhost port, with the normal cache (the data and the default run are warmed first, so the server
-  never trains them), stopped with its whole process group at the end.
+  localhost port, with the tests' cache folder (tests/conftest.py; the data and the default run are put there
+  first, so the server never trains them), stopped with its whole process group at the end.
 - ``browser`` (session fixture): headless ``/usr/bin/chromium`` with the flags a sandboxed root needs, one
   per test process; each test opens its own contexts (fresh profile, cookies and Streamlit session).
 - ``registered_pages()``: the pages ``streamlit_app.py`` registers (read from ``ui.story``'s ``PAGES`` table, keeping
   the files that exist), with the URL path ``st.Page`` gives each one.
-- Helpers to wait until a script run has finished, change a page's main widget, look for errors, and
-  save screenshots under ``tests/artifacts/``.
+- Helpers to wait until a script run has finished or a page's background jobs are done, change a page's main
+  widget, look for errors, and save screenshots under ``tests/artifacts/``.
 
 Import the fixtures into a test module with ``from browser_support import app_server, browser``.
 """
@@ -39,6 +39,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 SERVER_START_TIMEOUT_S = 120
 PAGE_TIMEOUT_S = 420  # a page's first visit may compute a lot (2 shared CPU cores); later visits are cached
 RERUN_TIMEOUT_S = 240
+# A page's background jobs ("Waiting for …" progress bars) on a cold 2-core machine: the many-networks page's
+# populations train for minutes. Waits follow that progress; this bounds them.
+JOB_TIMEOUT_S = 1800
 
 ERROR_SELECTORS = ("[data-testid='stException']", "[data-testid='stAlertContentError']")
 CHART_SELECTOR = "[data-testid='stPlotlyChart']"
@@ -164,7 +167,7 @@ def prime(server: StreamlitServer, browser) -> None:
 
 @pytest.fixture(scope="session")
 def app_server(trained_run, browser) -> StreamlitServer:
-    """The app on a free localhost port, with the normal cache; shared by every test in this process.
+    """The app on a free localhost port, with the tests' cache folder; shared by every test in this process.
 
     ``trained_run`` (tests/conftest.py) puts the verified data and the default run in the cache first,
     so no page waits for them. The server is primed (see ``prime``) and stopped when the process ends.
@@ -335,8 +338,36 @@ def chart_count(page) -> int:
     return page.locator(f"{CHART_SELECTOR} .js-plotly-plot").count()
 
 
+def jobs_waited_for(page) -> list[str]:
+    """The texts of the "Waiting for …" progress bars the page shows: the background jobs it is waiting for."""
+    bars = page.locator("[data-testid='stMain'] [data-testid='stProgress']").all_inner_texts()
+    return [text.strip() for text in bars if "Waiting for" in text]
+
+
+def wait_for_jobs(page, timeout_s: float = JOB_TIMEOUT_S, settle_s: float = 1.5) -> None:
+    """Wait while the page shows the progress of background jobs, until it has drawn their results.
+
+    The page polls its jobs and reruns itself when one is done, so this waits until no "Waiting for …" bar is
+    shown and no script runs for ``settle_s``, for at most ``timeout_s`` (what the slowest job takes cold).
+    """
+    deadline = time.monotonic() + timeout_s
+    quiet_since = None
+    while time.monotonic() < deadline:
+        busy = bool(jobs_waited_for(page)) or script_state(page) != "notRunning"
+        if not busy:
+            quiet_since = quiet_since or time.monotonic()
+            if time.monotonic() - quiet_since >= settle_s:
+                return
+        else:
+            quiet_since = None
+        page.wait_for_timeout(250)
+    raise AssertionError(f"{page.url} was still waiting for its jobs after {timeout_s:g} s: {jobs_waited_for(page)}")
+
+
 def wait_for_charts(page, expected: int, timeout_s: float = 60) -> int:
-    """Wait until at least ``expected`` Plotly charts are drawn; return how many are."""
+    """Wait until the page's background jobs are done (``wait_for_jobs``), then until at least ``expected``
+    Plotly charts are drawn, for at most ``timeout_s`` more; return how many are."""
+    wait_for_jobs(page)
     deadline = time.monotonic() + timeout_s
     while chart_count(page) < expected and time.monotonic() < deadline:
         page.wait_for_timeout(200)

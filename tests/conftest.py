@@ -1,17 +1,56 @@
-"""Shared fixtures: the real, verified MNIST and one trained default run (trained once, then stored)."""
+"""Shared fixtures: the real, verified MNIST, one trained default run, and the big runs several tests share.
+
+The tests keep every file in a cache folder of their own (``ADVX_CACHE_DIR``), empty at the start of each test
+session and removed at its end, so a test never relies on what an earlier session, or the user's app, left in
+``~/.cache/advx``. Only the verified MNIST file is copied in from the caller's cache when it is there (it is
+proven by its hash). Every process the tests start inherits the folder; tests that need a cache of their own
+still set one.
+"""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
+
+
+def _own_cache_folder() -> Path:
+    """A fresh ``ADVX_CACHE_DIR`` for this session, set before anything reads it, removed when the session ends.
+
+    XLA's compilation cache follows it (``ui.startup`` puts it in ``<cache>/jax`` unless
+    ``JAX_COMPILATION_CACHE_DIR`` is set, so a caller's setting is dropped here). The caller's verified
+    ``mnist.npz`` is copied in when it verifies (``advx.data.read_npz``); otherwise the ``mnist`` fixture fetches it.
+    """
+    callers = Path(os.environ.get("ADVX_CACHE_DIR") or Path.home() / ".cache" / "advx").expanduser()
+    folder = Path(tempfile.mkdtemp(prefix="advx-tests-cache-"))
+    os.environ["ADVX_CACHE_DIR"] = str(folder)
+    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
+        os.environ.pop(name, None)
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)  # registered first: runs after the servers stop
+
+    from advx.data import CACHE_FILE_NAME, DataIntegrityError, read_npz
+
+    source = callers / CACHE_FILE_NAME
+    if source.is_file():
+        try:
+            read_npz(source)
+        except DataIntegrityError:
+            pass  # the user's damaged file stays where it is; the tests fetch their own
+        else:
+            shutil.copyfile(source, folder / CACHE_FILE_NAME)
+    return folder
+
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 os.chdir(ROOT)  # AppTest and page scripts resolve paths from the project root
+CACHE = _own_cache_folder()
 
 
 @pytest.fixture(autouse=True)
@@ -40,3 +79,21 @@ def trained_run(mnist):
     from advx.config import TrainConfig
 
     return store.get_or_train(TrainConfig(), mnist)
+
+
+@pytest.fixture(scope="session")
+def populations(mnist):
+    """``{use: advx.population.Population}`` of the many-networks page (``advx.experiments.populations``): the
+    default population (4 seeds x Adam and SGD) and the initialisation-scale one (4 scales x 2 seeds x Adam and SGD),
+    their 20 distinct networks trained together once (minutes, cold) or loaded from the run store."""
+    from advx import experiments as E
+
+    return E.populations(mnist)
+
+
+@pytest.fixture(scope="session")
+def robust_run(mnist):
+    """``advx.robust.DEFAULT_ROBUST``, the street-smart network the pages show first: trained once, then stored."""
+    from advx import robust, store
+
+    return store.get_or_train(robust.DEFAULT_ROBUST, mnist)

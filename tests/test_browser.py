@@ -24,6 +24,10 @@ pytestmark = pytest.mark.browser
 
 PAGES = registered_pages()
 GARBLED = "%%not-valid%%"
+# The runs a page would otherwise train for minutes before it shows anything (the many networks, the street-smart
+# network), trained through the library first (session fixtures of tests/conftest.py); the page then reads them from
+# the run store, and the test waits for the rest of its work (``wait_for_charts`` follows the page's progress).
+PRIMED = {"networks": ("populations",), "street_smart": ("robust_run",)}
 
 
 def _page_url(server, page: AppPage, params: dict | None = None) -> str:
@@ -76,7 +80,9 @@ def test_a_shared_link_as_the_first_visit_of_a_fresh_server(browser, trained_run
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
-def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page):  # noqa: F811
+def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page, request):  # noqa: F811
+    for name in PRIMED.get(page.name, ()):
+        request.getfixturevalue(name)
     timings, clock = {}, time.monotonic()
 
     def lap(name):

@@ -4,7 +4,6 @@ verdicts (computed from numbers), the kept results' codec and the figures."""
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import plotly.graph_objects as go
 import pytest

@@ -1,13 +1,33 @@
-"""The app's one job runner (``ui.jobs``): one computation per key, shared; failures retried; two lanes."""
+"""The app's one job runner (``ui.jobs``): one computation per key, shared; failures retried; two lanes. And the
+app's jobs that "Why it happens" needs (``ui.road.ask`` of ``advx.experiments.data_subspace`` and ``counterfactual_column``): one computation
+shared by every caller, a failure tried again, the same result as the library call."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
 
+from advx import experiments as E
+from advx import subspace as S
 from ui import jobs
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _first_images(mnist, n: int):
+    """``mnist`` with only its first ``n`` training images, under a data hash of its own (its subspace is another)."""
+    import dataclasses
+
+    return dataclasses.replace(mnist, train_images=mnist.train_images[:n], sha=f"{mnist.sha[:16]}-first{n}")
+
+
+def idle_lanes():
+    """These tests give their jobs seconds: what earlier tests queued (a page's preparation) finishes first."""
+    jobs.settle()
 
 
 def _key(name: str):
@@ -101,3 +121,66 @@ def test_settle_waits_for_jobs_submitted_by_jobs():
 def test_an_unknown_lane_is_refused():
     with pytest.raises(ValueError, match="lane"):
         jobs.submit(_key("lane"), lambda: 1, lane="soon")
+
+# --------------------------------------------------------------------------------------------
+# The app's jobs of "Why it happens" (ui.road)
+
+
+def _images(n=700, seed=4):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 784)).astype(np.float32) ** 3
+    x[:, :40] = 0.0
+    return x
+
+
+def test_the_subspace_is_computed_once_for_every_caller_and_a_failure_is_tried_again(monkeypatch, tmp_path):
+    from types import SimpleNamespace
+
+    from advx import experiments as E
+    from ui import jobs, road
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
+    calls, real = [], S.fit_subspace
+    fail = [True]
+
+    def counted(images, centred=False):
+        calls.append(1)
+        time.sleep(0.3)  # long enough for the other callers to arrive while it runs
+        if fail[0]:
+            fail[0] = False
+            raise MemoryError("out of memory")
+        return real(images, centred)
+
+    monkeypatch.setattr(S, "fit_subspace", counted)
+    x = (_images(200) * 255).astype(np.uint8)
+    spec = E.data_subspace.spec(SimpleNamespace(train_images=x, sha="b" * 64))
+    with pytest.raises(MemoryError):
+        road.ask(spec).result(timeout=60)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(road.ask(spec))) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(job) for job in got}) == 1
+    result = got[0].result(timeout=60)
+    assert len(calls) == 2 and result.k_for(0.9) == S.fit_subspace(x).k_for(0.9)
+
+
+def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist, trained_run, monkeypatch, tmp_path):
+    from ui import jobs, road
+
+    monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(jobs, "_jobs", type(jobs._jobs)())
+    small = _first_images(mnist, 5000)
+    sub = S.fit_subspace(small.train_images)
+    test = jnp.asarray(mnist.test_images.reshape(10000, -1))
+    job = road.ask(E.counterfactual_column.spec(trained_run, small, 40))
+    assert road.ask(E.counterfactual_column.spec(trained_run, small, 40)) is job
+    projected = S.project_first_layer(trained_run.final_params, sub, 40)
+    direct = S.attack_rates(projected, test, mnist.test_labels, jax.random.key(0))
+    assert job.result(timeout=300) == direct
+    trained = road.ask(E.counterfactual_column.spec(trained_run, small, 0)).result(timeout=300)
+    assert trained == S.attack_rates(trained_run.final_params, test, mnist.test_labels, jax.random.key(0))
+    assert trained.clean_accuracy == pytest.approx(trained_run.test_accuracy, abs=1e-6)

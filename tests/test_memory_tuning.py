@@ -1,7 +1,8 @@
-"""The allocator settings of ``ui.startup.tune_memory``: freed big temporaries go back to the system.
+"""The start-up settings of ``ui.startup``: with ``tune_memory``'s allocator settings freed big temporaries go back
+to the system, and ``tune_threads`` leaves NumPy's BLAS one thread.
 
-Measured in fresh interpreters, because the settings apply to a whole process. The pattern is the one
-the attacks and the passes over the images produce: big arrays freed between small ones that live on.
+The allocator is measured in fresh interpreters, because its settings apply to a whole process. The pattern is
+the one the attacks and the passes over the images produce: big arrays freed between small ones that live on.
 """
 
 from __future__ import annotations
@@ -51,3 +52,19 @@ def test_freed_temporaries_return_to_the_system():
     print(f"\nRSS kept after freeing 240 MB of temporaries: {plain:.0f} MB by default, {tuned:.0f} MB tuned")
     assert plain >= 150  # measured 244: the default keeps them (so this probe does test something)
     assert tuned <= 30  # measured 4
+
+
+def test_tune_threads_leaves_numpy_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    from ui import startup
+
+    try:
+        startup.tune_threads()
+        startup.tune_threads()  # idempotent
+        blas = [p for p in threadpool_info() if p["user_api"] == "blas"]
+        assert blas and all(p["num_threads"] == 1 for p in blas)
+    finally:
+        if startup._blas_limits is not None:
+            startup._blas_limits.restore_original_limits()
+            startup._blas_limits = None

@@ -42,12 +42,6 @@ def small_comparison(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def robust_run(mnist):
-    """``DEFAULT_ROBUST`` from the run store (trained once, about 20-45 s, when it is not there)."""
-    return store.get_or_train(R.DEFAULT_ROBUST, mnist)
-
-
-@pytest.fixture(scope="module")
 def comparison(trained_run, robust_run, mnist):
     """The kept comparison the page shows (computed by its job the first time)."""
     with pytest.MonkeyPatch.context() as patch:

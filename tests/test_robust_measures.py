@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from advx import attacks, robust, store
+from advx import attacks, robust
 from advx.neurons import high_frequency_share, pixel_correlation, roughness
 from advx.subspace import fit_subspace
 from advx.text import robust as words
@@ -270,12 +270,6 @@ def test_published_figures_say_which_need_verifying():
 
 # --------------------------------------------------------------------------------------------
 # Integration on real MNIST: the post's network against the default robust run
-
-
-@pytest.fixture(scope="module")
-def robust_run(mnist):
-    """``DEFAULT_ROBUST``, trained once (about 40-50 s here) and kept in the run store like any other run."""
-    return store.get_or_train(robust.DEFAULT_ROBUST, mnist)
 
 
 @pytest.fixture(scope="module")
