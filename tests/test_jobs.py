@@ -17,7 +17,6 @@ from advx import subspace as S
 from ui import jobs
 
 
-@pytest.fixture(autouse=True, scope="module")
 def _first_images(mnist, n: int):
     """``mnist`` with only its first ``n`` training images, under a data hash of its own (its subspace is another)."""
     import dataclasses
@@ -25,6 +24,7 @@ def _first_images(mnist, n: int):
     return dataclasses.replace(mnist, train_images=mnist.train_images[:n], sha=f"{mnist.sha[:16]}-first{n}")
 
 
+@pytest.fixture(autouse=True, scope="module")
 def idle_lanes():
     """These tests give their jobs seconds: what earlier tests queued (a page's preparation) finishes first."""
     jobs.settle()
