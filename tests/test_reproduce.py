@@ -69,10 +69,15 @@ kept = spec.get()
 fresh = spec.compute(lambda fraction=None, text="": None)  # from nothing, not read from the file
 step = list(A.EPS_GRID["linf"]).index(0.8)
 out["rate"] = float(kept.success[step])
-out["fresh_equal"] = all(np.array_equal(np.asarray(a, float), np.asarray(b, float), equal_nan=True)
-                        for a, b in zip(kept, fresh))  # every field (the matrices' diagonal is NaN)
+out["differences"] = {name: float(np.nanmax(np.abs(np.asarray(a, float) - np.asarray(b, float))))
+                      for name, a, b in zip(kept._fields, kept, fresh)}
+# every field, to float rounding between processes: a share of ~80,000 attacked pairs moves by 1.2e-5 per image,
+# a histogram count by one image whose confidence sits on a bin edge (the matrices' diagonal is NaN)
+out["fresh_equal"] = all(np.allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-4, equal_nan=True,
+                                     atol=1 if np.issubdtype(np.asarray(a).dtype, np.integer) else 1e-3)
+                         for a, b in zip(kept, fresh))
 """)
-    assert out["fresh_equal"]
+    assert out["fresh_equal"], json.dumps(out["differences"])
     assert f": {out['rate']:.1%} succeed" in caption, caption
 
 

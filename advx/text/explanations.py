@@ -13,7 +13,6 @@ from advx.explanations.linearity import Linearity
 from advx.explanations.restricted import RestrictedAttacks
 from advx.explanations.splits import ATTACKS, AttackSplits
 
-NORM_SYMBOLS = V0.NORM_LABELS
 ATTACK_LABELS = {"overlay": "the post's overlay", "fgsm": V0.ATTACK_LABELS["fgsm"], "pgd": V0.ATTACK_LABELS["pgd"],
                  "smallest_pgd": "PGD at its smallest flipping ε"}
 EXPLANATIONS = {
@@ -69,7 +68,7 @@ def split_findings(splits: AttackSplits) -> list[dict]:
     j, i = column(splits, splits.k_level), ATTACKS.index("pgd")
     logit, energy, rand = (float(a) for a in (splits.logit_outside[i, j], splits.energy_outside[i, j],
                                                 splits.random_outside[j]))
-    where = (f"PGD at {NORM_SYMBOLS[splits.norm]} ε = {splits.eps:g} on {splits.n_images} test images, split at "
+    where = (f"PGD at {V0.NORM_LABELS[splits.norm]} ε = {splits.eps:g} on {splits.n_images} test images, split at "
              f"k = {splits.k_level} ({splits.level:.0%} of the images' energy)")
     post = V.logit_outside_verdict(logit)
     dimpled = V.off_data_verdict(energy, rand)
@@ -149,7 +148,7 @@ def linearity_findings(lin: Linearity) -> list[dict]:
     verdict = V.linearity_verdict(ratio)
     worst = float(lin.mlp_ratio[np.argmax(np.abs(np.log(np.maximum(lin.mlp_ratio, 1e-9))))])
     return [_finding("linearity", verdict, (
-        f"Along PGD's direction at {NORM_SYMBOLS[lin.norm]} ε = {lin.eps:g}, the true change of the margin (target "
+        f"Along PGD's direction at {V0.NORM_LABELS[lin.norm]} ε = {lin.eps:g}, the true change of the margin (target "
         f"logit minus true logit) is {ratio:.2f} times the first-order prediction (median over images; the furthest "
         f"from 1 along the path to {lin.sizes[-1]:g}: {worst:.2f}). PGD's median smallest flipping ε is "
         f"{lin.mlp_smallest:.3g} for the MLP and {lin.linear_smallest:.3g} for a linear softmax model trained the same "
@@ -164,7 +163,7 @@ def initial_findings(init: InitialEps) -> list[dict]:
     medians = np.median(init.smallest, axis=1)
     found = float(np.isfinite(init.smallest[0]).mean())
     verdict = V.initial_verdict(float(medians[0]), float(medians[-1]), found)
-    symbol = NORM_SYMBOLS[init.norm]
+    symbol = V0.NORM_LABELS[init.norm]
     return [_finding("start", verdict, (
         f"At initialisation PGD flips {found:.0%} of the images, at a median {symbol} ε of {medians[0]:.3g}; after "
         f"epoch {init.epochs[-1]} at {medians[-1]:.3g} (a median image measures {np.median(init.image_size):.3g} in "
