@@ -97,3 +97,23 @@ def robust_run(mnist):
     from advx import robust, store
 
     return store.get_or_train(robust.DEFAULT_ROBUST, mnist)
+
+
+@pytest.fixture(scope="session")
+def explanation_results(trained_run, mnist):
+    """``{name: result}`` of every measure "Bugs or features?" shows first (``advx.experiments.explanations``,
+    L∞), computed once in this process (about a minute and a half cold) and kept, so that the page, in AppTest or
+    in the browser's server, reads them instead of computing them again beside other work."""
+    from advx.experiments import explanations as EX
+
+    return {name: spec.get() for name, spec in EX.measures(trained_run, mnist, "linf").items()}
+
+
+@pytest.fixture(scope="session")
+def street_smart_results(trained_run, robust_run, mnist):
+    """What Street-smart shows first, at the page's own sizes: both networks' every-epoch neuron results and the
+    book-smart/street-smart comparison (about a minute and a half cold), computed once in this process and kept."""
+    from advx import experiments as E
+
+    return {"epochs": [E.epoch_results(run, mnist) for run in (trained_run, robust_run)],
+            "comparison": E.robust_comparison(trained_run, robust_run, mnist)}

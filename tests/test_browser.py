@@ -24,10 +24,12 @@ pytestmark = pytest.mark.browser
 
 PAGES = registered_pages()
 GARBLED = "%%not-valid%%"
-# The runs a page would otherwise train for minutes before it shows anything (the many networks, the street-smart
-# network), trained through the library first (session fixtures of tests/conftest.py); the page then reads them from
-# the run store, and the test waits for the rest of its work (``wait_for_charts`` follows the page's progress).
-PRIMED = {"networks": ("populations",), "street_smart": ("robust_run",)}
+# What a page would otherwise train or compute for minutes before it shows anything (the many networks, the
+# street-smart network, the results of Bugs or features?) is made through the library first, in this process
+# (session fixtures of tests/conftest.py); the page then reads it from the cache, and the test waits for the rest
+# of its work (``wait_for_charts`` follows the page's progress).
+PRIMED = {"networks": ("populations",), "street_smart": ("street_smart_results",),
+          "bugs_or_features": ("explanation_results",)}
 
 
 def _page_url(server, page: AppPage, params: dict | None = None) -> str:

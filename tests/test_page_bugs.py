@@ -38,7 +38,7 @@ def _text(at) -> str:
     return " ".join(m.value for m in at.markdown)
 
 
-def test_default_view_shows_every_explanation_with_its_verdicts():
+def test_default_view_shows_every_explanation_with_its_verdicts(explanation_results):
     at = open_page(PAGE, TIMEOUT)
     _ok(at)
     numbers = [h.value.split(" · ")[0] for h in at.header]
