@@ -19,18 +19,30 @@ from pathlib import Path
 import pytest
 
 
+SHARED_CACHE = "ADVX_TESTS_CACHE_DIR"  # the session's folder, handed by pytest's main process to its workers
+
+
 def _own_cache_folder() -> Path:
     """A fresh ``ADVX_CACHE_DIR`` for this session, set before anything reads it, removed when the session ends.
+
+    The suite runs in two worker processes (pytest-xdist; ``pytest.ini``). The main process loads this file
+    first and makes the folder; its workers inherit it (``ADVX_TESTS_CACHE_DIR``) and share it, so a run, a result
+    or a compiled program made by one is read by the other (``advx.storage`` locks each file across processes:
+    the second asker waits for the first instead of computing it again). Only the main process removes it.
 
     XLA's compilation cache follows it (``ui.startup`` puts it in ``<cache>/jax`` unless
     ``JAX_COMPILATION_CACHE_DIR`` is set, so a caller's setting is dropped here). The caller's verified
     ``mnist.npz`` is copied in when it verifies (``advx.data.read_npz``); otherwise the ``mnist`` fixture fetches it.
     """
-    callers = Path(os.environ.get("ADVX_CACHE_DIR") or Path.home() / ".cache" / "advx").expanduser()
-    folder = Path(tempfile.mkdtemp(prefix="advx-tests-cache-"))
-    os.environ["ADVX_CACHE_DIR"] = str(folder)
     for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
         os.environ.pop(name, None)
+    shared = os.environ.get(SHARED_CACHE)
+    if os.environ.get("PYTEST_XDIST_WORKER") and shared and Path(shared).is_dir():
+        os.environ["ADVX_CACHE_DIR"] = shared
+        return Path(shared)
+    callers = Path(os.environ.get("ADVX_CACHE_DIR") or Path.home() / ".cache" / "advx").expanduser()
+    folder = Path(tempfile.mkdtemp(prefix="advx-tests-cache-"))
+    os.environ["ADVX_CACHE_DIR"] = os.environ[SHARED_CACHE] = str(folder)
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # registered first: runs after the servers stop
 
     from advx.data import CACHE_FILE_NAME, DataIntegrityError, read_npz
@@ -67,9 +79,12 @@ def pages_wait_for_their_jobs():
 
 @pytest.fixture(scope="session")
 def mnist():
-    from advx.data import load_mnist
+    """The verified MNIST; a worker that finds it missing fetches it while the other waits, then reads it."""
+    from advx.data import CACHE_FILE_NAME, load_mnist
+    from advx.storage import file_lock
 
-    return load_mnist()
+    with file_lock(CACHE / CACHE_FILE_NAME):
+        return load_mnist()
 
 
 @pytest.fixture(scope="session")

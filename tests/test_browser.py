@@ -16,6 +16,8 @@ from urllib.parse import urlencode
 import pytest
 from playwright.sync_api import expect
 
+from ui import story
+
 from browser_support import (AppPage, StreamlitServer, app_server, assert_no_errors, browser,  # noqa: F401
                              change_main_widget, nav_titles, new_page, open_app, query, registered_pages, screenshot,
                              settled_value, wait_for_charts)
@@ -23,6 +25,9 @@ from browser_support import (AppPage, StreamlitServer, app_server, assert_no_err
 pytestmark = pytest.mark.browser
 
 PAGES = registered_pages()
+# The pages "Beyond the post" are visited by tests/test_browser_beyond.py, a module of its own, so that the suite's
+# two workers (pytest.ini) share the browser visits: those pages wait longest for what they show.
+BEYOND = {script for script, _title, _icon in story.PAGES["Beyond the post"]}
 GARBLED = "%%not-valid%%"
 # What a page would otherwise train or compute for minutes before it shows anything (the many networks, the
 # street-smart network, the results of Bugs or features?) is made through the library first, in this process
@@ -58,6 +63,7 @@ def test_every_registered_page_is_covered():
     folders = {Path(p.path).parent for p in PAGES}
     on_disk = {str(f.relative_to(root)) for folder in folders for f in (root / folder).glob("*.py")}
     assert {p.path for p in PAGES} == on_disk, "a page file is not registered in streamlit_app.py, or vice versa"
+    assert BEYOND and BEYOND <= {p.path for p in PAGES}, "tests/test_browser_beyond.py visits no registered page"
 
 
 def test_a_shared_link_as_the_first_visit_of_a_fresh_server(browser, trained_run):  # noqa: F811
@@ -81,7 +87,8 @@ def test_a_shared_link_as_the_first_visit_of_a_fresh_server(browser, trained_run
         server.stop()
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[p.name for p in PAGES])
+@pytest.mark.parametrize("page", [p for p in PAGES if p.path not in BEYOND],
+                         ids=[p.name for p in PAGES if p.path not in BEYOND])
 def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page, request):  # noqa: F811
     for name in PRIMED.get(page.name, ()):
         request.getfixturevalue(name)

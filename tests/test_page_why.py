@@ -89,7 +89,7 @@ def test_changed_k_and_level_buttons(short_runs, levels):
     at = _open()
     at.slider(key="why_k").set_value(40).run()
     _ok(at)
-    assert f"Projected, k = 40" in _counterfactual(at).columns
+    assert "Projected, k = 40" in _counterfactual(at).columns
     assert at.query_params["k"] == "40"
     assert "The top 40 of 784 directions" in " ".join(m.value for m in at.markdown)
     at.button(key="why_level_99").click().run()
