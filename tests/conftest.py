@@ -30,12 +30,11 @@ def _own_cache_folder() -> Path:
     or a compiled program made by one is read by the other (``advx.storage`` locks each file across processes:
     the second asker waits for the first instead of computing it again). Only the main process removes it.
 
-    XLA's compilation cache follows it (``ui.startup`` puts it in ``<cache>/jax`` unless
-    ``JAX_COMPILATION_CACHE_DIR`` is set, so a caller's setting is dropped here). The caller's verified
+    XLA's compilation cache is ``<folder>/jax`` for every process of the session (``JAX_COMPILATION_CACHE_DIR``,
+    which JAX reads at start, is set here, replacing a caller's setting): the workers, the servers and the child
+    processes of the CLI tests, whose own cache folders would each compile again from nothing. The caller's verified
     ``mnist.npz`` is copied in when it verifies (``advx.data.read_npz``); otherwise the ``mnist`` fixture fetches it.
     """
-    for name in ("JAX_COMPILATION_CACHE_DIR", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"):
-        os.environ.pop(name, None)
     shared = os.environ.get(SHARED_CACHE)
     if os.environ.get("PYTEST_XDIST_WORKER") and shared and Path(shared).is_dir():
         os.environ["ADVX_CACHE_DIR"] = shared
@@ -43,6 +42,8 @@ def _own_cache_folder() -> Path:
     callers = Path(os.environ.get("ADVX_CACHE_DIR") or Path.home() / ".cache" / "advx").expanduser()
     folder = Path(tempfile.mkdtemp(prefix="advx-tests-cache-"))
     os.environ["ADVX_CACHE_DIR"] = os.environ[SHARED_CACHE] = str(folder)
+    os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder / "jax")
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"  # as the app's start-up sets it
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # registered first: runs after the servers stop
 
     from advx.data import CACHE_FILE_NAME, DataIntegrityError, read_npz
