@@ -4,11 +4,12 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import startup, story
+from ui import classmode, startup, story
 
 st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
 startup.configure()
+classmode.apply()
 HERE = Path(__file__).parent
 navigation = st.navigation({
     section: [st.Page(path, title=title, icon=icon, default=(path == "views/home.py"))

@@ -140,7 +140,8 @@ def forward_with_activations(params: dict, x: jax.Array) -> tuple[jax.Array, dic
 def summary(params: dict) -> list[dict]:
     """The Keras-style model summary as rows.
 
-    Each row: ``{"layer": name, "type": "Dense", "output_shape": "(None, 64)", "params": 50240}``,
+    Each row: ``{"layer": name, "type": "Dense", "output_shape": "(None, 64)", "outputs": "64", "params": 50240}``
+    (``outputs``: the layer's width, for readers who do not know Keras's notation),
     then a final ``{"layer": "Total", ... "params": total}`` row.
     """
     rows = []
@@ -149,8 +150,9 @@ def summary(params: dict) -> list[dict]:
         kernel, bias = params[name]["kernel"], params[name]["bias"]
         count = int(kernel.size + bias.size)
         total += count
-        rows.append({"layer": name, "type": "Dense", "output_shape": f"(None, {kernel.shape[1]})", "params": count})
-    rows.append({"layer": "Total", "type": "", "output_shape": "", "params": total})
+        rows.append({"layer": name, "type": "Dense", "output_shape": f"(None, {kernel.shape[1]})",
+                     "outputs": str(kernel.shape[1]), "params": count})
+    rows.append({"layer": "Total", "type": "", "output_shape": "", "outputs": "", "params": total})
     return rows
 
 

@@ -11,6 +11,8 @@ from typing import Optional
 
 import streamlit as st
 
+from advx.text import leads
+
 PAGES = {
     "Start": [("views/home.py", "Home", ":material/home:"), ("views/train.py", "Train", ":material/model_training:")],
     "The post's experiment": [
@@ -27,6 +29,7 @@ PAGES = {
         ("views/networks.py", "Many networks", ":material/hub:"),
         ("views/bugs_or_features.py", "Bugs or features?", ":material/bug_report:"),
     ],
+    "Reference": [("views/glossary.py", "Glossary", ":material/menu_book:")],
 }
 
 SUMMARIES = {
@@ -44,6 +47,7 @@ SUMMARIES = {
     "views/networks.py": "whether the noise is each network's own, and whether a smaller start leaves less of it.",
     "views/bugs_or_features.py": "the post's explanation against its rivals (features, the dimpled manifold, "
                                  "linearity, the untrained network), each tested on this network.",
+    "views/glossary.py": "every term in plain words, with the scale of its numbers.",
 }
 
 
@@ -73,3 +77,23 @@ def footer(script: str, existing=None) -> None:
         left.page_link(before[0], label=f"← {before[1]}", icon=None)
     if after is not None:
         right.page_link(after[0], label=f"Next: {after[1]} →", icon=None)
+
+
+def link_markdown(script: str, title: str) -> str:
+    """A markdown link to ``script``'s page (its URL path is the script's name)."""
+    return f"[{title}](./{script.rsplit('/', 1)[-1].removesuffix('.py')})"
+
+
+def lead(script: str, numbers: Optional[str] = None):
+    """The page's two opening sentences (``advx.text.leads``) in a box under its title; returns the box, so a page
+    that measures its numbers later can fill them in (``box.markdown(leads.lead(script, numbers))``)."""
+    box = st.empty()
+    fill_lead(box, script, numbers)
+    return box
+
+
+def fill_lead(box, script: str, numbers: str) -> None:
+    """Put the run's own ``numbers`` into the page's opening box (``lead``'s return)."""
+    text = leads.lead(script, numbers)
+    if text:
+        box.info(text, icon=":material/visibility:")

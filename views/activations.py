@@ -7,11 +7,12 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, resources
+from ui import links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
 st.title("Sparse activations")
+lead = story.lead("views/activations.py")
 notes = st.container()
 st.markdown(
     f"The first observation in {V.POST_CREDIT} is that a trained network answers each digit with only a "
@@ -41,6 +42,7 @@ for layer, s in sparse.items():
                        title=f"{layer}: {c[neurons.HIGH]} high, {c[neurons.MILD]} mild, {c[neurons.INACTIVE]} inactive"),
                        key=f"act_bars_{layer}")
 
+story.fill_lead(lead, "views/activations.py", words.sparsity_lead(sparse))
 st.subheader("Over all 10,000 test images")
 st.plotly_chart(hist_fig := figs.count_histograms({layer: s.counts for layer, s in sparse.items()},
                                       {layer: s.width for layer, s in sparse.items()}), key="act_hist")

@@ -8,13 +8,14 @@ from advx import vocabulary as V
 from advx.experiments import explanations as EX
 from advx.text import explanations as W
 from advx.figures import explanations as F
-from ui import links, resources, road
+from ui import links, resources, road, story
 from ui.page_downloads import offer
 
 PERCENT = st.column_config.NumberColumn(format="percent")
 K_CHOICES = tuple(str(k) for k in X.SPLIT_KS)
 
 st.title("Bugs or features?")
+lead = story.lead("views/bugs_or_features.py")
 notes = st.container()
 st.markdown(W.INTRO)
 mnist, run = resources.data(), resources.current_run()

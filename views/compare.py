@@ -5,11 +5,12 @@ import streamlit as st
 from advx import neurons
 from advx.figures import neurons as figs
 from advx.text import neurons as words
-from ui import links, loaders, resources
+from ui import links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
 st.title("Compare neurons")
+lead = story.lead("views/compare.py")
 notes = st.container()
 st.markdown(
     "Each column is one neuron: its effective weights (what it responds to among all pixel grids), its dataset "

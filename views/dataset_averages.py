@@ -6,16 +6,18 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, resources
+from advx.text import glossary as G
+from ui import links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
 st.title("Dataset averages")
+lead = story.lead("views/dataset_averages.py")
 notes = st.container()
 st.markdown(
-    "Effective weights say what a neuron would respond to among *all* pixel grids. To see what it responds to "
+    f"Effective weights say what a neuron would respond to among *all* pixel grids. To see what it responds to "
     "among the digits it was trained on, average the 60,000 training images, each weighted by how strongly it "
-    f"activates the neuron. This is the second look taken in {V.POST_CREDIT}: the same neurons, recreated from "
+    f"activates the neuron (its {G.link('dataset-average', 'dataset average')}). This is the second look taken in {V.POST_CREDIT}: the same neurons, recreated from "
     "the data. Left: effective weights (red up, blue down). Right: dataset averages (dark = ink)."
 )
 
@@ -32,6 +34,7 @@ with notes:
     links.show_notes()
 
 now = loaders.maps(run, epoch, weight)
+story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, widths, now, "average"))
 shown, arrays = {}, {}
 for layer, idx in nw.by_layer(codes, widths).items():
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]

@@ -12,7 +12,7 @@ from advx.figures import drawing as F
 from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import drawing as words
-from ui import attack_widgets, cache, draw_pad, links, loaders, resources, road
+from ui import attack_widgets, cache, draw_pad, links, loaders, resources, road, story
 from ui.page_downloads import offer
 
 SUBSPACE_LEVEL = 0.95
@@ -20,6 +20,7 @@ DEFAULT_EPS = {"linf": 0.2, "l2": 1.6}
 PANEL = {"displayModeBar": False}
 
 st.title("Draw a digit")
+lead = story.lead("views/draw.py")
 notes = st.container()
 st.markdown("Draw a digit and follow it through the network: MNIST's own preprocessing, the answer, the few hidden "
             "neurons it lights up, how far it lies from the digits the network was trained on, and then a faint "

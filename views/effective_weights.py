@@ -6,15 +6,17 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, resources
+from advx.text import glossary as G
+from ui import links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
 st.title("Effective weights")
+lead = story.lead("views/effective_weights.py")
 notes = st.container()
 st.markdown(
     "Chain the weight matrices from the pixels up to a neuron, ignoring the ReLUs and biases, and you get one "
-    "number per pixel: the neuron's **effective weights** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
+    f"number per pixel: the neuron's **{G.link('effective-weights', 'effective weights')}** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
     "Without the ReLUs, the pixel grid that drives a neuron hardest, among all grids of the same Euclidean size, "
     f"is shaped like its effective weights: the neuron's “maximally activating image” in {V.POST_CREDIT}. "
     "Red pixels push the neuron up, blue pixels push it down."
@@ -64,6 +66,7 @@ for layer, idx in nw.by_layer(codes, widths).items():
                        key=f"ew_jac_{layer}")
 
 now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
+story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))
 st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(words.MEASURES_HELP)
 st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")

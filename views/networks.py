@@ -11,7 +11,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import population as words
 from advx.text import population_summary as summary
-from ui import links, resources, road
+from ui import links, resources, road, story
 from ui.page_downloads import offer
 
 NumberColumn = st.column_config.NumberColumn
@@ -20,6 +20,7 @@ PERCENT = {c: NumberColumn(format="percent") for c in ("test accuracy", "own", "
 PARTS = {p: words.PART_LABELS[p] for p in P.PARTS}
 
 st.title("Many networks")
+lead = story.lead("views/networks.py")
 notes = st.container()
 st.markdown(
     f"The argument of {V.POST_CREDIT} makes predictions that one network cannot test. If a neuron's opinion "
@@ -156,7 +157,7 @@ if transfer is not None and matched is not None:
         theirs.markdown(f"**{row['work']}**\n\n{row['their claim']}\n\n*Their setting:* {row['their setting']}")
         ours.markdown(f"**Ours**\n\n{row['ours']}\n\n*Our setting:* {row['our setting']}")
     st.caption("The published figures are not quoted: they could not be checked against the papers here "
-               "(REFERENCES.md, section 5). Their claims and settings are set beside our numbers and settings.")
+               "from here. Their claims and settings are set beside our numbers and settings.")
 with verdicts:
     if None in (transfer, energy, blank, matched):
         st.caption("These findings read every measure below; they follow once all are done.")

@@ -11,18 +11,21 @@ from advx.model import param_layer_names
 from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import overlay as words
-from ui import attack_widgets, cache, links, loaders, resources, road
+from advx.text import glossary as G
+from ui import attack_widgets, cache, links, loaders, resources, road, story
 from ui.page_downloads import offer
 
 DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
 PANEL_CONFIG = {"displayModeBar": False}  # Plotly's toolbar would cover the small panels' titles
 
 st.title("Adversarial overlay")
+lead = story.lead("views/overlay.py")
 notes = st.container()
 st.markdown(
     f"The closing claim of {V.POST_CREDIT}: overlay the noise-like effective weights of the output neuron "
     "for 0 on a correctly classified 7, and the network answers 0 with high confidence. Here the overlay is "
-    "x′ = clip(x + ε · pattern / ‖pattern‖, 0, 1), so the image moves by at most **ε** in the chosen norm.")
+    "x′ = clip(x + ε · pattern / ‖pattern‖, 0, 1), so the image moves by at most "
+    f"**{G.link('eps', 'ε')}** in the chosen norm ({G.link('linf', 'L∞')} or {G.link('l2', 'L2')}).")
 
 mnist, run = resources.data(), resources.current_run()
 params = run.final_params

@@ -12,17 +12,19 @@ from advx.model import param_layer_names
 from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import robust as words
-from ui import cache, links, loaders, resources, road
+from advx.text import glossary as G
+from ui import cache, links, loaders, resources, road, story
 from ui.page_downloads import offer
 
 BOOK, STREET = V.NETWORK_NAMES
 
 st.title("Street-smart")
+lead = story.lead("views/street_smart.py")
 notes = st.container()
 st.markdown(
-    f"In the words of {V.POST_CREDIT}, the trained network is book-smart: it knows the directions the training "
-    "images occupy and little else. A street-smart network is trained on the attacks themselves: each batch is "
-    "replaced by PGD's adversarial examples against the current weights (Madry et al. 2018). Both networks have the "
+    f"In the words of {V.POST_CREDIT}, the trained network is {G.link('book-smart', 'book-smart')}: it knows the directions the training "
+    f"images occupy and little else. A street-smart network is trained on the attacks themselves: each batch is "
+    f"replaced by {G.link('pgd', 'PGD')}'s adversarial examples against the current weights (Madry et al. 2018). Both networks have the "
     "same layers; this page puts them side by side and takes the post's measures again. Street-smart, here and on "
     "every page, means adversarially trained; book-smart, trained the ordinary way.")
 
@@ -168,8 +170,8 @@ st.dataframe(pd.DataFrame(published), hide_index=True, key="ss_published",
 st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convolution and max-pooling layers and one "
            f"dense layer, trained at L∞ ε = 0.3 with PGD-40. Ours are {'-'.join(map(str, (784, *hidden, 10)))} MLPs "
            f"without convolutions, the street-smart one trained at {chosen.setting()} with PGD-"
-           f"{chosen.config.adversarial_steps}. The rows marked “verify before display” were read second-hand "
-           "(REFERENCES.md, section 5).")
+           f"{chosen.config.adversarial_steps}. The rows marked “{words.SECOND_HAND}” were read in a "
+           "secondary source and could not be checked against the paper here.")
 if comparison is not None:
     with st.expander("Every number of the comparison"):
         st.dataframe(pd.DataFrame(words.comparison_rows(comparison)), hide_index=True, key="ss_every_number")

@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import downloads, resources, road
+from ui import downloads, resources, road, story
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -20,6 +20,7 @@ def hidden_sizes(text: str) -> tuple[int, ...]:
 
 
 st.title("Train the network")
+lead = story.lead("views/train.py")
 current = resources.current_config()
 
 with st.form("train_form"):
@@ -73,12 +74,12 @@ with d3:
                               key="train_history_download", label="Download the history (CSV)")
 
 st.subheader("Model summary")
-st.dataframe(pd.DataFrame(summary(run.final_params)).rename(columns={
-    "layer": "Layer", "type": "Type", "output_shape": "Output shape", "params": "Param #"}),
+st.dataframe(pd.DataFrame(summary(run.final_params)).drop(columns="output_shape").rename(columns={
+    "layer": "layer", "type": "type", "outputs": "outputs", "params": "parameters"}),
     hide_index=True, key="train_summary")
-st.caption(f"Run `{run.run_id}` · {config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), "
-           f"batch {config.batch_size}, seed {config.seed}. Stored runs are shared by every visitor asking for "
-           "the same configuration and survive restarts.")
+st.caption(f"{config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), batch "
+           f"{config.batch_size}, random seed {config.seed}. A trained network is kept: the next visit, yours or "
+           "anyone's, reads it instead of training again.")
 
 with st.expander("Stored runs"):
     try:
@@ -87,8 +88,9 @@ with st.expander("Stored runs"):
         runs = None
         st.warning(f"The run store cannot be read: {exc}")
     if runs:
-        st.dataframe(pd.DataFrame([{"run": r["run_id"], "hidden": r["config"]["hidden"], "epochs": r["config"]["epochs"],
-                                    "optimizer": r["config"]["optimizer"], "test accuracy": r["test_acc"]}
+        st.dataframe(pd.DataFrame([{"hidden layers": " × ".join(map(str, r["config"]["hidden"])),
+                                    "epochs": r["config"]["epochs"], "optimizer": r["config"]["optimizer"],
+                                    "random seed": r["config"]["seed"], "test accuracy": r["test_acc"]}
                                    for r in runs]), hide_index=True, key="train_runs")
     elif runs is not None:
         st.write("None yet.")

@@ -9,15 +9,17 @@ from advx.figures import subspace as F
 from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import subspace as words
-from ui import cache, jobs, links, resources, road
+from advx.text import glossary as G
+from ui import cache, jobs, links, resources, road, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
 st.title("Why it happens")
+lead = story.lead("views/why.py")
 notes = st.container()
 st.markdown(
     f"The argument of {V.POST_CREDIT}: training adjusts each neuron only inside the tiny subspace that the "
-    "training images occupy, so the neuron's opinion about every other direction stays what its random "
+    f"training images occupy (the {G.link('data-subspace', 'data subspace')}), so the neuron's opinion about every other direction stays what its random "
     "initialisation gave it. This page measures that sentence, then tests it by deleting the part of each "
     "first-layer neuron that lies outside the data.")
 

@@ -18,6 +18,8 @@ from advx.experiments.neurons import epoch_results as epoch_results
 from advx.experiments.neurons import neuron_maps as neuron_maps
 from advx.experiments.neurons import train_pixels as train_pixels
 from advx.experiments.overlay import COMPARISON_IMAGES as COMPARISON_IMAGES
+from advx.experiments.overlay import Hook as Hook
+from advx.experiments.overlay import hook as hook
 from advx.experiments.overlay import attack_comparison as attack_comparison
 from advx.experiments.overlay import clean_predictions as clean_predictions
 from advx.experiments.overlay import overlay_summary as overlay_summary

@@ -6,7 +6,7 @@ spec, so a notebook that calls the same function gets the page's numbers.
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import NamedTuple, Optional
 
 import jax
 import numpy as np
@@ -87,3 +87,43 @@ def paper_table(run, mnist) -> Experiment:
 
     return Experiment("paper", "FGSM and PGD over the test set for the paper table", _run_inputs(run, mnist),
                       {"key": PAPER_KEY}, compute, ROWS)
+
+
+# The hook Home shows: the post's picture on the run's own network.
+HOOK_IMAGE = 0  # the test set's first image, a 7 (the post's digit)
+HOOK_TARGET = 0  # the post's target: output neuron 0
+HOOK_CONFIDENCE = 0.9  # "with high confidence": the smallest ε of the grid at which 0 gets at least 90%
+
+
+class Hook(NamedTuple):
+    """The post's 7 → 0 on one image: ``original``, ``pattern`` (the unit L∞ pattern), ``adversarial`` (784,) in
+    [0, 1]; ``eps`` the smallest ε of ``EPS_GRID["linf"]`` at which ``target`` gets ``HOOK_CONFIDENCE`` (``None``:
+    none does, and the largest ε is shown); ``probability`` of the target there, ``clean`` its probability before."""
+
+    image: int
+    label: int
+    target: int
+    eps: Optional[float]
+    probability: float
+    clean: float
+    prediction: int
+    original: np.ndarray
+    pattern: np.ndarray
+    adversarial: np.ndarray
+
+
+def hook(run, mnist) -> Hook:
+    """The post's overlay of output neuron 0's effective weights on test image ``HOOK_IMAGE``, at the smallest ε
+    that makes the network say 0 with ``HOOK_CONFIDENCE`` (milliseconds: one image, one ε grid)."""
+    x_test, labels = test_set(mnist)
+    params, x = run.final_params, x_test[HOOK_IMAGE:HOOK_IMAGE + 1]
+    grid = A.EPS_GRID["linf"]
+    pattern = A.pattern_for(params, x, HOOK_TARGET, "effective_weights", key=jax.random.key(SWEEP_KEY), norm="linf")
+    probs = np.asarray(A.eps_curve(params, x, pattern, np.asarray(grid, np.float32), "linf"))[:, 0]  # (e, 10)
+    reached = [i for i in range(len(grid)) if probs[i, HOOK_TARGET] >= HOOK_CONFIDENCE]
+    i = reached[0] if reached else len(grid) - 1
+    adversarial = np.asarray(A.overlay(x, pattern, grid[i], "linf"))[0]
+    clean = np.asarray(A.probabilities(params, x))[0]
+    return Hook(HOOK_IMAGE, int(labels[HOOK_IMAGE]), HOOK_TARGET, float(grid[i]) if reached else None,
+                float(probs[i, HOOK_TARGET]), float(clean[HOOK_TARGET]), int(probs[i].argmax()), x[0],
+                np.asarray(A.unit_pattern(pattern, "linf")).reshape(-1), adversarial)

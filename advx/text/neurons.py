@@ -38,7 +38,7 @@ def sparsity_sentence(s: LayerSparsity) -> str:
             f"{s.mean(INACTIVE):.1f} inactive.")
 
 
-def _near(value: float, target: float) -> bool:
+def near(value: float, target: float) -> bool:
     return target / 2 <= value <= target * 1.5
 
 
@@ -47,8 +47,8 @@ def post_verdict(layers: dict[str, LayerSparsity]) -> str:
     parts = []
     for s in layers.values():
         high, mild = s.mean(HIGH), s.mean(MILD)
-        said_high = "reproduces" if _near(high, POST_HIGH) else "does not reproduce"
-        said_mild = "reproduces" if _near(mild, POST_MILD) else "does not reproduce"
+        said_high = "reproduces" if near(high, POST_HIGH) else "does not reproduce"
+        said_mild = "reproduces" if near(mild, POST_MILD) else "does not reproduce"
         parts.append(f"{s.layer} {said_high} the ~{POST_HIGH} highly activated neurons ({high:.1f}) and "
                      f"{said_mild} the ~{POST_MILD} mildly activated ones ({mild:.1f})")
     return ("; ".join(parts) + ". (A figure counts as reproduced when it lies within half of the post's value "
@@ -109,3 +109,18 @@ def noise_summary(codes: list[str], widths: dict[str, int], now: dict, init: dic
         f"The effective weights correlate with their neuron's dataset average at a median "
         f"r = {med(now, 'correlation')} (epoch 0: {med(init, 'correlation')})."
     )
+
+
+def sparsity_lead(layers: dict[str, LayerSparsity]) -> str:
+    """The Activations page's opening numbers: the first hidden layer's means against the post's figures."""
+    s = next(iter(layers.values()))
+    return (f"an average test image switches on {s.mean(HIGH):.1f} of {s.width} {s.layer} neurons strongly and "
+            f"{s.mean(MILD):.1f} mildly (the post: about {POST_HIGH} and {POST_MILD})")
+
+
+def noise_lead(codes: list[str], widths: dict[str, int], now: dict, which: str = "effective") -> str:
+    """The opening numbers of the maps pages: the shown maps' median share of fine, pixel-to-pixel detail."""
+    hf = _median(now, codes, widths, f"{which}_high_frequency")
+    what = "effective weights" if which == "effective" else "dataset averages"
+    return (f"the {len(codes)} {what} shown put a median {format_number(hf, 2)} of their energy in fine, "
+            f"pixel-to-pixel detail (pixel noise: about {NOISE_HIGH_FREQUENCY_SHARE:.2f}; a written digit: about 0.1)")

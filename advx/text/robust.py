@@ -69,10 +69,13 @@ PUBLISHED = (
 )
 
 
+SECOND_HAND = "second-hand: not checked against the paper"
+
+
 def published_rows() -> list[dict]:
     """The published figures as table rows; a second-hand figure says so in its ``note``."""
     return [{"source": p.source, "model": p.model, "training": p.training, "attack": p.attack, "ε (L∞)": p.eps,
-             "accuracy": p.accuracy, "note": "verify before display" if p.verify else ""} for p in PUBLISHED]
+             "accuracy": p.accuracy, "note": SECOND_HAND if p.verify else ""} for p in PUBLISHED]
 
 
 def character(high_frequency: float) -> str:
@@ -84,7 +87,7 @@ def character(high_frequency: float) -> str:
     return "digit-like" if high_frequency <= DIGIT_LIKE_HF else "between noise and a digit"
 
 
-def _final(c: RobustComparison, field: str) -> np.ndarray:
+def final_maps(c: RobustComparison, field: str) -> np.ndarray:
     """``(2, 3)``: a map measure at each network's last epoch."""
     values = getattr(c, field)
     return np.stack([values[i, int(c.epochs[i])] for i in range(2)])
@@ -92,7 +95,7 @@ def _final(c: RobustComparison, field: str) -> np.ndarray:
 
 def maps_finding(c: RobustComparison) -> list[str]:
     """What adversarial training did to the three kinds of map, and what it means for the post's argument."""
-    hf, corr = _final(c, "map_high_frequency"), _final(c, "map_correlation_centred")
+    hf, corr = final_maps(c, "map_high_frequency"), final_maps(c, "map_correlation_centred")
     eff, jac = MAP_KINDS.index("effective_weights"), MAP_KINDS.index("local_jacobian")
     lines = []
     for k, kind in enumerate(MAP_KINDS):
@@ -162,8 +165,8 @@ def masking_sentence(c: RobustComparison, norm: str = "linf", network: int = 1) 
             if math.isfinite(row[j]) and pgd[j] - row[j] > MASKING_MARGIN:
                 beaten.append(f"{ATTACK_LABELS[name]} at ε = {eps:g} ({pct(row[j])} against PGD's {pct(pgd[j])})")
     who = NETWORK_NAMES[network]
-    missing = [ATTACK_LABELS[n] for n in ("square", "foolbox") if not np.isfinite(table[ATTACK_ROWS.index(n)]).any()]
-    not_run = f" ({', '.join(missing)} did not run.)" if missing else ""
+    missing = [ATTACK_LABELS[n] for n in ("square",) if not np.isfinite(table[ATTACK_ROWS.index(n)]).any()]
+    not_run = f" ({', '.join(missing)} was not part of this comparison.)" if missing else ""
     if beaten:
         return (f"Sign of gradient masking on the {who} network, {NORM_LABELS[norm]}: "
                 + "; ".join(beaten) + ". PGD's figure overstates its robustness; the worst case is reported."
@@ -215,7 +218,7 @@ def comparison_rows(c: RobustComparison) -> list[dict]:
     for field, label in (("map_high_frequency", "high-frequency share"), ("map_roughness", "roughness"),
                          ("map_correlation", "r with class average"),
                          ("map_correlation_centred", "r with centred class average")):
-        final = _final(c, field)
+        final = final_maps(c, field)
         for k, kind in enumerate(MAP_KINDS):
             rows.append({"measure": f"{MAP_LABELS[kind]}: {label}", "setting": "last epoch, median",
                          BOOK: float(final[0, k]), STREET: float(final[1, k])})
