@@ -56,6 +56,23 @@ def _assert_charts_drawn(tab, page: AppPage) -> int:
     return drawn
 
 
+# What a student must never read: a value shown as None or nan, or text written for the lab's developers.
+DEVELOPER_TEXT = ("REFERENCES.md", "tests/", "(None,", "did not run", "the seed's")
+MISSING_VALUE = re.compile(r"\b(None|nan|NaN)\b")
+
+
+def _assert_plain_words(tab, page: AppPage) -> None:
+    """The page's rendered text, its tables and the cells its data frames draw hold no missing value and no
+    developer text."""
+    text = tab.locator("[data-testid='stMain']").inner_text()
+    cells = tab.evaluate("""() => Array.from(document.querySelectorAll(
+        "[data-testid='stMain'] [data-testid='stDataFrame'] [role='gridcell'], "
+        + "[data-testid='stMain'] [data-testid='stDataFrame'] [role='columnheader']")).map(c => c.textContent)""")
+    found = [m.group(0) for m in MISSING_VALUE.finditer(text + "\n" + "\n".join(cells))]
+    found += [word for word in DEVELOPER_TEXT if word in text]
+    assert not found, f"{page.path} shows {sorted(set(found))}"
+
+
 def test_every_registered_page_is_covered():
     assert [p.title for p in PAGES][:2] == ["Home", "Train"]
     assert PAGES[0].url_path == "" and PAGES[1].url_path == "train"
@@ -109,6 +126,7 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page,
         missing = [p.title for p in PAGES if p.title not in nav]
         assert not missing, f"the navigation lacks {missing}: {nav!r}"
         _assert_charts_drawn(tab, page)
+        _assert_plain_words(tab, page)
 
         change = change_main_widget(tab)
         lap("change")

@@ -248,7 +248,7 @@ def test_masking_is_reported_when_another_attack_beats_pgd():
     assert words.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.7)).startswith("Sign of gradient masking")
     sentence = words.masking_sentence(_comparison(0.06, 0.06, square_at_01=0.79))
     # Foolbox's PGD, absent from the app, is said once, in ``foolbox_note``, not in each norm's sentence
-    assert sentence.startswith("No sign") and "Foolbox" not in sentence
+    assert sentence.startswith("No sign") and "Foolbox's PGD" not in sentence
 
 
 def test_every_sentence_carries_the_numbers():

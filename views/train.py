@@ -93,7 +93,7 @@ with st.expander("Stored runs"):
                                     "random seed": r["config"]["seed"], "test accuracy": r["test_acc"]}
                                    for r in runs]), hide_index=True, key="train_runs")
     elif runs is not None:
-        st.write("None yet.")
+        st.write("No network is stored yet.")
 
 # What the other pages will ask for about this run, computed in the background while this page is read.
 road.prepare(run, resources.data())
