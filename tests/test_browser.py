@@ -216,7 +216,8 @@ def test_train_page_link_names_a_stored_run_and_corrects_an_unknown_one(app_serv
         open_app(tab, f"{app_server.url}/train?run={run.run_id}")
         assert_no_errors(tab)
         expect(tab.locator(".st-key-train_hidden input")).to_have_value("32")
-        expect(tab.locator("[data-testid='stMain']")).to_contain_text(f"Run {run.run_id}")
+        # the page names the run by its settings (a run's id is for the link, not for the reader)
+        expect(tab.locator("[data-testid='stMain']")).to_contain_text("batch 256, random seed 11")
         assert query(tab).get("run") == run.run_id
 
         open_app(tab, f"{app_server.url}/train?run=no-such-run")
@@ -224,7 +225,10 @@ def test_train_page_link_names_a_stored_run_and_corrects_an_unknown_one(app_serv
         warnings = tab.locator("[data-testid='stAlertContentWarning']").all_inner_texts()
         assert any("not stored on this server" in w for w in warnings), warnings
         assert "run" not in query(tab)  # the default run is shown, and the link says so
-        assert re.search(r"Run [0-9a-f]{16}-", tab.locator("[data-testid='stMain']").inner_text())
+        from advx.config import TrainConfig as Default
+
+        d = Default()  # the default run's settings are the ones shown
+        assert f"batch {d.batch_size}, random seed {d.seed}" in tab.locator("[data-testid='stMain']").inner_text()
         screenshot(tab, "link-corrected-train")
     finally:
         tab.context.close()

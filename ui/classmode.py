@@ -43,6 +43,14 @@ def apply() -> None:
         links.sync(**{"class": 1})
 
 
+CLASS_MAP_PX = 200  # a map on a projector: large enough to read from the back of a room
+
+
+def map_px(px: int) -> int:
+    """The size in pixels a page asks for a map: ``px``, or at least ``CLASS_MAP_PX`` in class mode."""
+    return max(px, CLASS_MAP_PX) if active() else px
+
+
 def offer_link() -> None:
     """Home's line about class mode."""
     st.caption("Showing this to a class? Add `?class=1` to any page's link: the controls fold away, figures take "

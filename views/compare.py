@@ -5,7 +5,7 @@ import streamlit as st
 from advx import neurons
 from advx.figures import neurons as figs
 from advx.text import neurons as words
-from ui import links, loaders, resources, story
+from ui import classmode, links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -37,7 +37,7 @@ for col, code in zip(st.columns(len(codes)), codes):
     col.markdown(f"#### {neurons.neuron_label(layer, neuron)}")
     rate_slot = col.empty()
     col.plotly_chart(figs.map_grid(effective[layer]["effective"][:, [neuron]], ["effective weights"], ncols=1,
-                                   tile_px=170, notes=[words.measure_note(effective[layer], neuron, "effective")]),
+                                   tile_px=classmode.map_px(170), notes=[words.measure_note(effective[layer], neuron, "effective")]),
                      key=f"cmp_ew_{code}")
     slots[code] = (rate_slot, col.empty(), col.container())
 stats, now = loaders.stats(run, epoch), loaders.maps(run, epoch)
@@ -50,11 +50,11 @@ for code in codes:
     rate_slot.markdown("**dead**: never fires on a training image" if dead
                        else f"{what} on **{s.firing_rate[neuron]:.1%}** of training images")
     average_slot.plotly_chart(figs.map_grid(m["average"][:, [neuron]], ["dataset average"], signed=False, ncols=1,
-                                            tile_px=170, dead=m["dead"][[neuron]],
+                                            tile_px=classmode.map_px(170), dead=m["dead"][[neuron]],
                                             notes=[words.measure_note(m, neuron, "average")]), key=f"cmp_avg_{code}")
     top, _ = loaders.top_images(run, epoch, layer, neuron, count=9)
     rest.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top], signed=False,
-                                    ncols=3, tile_px=80, title="9 test images closest to firing" if dead
+                                    ncols=3, tile_px=classmode.map_px(80), title="9 test images closest to firing" if dead
                                     else "top 9 test images"), key=f"cmp_top_{code}")
     rest.plotly_chart(figs.activation_histogram(acts[layer][:, neuron], "activation on test images", dead=dead,
                                                 value_name="probability" if layer == "output" else "activation"),
