@@ -42,7 +42,7 @@ def metric(page, label: str) -> str:
 def test_a_seven_drawn_with_the_mouse_is_read_then_fooled(app_server, browser):  # noqa: F811
     page = new_page(browser)
     try:
-        open_app(page, f"{app_server.url}/draw?target=0&eps=0.04")
+        open_app(page, f"{app_server.url}/draw?example=&target=0&eps=0.04")  # a link to an empty pad
         assert "The pad is empty" in main_text(page)
         stroke(page, SEVEN)
         assert_no_errors(page)

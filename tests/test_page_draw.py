@@ -59,8 +59,14 @@ def test_a_drawing_in_the_link_is_read_and_kept_in_the_link(seven):
     assert len(at.get("plotly_chart")) >= 8 and not _corrections(at)
 
 
-def test_an_empty_pad_says_so_and_shows_nothing_to_read():
+def test_a_first_visit_starts_from_the_example_seven():
     at = open_page(PAGE, TIMEOUT)
+    assert_ran(at)
+    assert at.metric[0].value == "7" and _query(at).get("example") == "7" and "d" in _query(at)
+
+
+def test_an_empty_pad_says_so_and_shows_nothing_to_read():
+    at = open_page(PAGE, TIMEOUT, example="")  # a link that asks for no example: an empty pad
     assert_ran(at)
     assert any("The pad is empty" in i.value for i in at.info)
     assert not at.metric and "d" not in _query(at)

@@ -97,3 +97,11 @@ def fill_lead(box, script: str, numbers: str) -> None:
     text = leads.lead(script, numbers)
     if text:
         box.info(text, icon=":material/visibility:")
+
+
+def numbers(lines, title: str = "The numbers") -> None:
+    """A section's raw figures, folded under its point: ``lines`` (markdown sentences) as a list in an expander."""
+    lines = [line for line in lines if line]
+    if lines:
+        with st.expander(title, icon=":material/functions:"):
+            st.markdown("\n".join(f"- {line}" for line in lines))

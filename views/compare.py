@@ -61,7 +61,9 @@ for code in codes:
                       key=f"cmp_hist_{code}")
 st.caption(f"{words.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
            "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
-           "Image titles give the test index and the label.")
+           "Image titles give the test index and the label. The dataset average and the top images can tell different "
+           "stories: the average weighs all 60,000 training images by how strongly each drives the neuron, so the many "
+           "images that drive it mildly outweigh the nine strongest, which are test images.")
 
 offer("compare", {}, {f"{code}_{what}": now[layer][what][:, neuron] for code in codes
                      for layer, neuron in [neurons.parse_neuron(code, widths)] for what in ("effective", "average")})

@@ -21,9 +21,10 @@ PANEL = {"displayModeBar": False}
 
 st.title("Draw a digit")
 lead = story.lead("views/draw.py")
+FIRST_EXAMPLE = "7"  # a first visit starts from the post's digit, so the page shows its point at once
 notes = st.container()
 st.markdown("Draw a digit and follow it through the network: MNIST's own preprocessing, the answer, the few hidden "
-            "neurons it lights up, how far it lies from the digits the network was trained on, and then a faint "
+            "neurons it lights up, how far it lies from the digits the network was trained on, and then a small "
             "pattern that turns it into another digit. Everything updates when you lift the pen.")
 
 mnist, run = resources.data(), resources.current_run()
@@ -41,9 +42,11 @@ def _start(image, origin: str) -> None:
                             dr_version=st.session_state.get("dr_version", 0) + 1)
 
 
-if "dr_version" not in st.session_state:  # a new session: the example or the drawing of the link, if any
+if "dr_version" not in st.session_state:  # a new session: the drawing or the example of the link, else a 7
     text, image = links.url_text("d"), None
-    name = links.url_choice("example", "", [""] + list(examples))
+    asked = links.url_text("example", None)
+    default = FIRST_EXAMPLE if asked is None and not text and FIRST_EXAMPLE in examples else ""
+    name = links.url_choice("example", default, [""] + list(examples))
     if name:
         image, origin = np.array(examples[name].image), f"example {name}"
         st.session_state.dr_example = name
@@ -75,11 +78,12 @@ pre = D.preprocess(raw) if st.session_state.dr_origin == "pad" else D.as_input(
     raw if raw is not None else np.zeros((D.SIDE, D.SIDE), np.float32))
 x = pre.image
 drawing_text = None if D.EMPTY in pre.issues else D.encode_link(x)
-raw_fig = F.raw_panel(raw if raw is not None else np.zeros((D.SIDE, D.SIDE)), pre.box,
-                      "as drawn" if st.session_state.dr_origin == "pad" else f"from the {st.session_state.dr_origin}")
-input_fig = F.input_panel(x, "what the network reads (28 × 28)")
-raw_column.plotly_chart(raw_fig, key="dr_raw_fig", config=PANEL)
-input_column.plotly_chart(input_fig, key="dr_input_fig", config=PANEL)
+if drawing_text is not None:  # an empty pad shows no empty plots (the note below says the pad is empty)
+    raw_fig = F.raw_panel(raw, pre.box, "as drawn" if st.session_state.dr_origin == "pad"
+                          else f"from the {st.session_state.dr_origin}")
+    input_fig = F.input_panel(x, "what the network reads (28 × 28)")
+    raw_column.plotly_chart(raw_fig, key="dr_raw_fig", config=PANEL)
+    input_column.plotly_chart(input_fig, key="dr_input_fig", config=PANEL)
 st.caption("MNIST's own preprocessing: the ink's bounding box (dotted) scaled to fit 20 × 20 keeping its shape, "
            "with grey levels where a pixel is partly inked, then moved so that its centre of mass is at the middle "
            "of the 28 × 28 field. The link of this page holds the 28 × 28 input, so sharing it shares the drawing.")

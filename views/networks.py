@@ -124,7 +124,7 @@ if agreement is not None:
                      "alike its initialisation, inside", "alike its initialisation, outside")}})
     st.caption(f"Each network against itself: the share of output neuron {neuron}'s energy outside, and how alike each "
                "part of its trained map is to the same part at initialisation (the cosine; 1 would be untouched).")
-    st.markdown("\n".join(f"- {s}" for s in words.agreement_words(agreement, configs, neuron)))
+    story.numbers(words.agreement_words(agreement, configs, neuron))
 
 st.header("5 · The initialisation scale")
 c1, c2 = st.columns(2)
@@ -144,7 +144,7 @@ if rows is not None:
                  column_config={"init scale": NumberColumn(format="×%g"), **PERCENT,
                                 "gradient outside": NumberColumn(format="%.2f"),
                                 "weights outside": NumberColumn(format="%.1f")})
-    st.markdown("\n".join(f"- {s}" for s in words.scale_sentences(curves)))
+    story.numbers(words.scale_sentences(curves))
     st.caption("Melamed, Yehudai and Vardi (NeurIPS 2023) prove that a smaller initialisation makes a two-layer ReLU "
                "network on data in a linear subspace more robust off it. The attack here is a targeted L2 PGD kept in "
                "the complement of the data subspace, without the pixel box, as in the theory.")

@@ -106,7 +106,8 @@ def eps_view():
                                            f"{V.NORM_LABELS[norm]} ε = {eps:g}"), key="ov_matrix")
         right.plotly_chart(F.confidence_histogram(overview.confidence_counts[step], overview.confidence_edges,
                                                   title="Confidence of the successful overlays"), key="ov_confidence")
-        right.caption(f"Over the {int((labels == predicted).sum()):,} correctly classified test images and the nine "
+        right.caption(f"Over the whole test set: the {int((labels == predicted).sum()):,} correctly classified images "
+                      f"and the nine "
                       f"other targets: {rate:.1%} succeed (median confidence {overview.median_confidence[step]:.1%}); "
                       f"random noise of the same norm: {random_rate:.1%}.")
         arrays["success_matrix"] = overview.matrices[step]
@@ -131,8 +132,7 @@ rows = road.get(E.attack_comparison.spec(run, mnist, target))
 if rows is not None:
     for column, each in zip(st.columns(len(A.NORMS)), A.NORMS):
         column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
-    for sentence in words.comparison_sentences(rows, norm, target):
-        st.markdown(f"- {sentence}")
+    story.numbers(words.comparison_sentences(rows, norm, target))
 st.caption(f"Targeted at {target}, over the correctly classified images among the first {E.COMPARISON_IMAGES:,} "
            "of the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "
            "(Goodfellow et al. 2015) and PGD (Madry et al. 2018; 40 steps, one random start, Foolbox's step sizes) "

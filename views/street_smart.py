@@ -134,8 +134,8 @@ if comparison is not None:
                                                      getattr(comparison, f"{norm}_accuracy"), comparison.clean_accuracy,
                                                      V.NORM_LABELS[norm]), key=f"ss_accuracy_{norm}")
         figures[f"accuracy_{norm}"] = fig
-    st.markdown("\n".join(f"- {s}" for s in [*words.accuracy_sentences(comparison), words.masking_sentence(comparison),
-                                             words.masking_sentence(comparison, "l2")]))
+    story.numbers([*words.accuracy_sentences(comparison), words.masking_sentence(comparison),
+                   words.masking_sentence(comparison, "l2")])
     if note := R.foolbox_note(comparison):
         st.caption(note)
 

@@ -185,7 +185,9 @@ def overlay_sentence(c: RobustComparison, eps: Optional[float] = None) -> str:
             f"turns {pct(c.overlay_success[0, j])} of correctly classified (image, target) pairs into the target on the "
             f"{BOOK} network and {pct(c.overlay_success[1, j])} on the {STREET} one (random patterns of the same "
             f"size: {pct(c.overlay_control[0, j])} and {pct(c.overlay_control[1, j])}). At ε = {grid[top]:g}: "
-            f"{pct(c.overlay_success[0, top])} and {pct(c.overlay_success[1, top])}.")
+            f"{pct(c.overlay_success[0, top])} and {pct(c.overlay_success[1, top])}. Measured on the first "
+            f"{c.n_images} test images, as every attack of this page; the Adversarial overlay page counts the whole "
+            "test set, so its rates differ by a few points.")
 
 
 def subspace_sentence(c: RobustComparison) -> str:
