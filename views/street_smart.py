@@ -96,7 +96,7 @@ for (name, r), column in zip(runs.items(), st.columns(2)):
 st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the post's picture of what makes the "
            f"network answer c. HF: the share of the map's energy at high spatial frequency (pixel noise "
            f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f}, a test digit about 0.11). A run shorter than the slider shows "
-           "its last epoch.")
+           "its last epoch. " + words.scales_note({name: arrays[f"effective_weights_{name}"] for name in runs}))
 
 st.header("4 · Dataset averages")
 results = road.show_all(epoch_jobs)

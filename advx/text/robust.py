@@ -239,3 +239,11 @@ def comparison_rows(c: RobustComparison) -> list[dict]:
             rows.append({"measure": f"{label} neurons per image, Layer_{i + 1}", "setting": "mean",
                          BOOK: float(values[0, i]), STREET: float(values[1, i])})
     return rows
+
+
+def scales_note(maps: dict) -> str:
+    """Which colour scale each network's grid uses (``{name: (784, 10)}``): each its own, symmetric about 0."""
+    bounds = ", ".join(f"±{float(np.nanmax(np.abs(np.asarray(m)))):.2g} for the {name} network" for name, m in
+                       maps.items())
+    return (f"Each network's grid has its own colour scale ({bounds}), so compare the shapes, not the strength of "
+            "the colours.")
