@@ -30,7 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-PARTS = ("training", "tuning", "computation", "why", "latency", "startup", "first_visit", "memory")
+PARTS = ("training", "tuning", "computation", "why", "latency", "browser", "startup", "first_visit", "memory")
 RESULTS = ROOT / "bench" / "results"
 PEERS = ("PyTorch", "Keras")
 LEARNING_RATE = 1e-3  # the peer comparison's setting, the same for every contender: Adam 1e-3, constant
@@ -316,6 +316,13 @@ def part_latency(ctx) -> dict:
     return {"changes": ctx.changes, "pages": latency.measure(ctx.changes, log=log)}
 
 
+def part_browser(ctx) -> dict:
+    from bench import browser_latency
+    from browser_support import registered_pages
+
+    return browser_latency.run(registered_pages(), ctx.changes)
+
+
 def part_startup(ctx) -> dict:
     from bench import startup
 
@@ -337,11 +344,15 @@ def part_first_visit(ctx) -> dict:
 def part_memory(ctx) -> dict:
     from bench import memory
 
-    return memory.measure(ctx.tmp, log=lambda m: log(m))
+    out = memory.measure(ctx.tmp, log=lambda m: log(m))
+    if ctx.memory_compute:  # the issue's setting: an empty cache but MNIST, one visitor and then two at once
+        out["computed_one"] = memory.measure(ctx.tmp / "one", log=lambda m: log(m), compute=True)
+        out["computed_two"] = memory.measure(ctx.tmp / "two", log=lambda m: log(m), compute=True, sessions=2)
+    return out
 
 
 FUNCTIONS = {"training": part_training, "tuning": part_tuning, "computation": part_computation, "why": part_why,
-             "latency": part_latency, "startup": part_startup, "first_visit": part_first_visit,
+             "latency": part_latency, "browser": part_browser, "startup": part_startup, "first_visit": part_first_visit,
              "memory": part_memory}
 
 
@@ -391,8 +402,30 @@ def _target_part(rows: list[str], results: dict, part: str, label: str):
     return results[part]
 
 
+def _browser_targets(rows: list[str], results: dict) -> None:
+    from bench import browser_latency as B
+
+    b = _target_part(rows, results, "browser", "browser targets")
+    if b is None:
+        return
+    pages, v = b["pages"], b["verdicts"]
+    slowest = max(pages.values(), key=lambda p: p["link"]["median_s"])
+    changes = [p for p in pages.values() if p["change"].get("widget")]
+    median = max(changes, key=lambda p: p["change"]["median_s"])
+    p95 = max(changes, key=lambda p: p["change"]["p95_s"])
+    rows += [f"| every page complete from a link ≤ {B.LINK_TARGET_S:g} s (warm server, chromium) | slowest "
+             f"{slowest['title']} {slowest['link']['median_s']:.2f} s | {_verdict(v['link'])} |",
+             f"| widget change to the last change of the page: median ≤ {_ms(B.CHANGE_MEDIAN_TARGET_S)} on every page "
+             f"| slowest {median['title']} {_ms(median['change']['median_s'])} | {_verdict(v['change_median'])} |",
+             f"| … p95 ≤ {_ms(B.CHANGE_P95_TARGET_S)} on every page | slowest {p95['title']} "
+             f"{_ms(p95['change']['p95_s'])} | {_verdict(v['change_p95'])} |",
+             f"| a stroke on Draw a digit: median ≤ {_ms(B.STROKE_MEDIAN_TARGET_S)} | {_ms(b['stroke']['median_s'])} | "
+             f"{_verdict(v['stroke'])} |"]
+
+
 def _target_rows(results: dict) -> list[str]:
     rows = []
+    _browser_targets(rows, results)
     t = _target_part(rows, results, "training", "training targets")
     if t is not None:
         e, p = t["targets"]["epoch_ratio"], t["targets"]["peak_share"]
@@ -456,6 +489,33 @@ def _part(out: list[str], results: dict, part: str, title: str):
         out += [failed, ""]
         return None
     return results[part]
+
+
+def _browser_section(results: dict) -> list[str]:
+    """What a person waits for in chromium (``bench/browser_latency.py``), the server-side rerun beside it."""
+    from bench import browser_latency as B
+
+    out: list[str] = []
+    b = _part(out, results, "browser", "In the browser: from a link, a widget change, a stroke")
+    if b is None:
+        return out
+    server = {} if _failed(results, "latency") else {Path(k).stem: v for k, v in results["latency"]["pages"].items()}
+    out += ["Measured in chromium from the navigation's start or the input event to the last change of the page "
+            f"(no change for {B.QUIET_S:g} s after it). The last column is the server's rerun alone (AppTest), "
+            "which leaves out the browser's drawing.", "",
+            f"| page | from a link (≤ {B.LINK_TARGET_S:g} s) | widget | change: median (≤ "
+            f"{_ms(B.CHANGE_MEDIAN_TARGET_S)}) | p95 (≤ {_ms(B.CHANGE_P95_TARGET_S)}) | server rerun p95 |",
+            "|---|---|---|---|---|---|"]
+    for name, page in b["pages"].items():
+        change, rerun = page["change"], server.get(name, {})
+        cells = ((_ms(change["median_s"]), _ms(change["p95_s"])) if change.get("widget") else ("–", "–"))
+        out.append(f"| {page['title']} | {page['link']['median_s']:.2f} s | {change.get('widget') or 'none'} | "
+                   f"{cells[0]} | {cells[1]} | {_ms(rerun['p95_s']) if 'p95_s' in rerun else '–'} |")
+    s = b["stroke"]
+    out += ["", f"A stroke on Draw a digit: median {_ms(s['median_s'])}, p95 {_ms(s['p95_s'])} over {s['n']} strokes "
+            f"(target: median ≤ {_ms(B.STROKE_MEDIAN_TARGET_S)}). Load average {b['load_before']:.1f} before, "
+            f"{b['load_after']:.1f} after.", ""]
+    return out
 
 
 def markdown(results: dict) -> str:
@@ -592,6 +652,7 @@ def markdown(results: dict) -> str:
                 "run's file is stored (it trains on the way) until the page's first section shows.", "",
                 table(fv), ""]
 
+    out += _browser_section(results)
     mem = _part(out, results, "memory", "Memory of the server")
     if mem is not None:
         out += [f"Peak resident set of the Streamlit server and its children while one browser session visits "
@@ -604,6 +665,12 @@ def markdown(results: dict) -> str:
             out.append(f"| {page} | {v['seconds']:.1f} s | {v['tree_rss_after_mb']:.0f} MB | "
                        f"{'' if during is None else f'{during:.0f} MB'} |")
         out.append("")
+        for key, who in (("computed_one", "one browser session"), ("computed_two", "two sessions at once")):
+            if key in mem:
+                c = mem[key]
+                out += [f"On a server that computes everything (an empty cache but MNIST), {who} visiting every page "
+                        f"until it shows all its results: peak **{c['peak_mb']:.0f} MB** (target "
+                        f"{c['target_mb']:.0f} MB: {_verdict(c['met'])}).", ""]
     return "\n".join(out)
 
 
@@ -615,6 +682,8 @@ def main() -> None:
     parser.add_argument("--tuning-epochs", type=int, default=5, help="epochs per advx variant, the first untimed")
     parser.add_argument("--changes", type=int, default=20, help="widget changes per page for the latency")
     parser.add_argument("--repeats", type=int, default=3, help="repeats per computation after the first call")
+    parser.add_argument("--memory-compute", action="store_true",
+                        help="memory also on a server that computes everything (an empty cache but MNIST; long)")
     args = parser.parse_args()
     parts = [p.strip() for p in args.only.split(",") if p.strip()]
     unknown = [p for p in parts if p not in PARTS]
@@ -632,7 +701,8 @@ def main() -> None:
     results = {"meta": meta(args)}
     with tempfile.TemporaryDirectory(prefix="advx-bench-") as tmp:
         ctx = argparse.Namespace(mnist=load_mnist(), tmp=Path(tmp), epochs=args.epochs,
-                                 tuning_epochs=args.tuning_epochs, changes=args.changes, repeats=args.repeats)
+                                 tuning_epochs=args.tuning_epochs, changes=args.changes, repeats=args.repeats,
+                                 memory_compute=args.memory_compute)
         for part in PARTS:
             if part not in parts:
                 continue
