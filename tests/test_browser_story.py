@@ -3,6 +3,7 @@ same order in the sidebar and on Home; and class mode (``?class=1``) for a proje
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -29,8 +30,9 @@ def test_next_walks_every_page_in_the_storys_order(app_server, browser, populati
         open_app(tab, app_server.url + "/")
         sidebar = [line.strip() for line in nav_titles(tab).splitlines() if line.strip() in order]
         assert sidebar == order, sidebar
-        home = [text.split(". ", 1)[1].split(":")[0] for text in tab.locator(
-            "[data-testid='stMain'] [data-testid='stPageLink']").all_inner_texts() if text[:1].isdigit()]
+        numbered = (re.search(r"(\d+)\. ([^:]+):", text) for text in tab.locator(
+            "[data-testid='stMain'] [data-testid='stPageLink']").all_inner_texts())  # after the link's icon
+        home = [m.group(2).strip() for m in numbered if m]
         assert home == order[1:], home
         visited = [order[0]]
         while True:

@@ -138,6 +138,7 @@ def test_sections_that_need_the_comparison_runs_wait_without_blocking_the_page(m
     from ui import jobs
 
     gate = threading.Event()
+    jobs.settle(timeout=900)  # what earlier tests left queued (a Train page's preparation) must not hold this job back
 
     def training(report):
         report(0.4, "epoch 2/5")

@@ -75,7 +75,7 @@ with d3:
 
 st.subheader("Model summary")
 st.dataframe(pd.DataFrame(summary(run.final_params)).drop(columns="output_shape").rename(columns={
-    "layer": "layer", "type": "type", "outputs": "outputs", "params": "parameters"}),
+    "layer": "Layer", "type": "Type", "outputs": "Outputs", "params": "Param #"}),
     hide_index=True, key="train_summary")
 st.caption(f"{config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), batch "
            f"{config.batch_size}, random seed {config.seed}. A trained network is kept: the next visit, yours or "

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from typing import Optional
 
+from advx.vocabulary import NORM_LABELS
+
 TERMS = {
     "eps": ("ε (epsilon), the size of a change",
             "How far an attack may move the image. Pixels run from 0 (white paper) to 1 (full ink). Under L∞, "
             "ε = 0.1 means each pixel moves by at most a tenth of full ink; ε = 0.3, the value the papers use on "
             "MNIST, already greys the background visibly; ε = 1 could turn any image into any other. Under L2, ε is "
             "the length of the whole change: ε = 2 spread over all 784 pixels is about 0.07 per pixel."),
-    "linf": ("L∞ (L-infinity)",
+    "linf": (f"{NORM_LABELS['linf']} (L-infinity)",
              "A way to measure a change by its largest single pixel change: every pixel may move, none by more "
              "than ε."),
-    "l2": ("L2",
+    "l2": (NORM_LABELS["l2"],
            "A way to measure a change by its overall length, the square root of the sum of the squared pixel "
            "changes: a few pixels may move a lot, or many a little."),
     "effective-weights": ("Effective weights",

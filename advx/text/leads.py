@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from typing import Optional
 
+from advx.vocabulary import NETWORK_NAMES
+
+BOOK, STREET = NETWORK_NAMES
+
 LEADS = {
     "views/train.py": (
         "Look at the two curves: the network learns to read handwritten digits in a few passes over the 60,000 "
@@ -41,8 +45,8 @@ LEADS = {
         "Draw a digit and watch each stage run on your own handwriting, then a small pattern flip the answer.",
         "The effect is not a quirk of the test set: it works on any digit."),
     "views/street_smart.py": (
-        "Look at the two networks side by side: one trained normally (book-smart), one trained on attacked "
-        "images (street-smart).",
+        f"Look at the two networks side by side: one trained normally ({BOOK}), one trained on attacked "
+        f"images ({STREET}).",
         "If the post is right, the street-smart network's maps look like digits and it resists the overlay."),
     "views/networks.py": (
         "The post's network is trained many times, from different random starts and with two optimizers.",
