@@ -228,7 +228,7 @@ def scale_sentences(curves: Sequence[dict]) -> list[str]:
             verdict = (f"Only {', '.join(keys[k] for k in rising)} rise with the scale: the prediction holds in part "
                        "here.")
         else:
-            verdict = ("None of the measures grows with the initialisation scale: here the off-data part does not "
+            verdict = ("No measure grows with the initialisation scale: here the off-data part does not "
                        "come from the initialisation, and the prediction fails.")
         words.append(verdict)
         out.append(" ".join(words))
