@@ -539,7 +539,8 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
       if (q) items.push({kind, text: el.textContent.trim().slice(0, 60), q, el});
     };
     plot.querySelectorAll('.infolayer text.gtitle').forEach(el => add('title', el));
-    plot.querySelectorAll(".infolayer g[class^='g-x'][class$='title'] text, .infolayer g[class^='g-y'][class$='title'] text")
+    plot.querySelectorAll(".infolayer g[class^='g-x'][class$='title'] text, "
+                          + ".infolayer g[class^='g-y'][class$='title'] text")
       .forEach(el => add('axis title', el));
     plot.querySelectorAll('g.xtick > text, g.ytick > text').forEach(el => add('tick label', el));
     plot.querySelectorAll('g.annotation text.annotation-text').forEach(el => add('annotation', el));

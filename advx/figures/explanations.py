@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, OUTSIDE_COLOUR, figure, margin
+from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, OUTSIDE_COLOUR, figure, legend_below, margin
 from advx.figures.maps import mosaic
 
 ATTACK_COLOURS = {"overlay": "#c0392b", "fgsm": "#2980b9", "pgd": "#8e44ad", "smallest_pgd": "#16a085"}
@@ -46,9 +46,9 @@ def split_curves(ks, shares, random_share, labels: Mapping[str, str], k_level: i
                      "<extra></extra>"))
     shapes, notes = _k_line(k_level, f" k = {k_level}")
     return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN, shapes=shapes, annotations=notes,
-                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
+                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
                               yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=[0, 1.05]),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
@@ -67,9 +67,9 @@ def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
                  line=dict(color=OUTSIDE_COLOUR, dash="dash"), hovertemplate=f"unrestricted: median ε = {free:.2f}"
                  "<extra></extra>")]
     return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN,
-                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
+                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
                               yaxis=dict(title=dict(text="smallest L2 ε reaching the target"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def gallery(rows: Mapping[str, np.ndarray], captions: Mapping[str, Sequence[str]], *, title: str) -> go.Figure:
@@ -113,7 +113,7 @@ def model_curves(sizes, curves: Mapping[str, np.ndarray], labels: Mapping[str, s
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN, shapes=shapes,
                               xaxis=dict(title=dict(text=x_title)),
                               yaxis=dict(title=dict(text=y_title), **({"tickformat": ".0%"} if percent else {})),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.Figure:
@@ -129,7 +129,7 @@ def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text=f"smallest {norm_label} ε that flips"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 PART_COLOURS = {"inside": INSIDE_COLOUR, "outside": OUTSIDE_COLOUR, "anywhere": "#555555"}
@@ -145,4 +145,4 @@ def boundary_lines(epochs, medians: Mapping[str, np.ndarray], labels: Mapping[st
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text="median L2 distance to the boundary"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))

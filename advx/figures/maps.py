@@ -20,7 +20,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import SIDE, map_colours, margin
+from advx.figures.base import SIDE, fit, map_colours, margin
 
 TITLE_FONT = 12  # a tile's title
 NOTE_FONT = 11  # the measures under it
@@ -29,20 +29,12 @@ H_GAP = 2  # cells between two tiles of a row
 # The width in pixels the tiles of a figure get on a 390-px phone: the page's padding, the figure's margins and its
 # colour bar taken off.
 PHONE_PLOT_PX = 270
-_CHAR_EM = 0.6  # a generous average glyph width, in ems
 _LINE_EM = 1.35  # the height of a line of an annotation, in ems
 
 
 def _wrap(text: str, width_px: float, font: int) -> list[str]:
     """``text`` broken at spaces into lines of at most ``width_px`` (estimated), a word never split."""
-    per_line = max(1, int(width_px / (_CHAR_EM * font)))
-    lines: list[str] = []
-    for word in text.split(" "):
-        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
-    return lines
+    return fit(text, width_px, font).split("<br>")
 
 
 def _label(title: str, note: str | None, width_px: float) -> tuple[str, float]:
@@ -116,7 +108,8 @@ def mosaic(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, ncol
                                  y=1, yanchor="top")
     top_margin = 10 + (34 if title else 0)
     height = round(y_edges[-1] * tile_px / SIDE) + top_margin + 10
-    trace = dict(type="heatmap", z=z, x=x_edges, y=y_edges, coloraxis="coloraxis", customdata=customdata, text=text.tolist(),
+    trace = dict(type="heatmap", z=z, x=x_edges, y=y_edges, coloraxis="coloraxis", customdata=customdata,
+                 text=text.tolist(),
                  hoverongaps=False, name=title or "maps", meta=dict(tiles=placed),
                  hovertemplate="%{text}<br>row %{customdata[0]}, col %{customdata[1]}: %{z:.3g}<extra></extra>")
     layout = dict(coloraxis=coloraxis, height=height, margin=margin(t=top_margin), showlegend=False,

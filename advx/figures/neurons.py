@@ -12,7 +12,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from advx.figures.base import TITLE_SIZE, margin
+from advx.figures.base import PHONE_PANEL_PX, TITLE_SIZE, fit, legend_below, margin
 from advx.figures.maps import mosaic
 
 LEVEL_COLOURS = {"high": "#c0392b", "mild": "#f39c12", "inactive": "#bdc3c7"}
@@ -72,7 +72,7 @@ def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: 
                      showticklabels=len(names) <= 32)
     fig.update_yaxes(title_text="activation")
     fig.update_layout(title=dict(text=title or layer), height=300, bargap=0.1,
-                      margin=margin(t=50), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+                      margin=margin(t=50), legend=legend_below())
     return fig
 
 
@@ -82,8 +82,9 @@ def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go
     ``counts``: ``{layer: (n, 3)}`` columns inactive, mild, high (``advx.neurons.level_counts``);
     ``width``: ``{layer: neurons in the layer}``. Bars are the share of images.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("highly activated neurons per image",
-                                                        "mildly activated neurons per image"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[fit(t, PHONE_PANEL_PX) for t in (
+        "highly activated neurons per image", "mildly activated neurons per image")])
+    fig.update_annotations(font=dict(size=TITLE_SIZE))
     palette = ["#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#e377c2", "#17becf"]
     for li, (layer, c) in enumerate(counts.items()):
         for col, column in ((1, 2), (2, 1)):
@@ -95,8 +96,7 @@ def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go
                           row=1, col=col)
     fig.update_xaxes(title_text="neurons")
     fig.update_yaxes(tickformat=".0%", title_text="share of images", col=1)
-    fig.update_layout(barmode="group", height=320, margin=margin(),
-                      legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(barmode="group", height=340, margin=margin(t=50), legend=legend_below())
     return fig
 
 
