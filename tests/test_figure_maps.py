@@ -73,7 +73,7 @@ def test_one_colour_scale_per_grid_centred_or_grey():
     grey = M.mosaic(np.clip(maps, 0, 1), NAMES, signed=False)
     assert (grey.layout.coloraxis.cmin, grey.layout.coloraxis.cmax) == (0, 1)
     np.testing.assert_array_equal(M.tiles(fig)[1][1], 0.0)  # the dead map is drawn blank...
-    texts = [a.text for a in fig.layout.annotations]
+    texts = [a.text.replace("<br>", " ") for a in fig.layout.annotations]  # a long title is wrapped
     assert texts[1].startswith("Layer_2 #9 (dead)") and sum("never fires" in t for t in texts) == 1  # ...and marked
 
 

@@ -388,13 +388,13 @@ def test_signed_parts_share_one_scale_centred_at_zero_and_are_labelled_by_name()
     bound = max(np.abs(v).max() for v in maps.values())
     assert fig.layout.coloraxis.cmin == pytest.approx(-bound) and fig.layout.coloraxis.cmax == pytest.approx(bound)
     assert fig.layout.coloraxis.colorscale[0][1].lower() in ("rgb(5,48,97)", "#053061")  # RdBu_r: blue at -bound
-    assert sorted(a.text for a in fig.layout.annotations) == sorted(maps)
+    assert sorted(a.text.replace("<br>", " ") for a in fig.layout.annotations) == sorted(maps)  # wrapped to fit
     # each label sits over the tile that shows its map, and the tile is the map
     from advx.figures.maps import tiles
 
     trace = fig.data[0]
     for annotation, (name, top, left) in zip(fig.layout.annotations, trace.meta["tiles"]):
-        assert annotation.text == name and trace.x[left] < annotation.x < trace.x[left + 28]
+        assert annotation.text.replace("<br>", " ") == name and trace.x[left] < annotation.x < trace.x[left + 28]
         assert annotation.y == trace.y[top]
     for name, tile in tiles(fig):
         np.testing.assert_allclose(tile.ravel(), maps[name], atol=1e-9)
