@@ -108,8 +108,12 @@ def test_a_mosaic_draws_at_phone_width_and_its_hover_names_the_pixel(browser):  
             }""", [float(fig_data.x[left + 20]) + 0.5, float(fig_data.y[top + 10]) + 0.5])
             tab.mouse.move(*point)
             tab.wait_for_selector(".hoverlayer .hovertext", timeout=5000)
-            hover = " ".join(tab.locator(".hoverlayer .hovertext").first.inner_text().split())
+            hover = " ".join(tab.evaluate("""() => { const t = document.querySelector('.hoverlayer .hovertext text');
+                const lines = t.querySelectorAll('tspan.line');
+                return lines.length ? Array.from(lines, l => l.textContent).join(' ') : t.textContent; }""").split())
             value = np.asarray(fig_data.z)[top + 10, left + 20]
-            assert hover.endswith(f"row 10, col 20: {value:.3g}") and " ".join(name.split("<br>")) in hover, hover
+            where, shown = hover.rsplit(": ", 1)
+            assert where.endswith("row 10, col 20") and " ".join(name.split("<br>")) in hover, hover
+            assert float(shown) == pytest.approx(float(f"{value:.3g}"), abs=1e-12), hover  # d3's .3g of the value
         finally:
             tab.context.close()
