@@ -545,6 +545,14 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
     plot.querySelectorAll('g.xtick > text, g.ytick > text').forEach(el => add('tick label', el));
     plot.querySelectorAll('g.annotation text.annotation-text').forEach(el => add('annotation', el));
     plot.querySelectorAll('g.legend rect.bg').forEach(el => add('legend', el));
+    for (const item of items) {  // a title, label or legend cut off by the edge of its chart
+      if (item.kind === 'tick label') continue;
+      const xs = item.q.map(p => p[0]), ys = item.q.map(p => p[1]);
+      if (Math.min(...xs) < frame.left - 1 || Math.max(...xs) > frame.right + 1
+          || Math.min(...ys) < frame.top - 1 || Math.max(...ys) > frame.bottom + 1) {
+        problems.push(`${title}: ${item.kind} “${item.text}” runs past the edge of the chart`);
+      }
+    }
     for (let i = 0; i < items.length; i++) {
       for (let j = i + 1; j < items.length; j++) {
         const a = items[i], b = items[j];
@@ -568,6 +576,11 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
     if (frame.width === 0 || frame.height === 0) return;
     const first = table.querySelector("thead tr th, [role='columnheader']");
     if (!first) return;
+    // st.dataframe draws on a canvas: its header cells have no box; the grid must not start scrolled past them.
+    const scroller = table.querySelector('.dvn-scroller');
+    if (scroller && scroller.scrollLeft > 0) {
+      problems.push(`table ${n + 1}: scrolled past its first column “${first.textContent.trim().slice(0, 40)}”`);
+    }
     const box = first.getBoundingClientRect();
     const shown = Math.min(box.right, frame.right) - Math.max(box.left, frame.left);
     if (box.width > 0 && shown < Math.min(box.width, 40)) {
@@ -583,7 +596,8 @@ def layout_problems(page, min_font_px: float = MIN_FONT_PX, inset_px: float = 1.
 
     Inside each Plotly chart (``.js-plotly-plot``): the chart's title, its axis titles, tick labels, annotations
     (facet titles, notes) and legend, each taken as the quadrilateral it covers (a rotated tick label as rotated),
-    must not overlap one another (boxes shrunk by ``inset_px`` so that touching is no overlap), and no text may be
+    must not overlap one another (boxes shrunk by ``inset_px`` so that touching is no overlap) nor run past the chart's
+    edge (a title too long for a phone is cut off there), and no text may be
     smaller than ``min_font_px``. A table (``st.table``, ``st.dataframe``) must show its first (key) column.
     Charts and tables of zero size (a closed expander or tab) are not looked at. Returns one sentence per problem.
     """

@@ -6,7 +6,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, resources
+from ui import charts, links, loaders, resources
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -66,7 +66,8 @@ for layer, idx in nw.by_layer(codes, widths).items():
 now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(words.MEASURES_HELP)
-st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table",
+             column_config=charts.pinned("neuron"))
 
 offer("effective_weights", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)

@@ -23,12 +23,14 @@ OUTSIDE_COLOUR = "#b2182b"  # the red end: outside it
 
 
 PHONE_PANEL_PX = 150  # about the width of one of two panels side by side in a chart on a 390-px phone
+PHONE_TITLE_PX = 320  # the width a chart's title has on a 390-px phone
+CHART_TITLE_SIZE = 16  # the size Streamlit's theme gives a chart's title
 
 
 def fit(text: str, width_px: float, font: float = TITLE_SIZE) -> str:
     """``text`` broken at spaces (``<br>``) into lines of at most ``width_px`` (estimated from ``font``), so that a
     panel's title stays within its panel on a narrow screen; a word is never split."""
-    per_line = max(1, int(width_px / (0.6 * font)))
+    per_line = max(1, int(width_px / (0.52 * font)))  # glyphs average about 0.46 em in the app's font
     lines: list[str] = []
     for word in str(text).split(" "):
         if lines and len(lines[-1]) + 1 + len(word) <= per_line:

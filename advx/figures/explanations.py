@@ -13,7 +13,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, OUTSIDE_COLOUR, figure, legend_below, margin
+from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, OUTSIDE_COLOUR, figure, fit, legend_below, margin
 from advx.figures.maps import mosaic
 
 ATTACK_COLOURS = {"overlay": "#c0392b", "fgsm": "#2980b9", "pgd": "#8e44ad", "smallest_pgd": "#16a085"}
@@ -47,7 +47,7 @@ def split_curves(ks, shares, random_share, labels: Mapping[str, str], k_level: i
     shapes, notes = _k_line(k_level, f" k = {k_level}")
     return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN, shapes=shapes, annotations=notes,
                               xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
-                              yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=[0, 1.05]),
+                              yaxis=dict(title=dict(text=fit(y_title, 230)), tickformat=".0%", range=[0, 1.05]),
                               legend=legend_below()))
 
 

@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import (INSIDE_COLOUR, OUTSIDE_COLOUR, PHONE_PANEL_PX, SHARE_SCALE, SIGNED_SCALE, facet_title,
-                               figure, fit, legend_below, margin)
+from advx.figures.base import (CHART_TITLE_SIZE, INSIDE_COLOUR, OUTSIDE_COLOUR, PHONE_PANEL_PX, PHONE_TITLE_PX,
+                               SHARE_SCALE, SIGNED_SCALE, facet_title, figure, fit, legend_below, margin)
 from advx.vocabulary import OPTIMIZER_LABELS
 
 OPTIMIZER_COLOURS = {"adam": "#1b9e77", "sgd": "#d95f02"}
@@ -53,15 +53,18 @@ def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, si
     stack = np.asarray(stack, np.float64)
     labels = list(labels)
     n = len(stack)
-    cells, band, below, top = 26 * len(labels), 30, 110, 70
+    heading = fit(title, PHONE_TITLE_PX, CHART_TITLE_SIZE)
+    cells, band, below = 26 * len(labels), 30, 120
+    top = 40 + 21 * heading.count("<br>") + 60  # the title's lines, then the colour bar, lying across the top
     block = band + cells + below
-    height = top + n * block
-    data, layout = [], dict(title=dict(text=title), height=height, margin=dict(_MARGIN, t=top, b=0),
-                            annotations=[], coloraxis=dict(
-                                colorscale=SIGNED_SCALE if signed else SHARE_SCALE, cmin=-1 if signed else 0, cmax=1,
-                                colorbar=dict(title=dict(text=colorbar_title), tickformat=".0%" if not signed else "",
-                                              len=min(1.0, 400 / (n * block)), y=1, yanchor="top")))
     plot = n * block
+    data, layout = [], dict(title=dict(text=heading, y=1, yref="container", yanchor="top", pad=dict(t=10)),
+                            height=top + plot, margin=dict(_MARGIN, t=top, b=0, r=10), annotations=[],
+                            coloraxis=dict(
+                                colorscale=SIGNED_SCALE if signed else SHARE_SCALE, cmin=-1 if signed else 0, cmax=1,
+                                colorbar=dict(title=dict(text=colorbar_title, side="top"), orientation="h",
+                                              tickformat=".0%" if not signed else "", thickness=10, len=0.6,
+                                              x=0.5, xanchor="center", y=1 + 20 / plot, yanchor="bottom")))
     for i, (z, name) in enumerate(zip(stack, facet_names)):
         s = _suffix(i)
         y1 = 1 - (i * block + band) / plot
@@ -70,7 +73,7 @@ def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, si
                          yaxis=f"y{s}", texttemplate=f"%{{z:{cell_format}}}", textfont=dict(size=11), name=name,
                          hovertemplate=f"{name}<br>{row_title}: %{{y}}<br>{column_title}: %{{x}}<br>"
                                        f"%{{z:{cell_format}}}<extra></extra>"))
-        layout[f"xaxis{s}"] = dict(domain=[0, 1], anchor=f"y{s}", tickangle=-45, title=dict(text=column_title))
+        layout[f"xaxis{s}"] = dict(domain=[0, 1], anchor=f"y{s}", tickangle=-90, title=dict(text=column_title))
         layout[f"yaxis{s}"] = dict(domain=[round(y0, 6), round(y1, 6)], anchor=f"x{s}", autorange="reversed",
                                    title=dict(text=row_title))
         layout["annotations"].append(facet_title(name, 0.5, round(y1, 6)))

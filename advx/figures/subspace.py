@@ -89,8 +89,8 @@ def neuron_energy_scatter(labels: Sequence[str], inside_init: np.ndarray, outsid
     lo, hi = (float(values.min()) / 2, float(values.max()) * 2) if values.size else (1e-3, 1.0)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#999999", dash="dot"),
                              name="as much outside as inside", hoverinfo="skip"))
-    fig.update_xaxes(type="log", title="energy inside the data subspace (‖P w‖²)", dtick=1, exponentformat="power")
-    fig.update_yaxes(type="log", title="energy outside it (‖Q w‖²)", dtick=1, exponentformat="power")
+    fig.update_xaxes(type="log", title="energy inside the data subspace (‖P w‖²)", dtick=1, exponentformat="e")
+    fig.update_yaxes(type="log", title="energy outside it (‖Q w‖²)", dtick=1, exponentformat="e")
     fig.update_layout(height=460, margin=dict(t=30, b=40), legend=legend_below())
     return fig
 
