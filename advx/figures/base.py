@@ -23,7 +23,7 @@ OUTSIDE_COLOUR = "#b2182b"  # the red end: outside it
 
 
 PHONE_PANEL_PX = 150  # about the width of one of two panels side by side in a chart on a 390-px phone
-PHONE_TITLE_PX = 320  # the width a chart's title has on a 390-px phone
+PHONE_TITLE_PX = 270  # the width a chart's title has on a 390-px phone (bold glyphs are wider)
 CHART_TITLE_SIZE = 16  # the size Streamlit's theme gives a chart's title
 
 

@@ -28,7 +28,7 @@ DEAD_FONT = 12
 H_GAP = 2  # cells between two tiles of a row
 # The width in pixels the tiles of a figure get on a 390-px phone: the page's padding, the figure's margins and its
 # colour bar taken off.
-PHONE_PLOT_PX = 270
+PHONE_PLOT_PX = 240
 _LINE_EM = 1.35  # the height of a line of an annotation, in ems
 
 

@@ -13,8 +13,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import (CHART_TITLE_SIZE, INSIDE_COLOUR, OUTSIDE_COLOUR, PHONE_PANEL_PX, PHONE_TITLE_PX,
-                               SHARE_SCALE, SIGNED_SCALE, facet_title, figure, fit, legend_below, margin)
+from advx.figures.base import (INSIDE_COLOUR, OUTSIDE_COLOUR, PHONE_PANEL_PX, SHARE_SCALE, SIGNED_SCALE, facet_title,
+                               figure, fit, legend_below, margin)
 from advx.vocabulary import OPTIMIZER_LABELS
 
 OPTIMIZER_COLOURS = {"adam": "#1b9e77", "sgd": "#d95f02"}
@@ -53,12 +53,11 @@ def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, si
     stack = np.asarray(stack, np.float64)
     labels = list(labels)
     n = len(stack)
-    heading = fit(title, PHONE_TITLE_PX, CHART_TITLE_SIZE)
     cells, band, below = 26 * len(labels), 30, 120
-    top = 40 + 21 * heading.count("<br>") + 60  # the title's lines, then the colour bar, lying across the top
+    top = 50 + 60  # the title, then the colour bar, lying across the top
     block = band + cells + below
     plot = n * block
-    data, layout = [], dict(title=dict(text=heading, y=1, yref="container", yanchor="top", pad=dict(t=10)),
+    data, layout = [], dict(title=dict(text=title),
                             height=top + plot, margin=dict(_MARGIN, t=top, b=0, r=10), annotations=[],
                             coloraxis=dict(
                                 colorscale=SIGNED_SCALE if signed else SHARE_SCALE, cmin=-1 if signed else 0, cmax=1,
