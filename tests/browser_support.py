@@ -490,3 +490,132 @@ def change_main_widget(page) -> WidgetChange | None:
             change.after = widget_value(page, change)
             return change
     return None
+
+
+# ----------------------------------------------------------------------------------------------
+# Layout at a phone's width
+
+PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone held upright
+MIN_FONT_PX = 11
+
+_LAYOUT_PROBLEMS = """([minFont, inset]) => {
+  // Each text of a chart as the quadrilateral it covers on the screen (its box, rotation included), shrunk by
+  // ``inset`` pixels so that boxes that merely touch do not count.
+  const quad = (el) => {
+    let b;
+    try { b = el.getBBox(); } catch (e) { return null; }
+    if (!b || b.width <= 2 * inset || b.height <= 2 * inset) return null;
+    const m = el.getScreenCTM();
+    if (!m) return null;
+    const x0 = b.x + inset, y0 = b.y + inset, x1 = b.x + b.width - inset, y1 = b.y + b.height - inset;
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]].map(([x, y]) => [m.a * x + m.c * y + m.e, m.b * x + m.d * y + m.f]);
+  };
+  const separated = (p, q) => {  // the separating axis theorem for two convex quadrilaterals
+    for (const poly of [p, q]) {
+      for (let i = 0; i < 4; i++) {
+        const [ax, ay] = poly[i], [bx, by] = poly[(i + 1) % 4];
+        const nx = by - ay, ny = ax - bx;
+        const project = (pts) => pts.map(([x, y]) => x * nx + y * ny);
+        const a = project(p), c = project(q);
+        if (Math.max(...a) <= Math.min(...c) || Math.max(...c) <= Math.min(...a)) return true;
+      }
+    }
+    return false;
+  };
+  const visible = (el) => {
+    const style = getComputedStyle(el);
+    return style.display !== 'none' && style.visibility !== 'hidden' && Number(style.opacity) > 0
+      && el.textContent.trim() !== '';
+  };
+  const problems = [];
+  document.querySelectorAll('.js-plotly-plot').forEach((plot, chart) => {
+    const frame = plot.getBoundingClientRect();
+    if (frame.width === 0 || frame.height === 0) return;  // in a closed expander or tab
+    const title = (plot.querySelector('.gtitle') || {}).textContent || `chart ${chart + 1}`;
+    const items = [];
+    const add = (kind, el) => {
+      if (!visible(el)) return;
+      const q = quad(el);
+      if (q) items.push({kind, text: el.textContent.trim().slice(0, 60), q, el});
+    };
+    plot.querySelectorAll('.infolayer text.gtitle').forEach(el => add('title', el));
+    plot.querySelectorAll(".infolayer g[class^='g-x'][class$='title'] text, "
+                          + ".infolayer g[class^='g-y'][class$='title'] text")
+      .forEach(el => add('axis title', el));
+    plot.querySelectorAll('g.xtick > text, g.ytick > text').forEach(el => add('tick label', el));
+    plot.querySelectorAll('g.annotation text.annotation-text').forEach(el => add('annotation', el));
+    plot.querySelectorAll('g.legend rect.bg').forEach(el => add('legend', el));
+    for (const item of items) {  // a title, label or legend cut off by the edge of its chart
+      if (item.kind === 'tick label') continue;
+      const xs = item.q.map(p => p[0]), ys = item.q.map(p => p[1]);
+      if (Math.min(...xs) < frame.left - 1 || Math.max(...xs) > frame.right + 1
+          || Math.min(...ys) < frame.top - 1 || Math.max(...ys) > frame.bottom + 1) {
+        problems.push(`${title}: ${item.kind} “${item.text}” runs past the edge of the chart`);
+      }
+    }
+    for (let i = 0; i < items.length; i++) {
+      for (let j = i + 1; j < items.length; j++) {
+        const a = items[i], b = items[j];
+        if (a.kind === 'legend' && a.el.closest('g.legend').contains(b.el)) continue;
+        if (b.kind === 'legend' && b.el.closest('g.legend').contains(a.el)) continue;
+        if (!separated(a.q, b.q)) {
+          problems.push(`${title}: ${a.kind} “${a.text}” overlaps ${b.kind} “${b.text}”`);
+        }
+      }
+    }
+    plot.querySelectorAll('.main-svg text, .main-svg tspan').forEach(el => {
+      if (!visible(el) || el.closest('.hoverlayer')) return;
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < minFont - 0.01) {
+        problems.push(`${title}: text “${el.textContent.trim().slice(0, 40)}” is ${size} px (under ${minFont} px)`);
+      }
+    });
+  });
+  document.querySelectorAll("[data-testid='stTable'], [data-testid='stDataFrame']").forEach((table, n) => {
+    const frame = table.getBoundingClientRect();
+    if (frame.width === 0 || frame.height === 0) return;
+    const first = table.querySelector("thead tr th, [role='columnheader']");
+    if (!first) return;
+    // st.dataframe draws on a canvas: its header cells have no box; the grid must not start scrolled past them.
+    const scroller = table.querySelector('.dvn-scroller');
+    if (scroller && scroller.scrollLeft > 0) {
+      problems.push(`table ${n + 1}: scrolled past its first column “${first.textContent.trim().slice(0, 40)}”`);
+    }
+    const box = first.getBoundingClientRect();
+    const shown = Math.min(box.right, frame.right) - Math.max(box.left, frame.left);
+    if (box.width > 0 && shown < Math.min(box.width, 40)) {
+      problems.push(`table ${n + 1}: its first column “${first.textContent.trim().slice(0, 40)}” is hidden`);
+    }
+  });
+  return [...new Set(problems)];
+}"""
+
+
+def layout_problems(page, min_font_px: float = MIN_FONT_PX, inset_px: float = 1.5) -> list[str]:
+    """What is wrong with the layout the page shows now, read from the elements' boxes on the screen.
+
+    Inside each Plotly chart (``.js-plotly-plot``): the chart's title, its axis titles, tick labels, annotations
+    (facet titles, notes) and legend, each taken as the quadrilateral it covers (a rotated tick label as rotated),
+    must not overlap one another (boxes shrunk by ``inset_px`` so that touching is no overlap) nor run past the chart's
+    edge (a title too long for a phone is cut off there), and no text may be
+    smaller than ``min_font_px``. A table (``st.table``, ``st.dataframe``) must show its first (key) column.
+    Charts and tables of zero size (a closed expander or tab) are not looked at. Returns one sentence per problem.
+    """
+    return page.evaluate(_LAYOUT_PROBLEMS, [min_font_px, inset_px])
+
+
+def open_at_phone_width(browser, url: str):
+    """A new tab the width of a phone (``PHONE``) showing ``url`` once its script run, its background jobs and its
+    charts are done; every Plotly element Streamlit sent is drawn (else ``AssertionError``)."""
+    tab = new_page(browser, **PHONE)
+    try:
+        open_app(tab, url)
+        wait_for_jobs(tab)
+        elements = tab.locator(CHART_SELECTOR).count()
+        drawn = wait_for_charts(tab, elements)
+        assert drawn >= elements, f"{url}: {elements} Plotly elements, only {drawn} drawn"
+        tab.wait_for_timeout(500)  # the charts' last relayout at this width
+    except BaseException:
+        tab.context.close()
+        raise
+    return tab

@@ -26,6 +26,7 @@ from advx import experiments as E
 from advx import store
 from advx import robust as R
 from advx.config import TrainConfig
+from advx.figures.maps import tiles
 from advx.model import effective_weights
 from advx.text import robust as words
 from ui.resources import CONFIG_KEY
@@ -132,7 +133,7 @@ def test_the_epoch_scrubber_shows_each_network_at_that_epoch(trained_run, robust
     _ok(at)
     grid = _chart(at, "book-smart, epoch 3")
     expected = np.asarray(effective_weights(trained_run.params_at(3))["output"])[:, 0].reshape(28, 28)
-    np.testing.assert_allclose(_array(grid["data"][0]["z"]).reshape(28, 28), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tiles(grid)[0][1], expected, rtol=1e-5, atol=1e-6)
     assert "street-smart, epoch 3" in _titles(at) and at.query_params["epoch"] == "3"
     character = [s for s in _chart(at, "digit-like below")["layout"]["shapes"] if s.get("x0") == 3]
     assert character, "the noise-or-digit curves mark the scrubbed epoch"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import plotly.colors
@@ -39,6 +40,11 @@ def _specs(at: AppTest) -> list[dict]:
 def _titles(spec: dict) -> list[str]:
     """Facet titles of a map grid (first line of each subplot title), in order."""
     return [a["text"].split("<br>")[0] for a in spec["layout"].get("annotations", []) if "text" in a]
+
+
+def _plain(text: str) -> str:
+    """An annotation's text without its markup (a long title or note is wrapped over several lines)."""
+    return " ".join(re.sub(r"<[^>]+>", " ", text).split())
 
 
 def _grid(at: AppTest, layer: str) -> dict:
@@ -136,7 +142,7 @@ def test_effective_weights_default_is_the_post_view_and_widgets():
     assert _query(at)["view"] == "jacobian" and len(_specs(at)) == 2  # linear beside local Jacobian
     jac = _grid(at, "output: local Jacobian")
     assert _titles(jac) == [f"output #{i}" for i in range(10)]
-    assert all(" · r " in a["text"] for a in jac["layout"]["annotations"])
+    assert all(" · r " in _plain(a["text"]) for a in jac["layout"]["annotations"])
     assert jac["layout"]["coloraxis"]["cmid"] == 0
 
     at.slider(key="ew_epoch").set_value(0).run()
@@ -177,7 +183,7 @@ def test_dataset_averages_side_by_side_and_widgets():
     avg = _grid(at, "output: dataset averages")
     assert _titles(avg) == ["output #0", "output #1", "output #2"]
     assert avg["layout"]["coloraxis"]["cmin"] == 0 and avg["layout"]["coloraxis"]["cmax"] == 1
-    assert all(" · r " in a["text"] for a in avg["layout"]["annotations"])
+    assert all(" · r " in _plain(a["text"]) for a in avg["layout"]["annotations"])
 
     at.radio(key="da_weight").set_value("relu_logit").run()
     at.slider(key="da_epoch").set_value(1).run()
@@ -201,7 +207,7 @@ def test_dataset_averages_link_with_dead_neuron_and_invalid_values(trained_run):
     if dead:
         layer, neuron = dead[0]
         grid = _grid(at, f"{layer}: dataset averages")
-        texts = [a["text"] for a in grid["layout"]["annotations"]]
+        texts = [_plain(a["text"]) for a in grid["layout"]["annotations"]]
         assert any("(dead)" in t and "HF n/a" in t for t in texts) and any("never fires" in t for t in texts)
 
 

@@ -388,15 +388,16 @@ def test_signed_parts_share_one_scale_centred_at_zero_and_are_labelled_by_name()
     bound = max(np.abs(v).max() for v in maps.values())
     assert fig.layout.coloraxis.cmin == pytest.approx(-bound) and fig.layout.coloraxis.cmax == pytest.approx(bound)
     assert fig.layout.coloraxis.colorscale[0][1].lower() in ("rgb(5,48,97)", "#053061")  # RdBu_r: blue at -bound
-    assert sorted(a.text for a in fig.layout.annotations) == sorted(maps)
-    # each label sits over the facet that shows its map: match the label's x position to a facet's domain
-    for annotation in fig.layout.annotations:
-        facet = [t for t in fig.data
-                 if fig.layout["xaxis" + t.xaxis[1:]].domain[0] <= annotation.x <= fig.layout["xaxis" + t.xaxis[1:]].domain[1]
-                 and fig.layout["yaxis" + t.yaxis[1:]].domain[1] <= annotation.y + 0.05
-                 and fig.layout["yaxis" + t.yaxis[1:]].domain[1] >= annotation.y - 0.1]
-        assert len(facet) == 1, annotation.text
-        np.testing.assert_allclose(np.asarray(facet[0].z, float).ravel(), maps[annotation.text], atol=1e-9)
+    assert sorted(a.text.replace("<br>", " ") for a in fig.layout.annotations) == sorted(maps)  # wrapped to fit
+    # each label sits over the tile that shows its map, and the tile is the map
+    from advx.figures.maps import tiles
+
+    trace = fig.data[0]
+    for annotation, (name, top, left) in zip(fig.layout.annotations, trace.meta["tiles"]):
+        assert annotation.text.replace("<br>", " ") == name and trace.x[left] < annotation.x < trace.x[left + 28]
+        assert annotation.y == trace.y[top]
+    for name, tile in tiles(fig):
+        np.testing.assert_allclose(tile.ravel(), maps[name], atol=1e-9)
 
 
 def test_energy_scatter_puts_each_neuron_where_its_energies_are():

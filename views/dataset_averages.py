@@ -7,7 +7,7 @@ from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
 from advx.text import glossary as G
-from ui import links, loaders, resources, story
+from ui import charts, links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -57,7 +57,8 @@ st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(f"{words.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
            f"{words.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
            "fires: it is marked dead and has no average.")
-st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table")
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table",
+             column_config=charts.pinned("neuron"))
 
 offer("dataset_averages", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight)

@@ -7,7 +7,7 @@ from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
 from advx.text import glossary as G
-from ui import links, loaders, resources, story
+from ui import charts, links, loaders, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -69,7 +69,8 @@ now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))
 st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(words.MEASURES_HELP)
-st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table")
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table",
+             column_config=charts.pinned("neuron"))
 
 offer("effective_weights", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)

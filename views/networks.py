@@ -11,7 +11,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import population as words
 from advx.text import population_summary as summary
-from ui import links, resources, road, story
+from ui import charts, links, resources, road, story
 from ui.page_downloads import offer
 
 NumberColumn = st.column_config.NumberColumn
@@ -39,7 +39,7 @@ if resources.current_config() != TrainConfig():  # also checks a ``run=`` in the
 networks = road.get(E.populations.spec(mnist), lane="later")
 if networks is not None:
     st.dataframe(pd.DataFrame(P.member_rows(networks)), hide_index=True, key="net_members",
-                 column_config={"init scale": NumberColumn(format="×%g"), **PERCENT})
+                 column_config=charts.pinned("network", {"init scale": NumberColumn(format="×%g"), **PERCENT}))
     st.caption("Each is the post's 784-64-64-10 network trained on MNIST for 15 epochs, whichever run the Train page "
                "shows (Adam, seed 0 is the default run). They are trained together, one compiled program per "
                "optimizer, and kept in the run store.")

@@ -13,7 +13,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import robust as words
 from advx.text import glossary as G
-from ui import cache, links, loaders, resources, road, story
+from ui import cache, charts, links, loaders, resources, road, story
 from ui.page_downloads import offer
 
 BOOK, STREET = V.NETWORK_NAMES
@@ -165,7 +165,7 @@ st.header("10 · Beside the published numbers")
 published = words.published_rows() + ([] if comparison is None else R.our_published_rows(comparison, standard.config,
                                                                                      robust.config))
 st.dataframe(pd.DataFrame(published), hide_index=True, key="ss_published",
-             column_config={"accuracy": st.column_config.NumberColumn(format="percent")},
+             column_config=charts.pinned("model", {"accuracy": st.column_config.NumberColumn(format="percent")}),
              column_order=("model", "attack", "ε (L∞)", "accuracy", "note", "training", "source"))
 st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convolution and max-pooling layers and one "
            f"dense layer, trained at L∞ ε = 0.3 with PGD-40. Ours are {'-'.join(map(str, (784, *hidden, 10)))} MLPs "

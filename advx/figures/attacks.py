@@ -15,7 +15,7 @@ from typing import Optional, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import SHARE_SCALE, figure, image_layout, map_colours, margin, square
+from advx.figures.base import SHARE_SCALE, class_axis, figure, image_layout, legend_below, map_colours, margin, square
 from advx.vocabulary import ATTACK_DETAILS, eps_label
 
 # The methods ``advx.attacks.comparison_table`` compares, in the legend's order, each with one colour.
@@ -58,8 +58,7 @@ def probability_bars(before, after, target: int, label: int) -> go.Figure:
     return figure(data, dict(barmode="group", height=280, margin=_MARGIN,
                               title=dict(text=f"Probabilities (label {label}, target {target})"),
                               yaxis=dict(title=dict(text="probability"), range=[0, 1]),
-                              xaxis=dict(title=dict(text="class")),
-                              legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom")))
+                              xaxis=class_axis("class"), legend=legend_below()))
 
 
 def _vline(x: float, colour: str, dash: str, text: str, y: float) -> tuple[dict, dict]:
@@ -92,7 +91,7 @@ def eps_curve(eps_grid, target_probability, control_mean, control_max, *, target
                               title=dict(text=f"Probability of {target} against {norm_label} ε"),
                               xaxis=dict(title=dict(text=f"{norm_label} ε")),
                               yaxis=dict(title=dict(text=f"P({target})"), range=[0, 1.02]),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def success_matrix(matrix, *, title: str) -> go.Figure:
@@ -105,11 +104,13 @@ def success_matrix(matrix, *, title: str) -> go.Figure:
     classes = [str(k) for k in range(10)]
     z = [[None if np.isnan(v) else round(float(v), 4) for v in row] for row in m]
     data = [dict(type="heatmap", z=z, x=classes, y=classes, zmin=0, zmax=1, colorscale=SHARE_SCALE, text=text,
-                 texttemplate="%{text}", colorbar=dict(title=dict(text="success"), tickformat=".0%"),
+                 texttemplate="%{text}", textfont=dict(size=11),
+                 colorbar=dict(title=dict(text="success"), tickformat=".0%"),
                  hovertemplate="true %{y} → target %{x}: %{z:.1%}<extra></extra>")]
+    # Both axes hold to the ten classes: with square cells, a narrow screen shrinks the plot, not the range.
     return figure(data, dict(height=420, margin=_MARGIN, title=dict(text=title),
-                              xaxis=dict(title=dict(text="target class"), constrain="domain"),
-                              yaxis=dict(title=dict(text="true class"), autorange="reversed", scaleanchor="x")))
+                              xaxis=class_axis("target class", constrain="domain", range=[-0.5, 9.5]),
+                              yaxis=class_axis("true class", range=[9.5, -0.5], scaleanchor="x", constrain="domain")))
 
 
 def confidence_histogram(counts, edges, *, title: str) -> go.Figure:
@@ -139,7 +140,7 @@ def comparison(rows: Sequence[dict], *, target: int, norm: str) -> go.Figure:
                  line=dict(color=METHOD_COLOURS[method]),
                  hovertemplate=f"{name}<br>ε %{{x}}: %{{y:.1%}}<extra></extra>")
             for method, name in ((m, ATTACK_DETAILS[m]) for m in METHOD_COLOURS)]
-    return figure(data, dict(height=380, margin=_MARGIN, title=dict(text=label), legend=dict(orientation="h", y=-0.3),
+    return figure(data, dict(height=380, margin=_MARGIN, title=dict(text=label), legend=legend_below(),
                               xaxis=dict(title=dict(text=label)),
                               yaxis=dict(range=[0, 1.02], tickformat=".0%",
                                          title=dict(text=f"share turned into {target}"))))

@@ -22,6 +22,24 @@ INSIDE_COLOUR = "#2166ac"  # the blue end of RdBu: inside the data subspace
 OUTSIDE_COLOUR = "#b2182b"  # the red end: outside it
 
 
+PHONE_PANEL_PX = 150  # about the width of one of two panels side by side in a chart on a 390-px phone
+PHONE_TITLE_PX = 270  # the width a chart's title has on a 390-px phone (bold glyphs are wider)
+CHART_TITLE_SIZE = 16  # the size Streamlit's theme gives a chart's title
+
+
+def fit(text: str, width_px: float, font: float = TITLE_SIZE) -> str:
+    """``text`` broken at spaces (``<br>``) into lines of at most ``width_px`` (estimated from ``font``), so that a
+    panel's title stays within its panel on a narrow screen; a word is never split."""
+    per_line = max(1, int(width_px / (0.52 * font)))  # glyphs average about 0.46 em in the app's font
+    lines: list[str] = []
+    for word in str(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def margin(*, t: int = 40, b: int = 10, l: int = 10, r: int = 10) -> dict:  # noqa: E741 - Plotly's own names
     """A figure's margins in pixels: narrow at the sides and the bottom, room for a title at the top."""
     return dict(l=l, r=r, t=t, b=b)
@@ -60,3 +78,19 @@ def image_layout(title: str, **layout) -> dict:
 def square(z) -> list:
     """A ``(784,)`` image as 28 rows of 28 values rounded to 4 decimals (a compact spec)."""
     return np.round(np.asarray(z, np.float64).reshape(SIDE, SIDE), 4).tolist()
+
+
+def legend_below(**legend) -> dict:
+    """A horizontal legend under the plot area, below the x axis's labels and title (placed in the figure's
+    container, whose bottom margin plotly grows to hold it), so that it never covers an axis title."""
+    return dict(orientation="h", yref="container", y=0, yanchor="bottom", x=0, xanchor="left", **legend)
+
+
+LOG_TICKS = dict(dtick=1)  # a log axis labelled only at the powers of ten
+CLASSES = [str(k) for k in range(10)]
+
+
+def class_axis(title: str, **axis) -> dict:
+    """An axis of the ten classes 0–9, every one labelled."""
+    return dict(title=dict(text=title), type="category", tickmode="array", tickvals=CLASSES, ticktext=CLASSES,
+                **axis)

@@ -14,7 +14,7 @@ import plotly.graph_objects as go
 
 from advx.drawing.preprocess import area_resize
 from advx.figures.attacks import image_panel
-from advx.figures.base import PIXEL_SCALE, figure, image_layout, margin
+from advx.figures.base import PIXEL_SCALE, class_axis, figure, image_layout, margin
 
 RAW_DISPLAY = 70
 _MARGIN = margin()
@@ -54,7 +54,7 @@ def probability_bars(probabilities: np.ndarray, title: str) -> go.Figure:
                  hovertemplate="class %{x}: %{y:.3f}<extra></extra>")]
     return figure(data, dict(title=dict(text=title), height=240, margin=_MARGIN, showlegend=False,
                               yaxis=dict(title=dict(text="probability"), range=[0, 1]),
-                              xaxis=dict(title=dict(text="class"), type="category")))
+                              xaxis=class_axis("class")))
 
 
 def against_test(reference: np.ndarray, value: float, *, title: str, x_title: str, discrete: bool = False,

@@ -13,7 +13,8 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, OUTSIDE_COLOUR, PIXEL_SCALE, figure, margin
+from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, OUTSIDE_COLOUR, figure, fit, legend_below, margin
+from advx.figures.maps import mosaic
 
 ATTACK_COLOURS = {"overlay": "#c0392b", "fgsm": "#2980b9", "pgd": "#8e44ad", "smallest_pgd": "#16a085"}
 MODEL_COLOURS = {"mlp": "#8e44ad", "linear": "#e67e22"}
@@ -45,9 +46,9 @@ def split_curves(ks, shares, random_share, labels: Mapping[str, str], k_level: i
                      "<extra></extra>"))
     shapes, notes = _k_line(k_level, f" k = {k_level}")
     return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN, shapes=shapes, annotations=notes,
-                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
-                              yaxis=dict(title=dict(text=y_title), tickformat=".0%", range=[0, 1.05]),
-                              legend=dict(orientation="h", y=-0.25)))
+                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
+                              yaxis=dict(title=dict(text=fit(y_title, 230)), tickformat=".0%", range=[0, 1.05]),
+                              legend=legend_below()))
 
 
 def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
@@ -66,35 +67,21 @@ def restricted_eps(ks, smallest, *, title: str) -> go.Figure:
                  line=dict(color=OUTSIDE_COLOUR, dash="dash"), hovertemplate=f"unrestricted: median ε = {free:.2f}"
                  "<extra></extra>")]
     return figure(data, dict(title=dict(text=title), height=380, margin=_MARGIN,
-                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
+                              xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
                               yaxis=dict(title=dict(text="smallest L2 ε reaching the target"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def gallery(rows: Mapping[str, np.ndarray], captions: Mapping[str, Sequence[str]], *, title: str) -> go.Figure:
     """Images in a grid: one row per entry of ``rows`` (``(g, 784)`` pixels, clipped to [0, 1] for display), each
-    cell captioned by ``captions[row][i]``; the row names are in each cell's hover (the title should name them)."""
+    cell captioned by ``captions[row][i]``; the row names are in each cell's hover (the title should name them).
+    One mosaic (``advx.figures.maps.mosaic``) on the grey pixel scale."""
     names = list(rows)
     g = len(next(iter(rows.values())))
-    gap, data, layout = 0.02, [], dict(title=dict(text=title), height=150 * len(names) + 60, margin=_MARGIN,
-                                       annotations=[], showlegend=False)
-    width, height = (1 - gap * (g - 1)) / g, (1 - 0.06 * len(names)) / len(names)
-    for r, name in enumerate(names):
-        for c in range(g):
-            n = r * g + c + 1
-            suffix = "" if n == 1 else str(n)
-            x0, y1 = c * (width + gap), 1 - r * (height + 0.06)
-            image = np.clip(np.asarray(rows[name][c], np.float64).reshape(28, 28), 0, 1)
-            data.append(dict(type="heatmap", z=np.round(image, 3).tolist(), colorscale=PIXEL_SCALE, zmin=0, zmax=1,
-                             showscale=False, xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                             hovertemplate=f"{name}<br>{captions[name][c]}<extra></extra>"))
-            layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], visible=False, constrain="domain")
-            layout[f"yaxis{suffix}"] = dict(domain=[y1 - height, y1], visible=False, autorange="reversed",
-                                            scaleanchor=f"x{suffix}")
-            layout["annotations"].append(dict(text=captions[name][c],
-                                              x=x0 + width / 2, y=y1, xref="paper", yref="paper", showarrow=False,
-                                              yanchor="bottom", font=dict(size=10)))
-    return figure(data, layout)
+    images = np.concatenate([np.clip(np.asarray(rows[name], np.float64).reshape(g, -1), 0, 1) for name in names])
+    labels = [captions[name][c] for name in names for c in range(g)]
+    return mosaic(images.T, labels, signed=False, ncols=g, tile_px=85, title=title, showscale=False, decimals=3,
+                  hover_names=[f"{name}<br>{captions[name][c]}" for name in names for c in range(g)])
 
 
 def accuracy_bars(rows: Sequence[dict], *, chance: float, title: str) -> go.Figure:
@@ -126,7 +113,7 @@ def model_curves(sizes, curves: Mapping[str, np.ndarray], labels: Mapping[str, s
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN, shapes=shapes,
                               xaxis=dict(title=dict(text=x_title)),
                               yaxis=dict(title=dict(text=y_title), **({"tickformat": ".0%"} if percent else {})),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.Figure:
@@ -142,7 +129,7 @@ def epoch_eps(epochs, smallest, accuracy, *, norm_label: str, title: str) -> go.
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text=f"smallest {norm_label} ε that flips"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))
 
 
 PART_COLOURS = {"inside": INSIDE_COLOUR, "outside": OUTSIDE_COLOUR, "anywhere": "#555555"}
@@ -158,4 +145,4 @@ def boundary_lines(epochs, medians: Mapping[str, np.ndarray], labels: Mapping[st
     return figure(data, dict(title=dict(text=title), height=360, margin=_MARGIN,
                               xaxis=dict(title=dict(text="epoch (0: the random initialisation)")),
                               yaxis=dict(title=dict(text="median L2 distance to the boundary"), rangemode="tozero"),
-                              legend=dict(orientation="h", y=-0.25)))
+                              legend=legend_below()))

@@ -12,7 +12,8 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from advx.figures.base import SIDE, TITLE_SIZE, map_colours, margin
+from advx.figures.base import PHONE_PANEL_PX, TITLE_SIZE, fit, legend_below, margin
+from advx.figures.maps import mosaic
 
 LEVEL_COLOURS = {"high": "#c0392b", "mild": "#f39c12", "inactive": "#bdc3c7"}
 LEVEL_ORDER = ("high", "mild", "inactive")
@@ -31,7 +32,7 @@ def _empty(message: str) -> go.Figure:
 def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, ncols: int = 3,
              notes: Sequence[str] | None = None, dead: Sequence[bool] | None = None,
              colorbar_title: str = "", tile_px: int = 190, title: str | None = None) -> go.Figure:
-    """A grid of 28 x 28 maps with one shared colour scale.
+    """A grid of 28 x 28 maps with one shared colour scale, drawn as one mosaic (``advx.figures.maps.mosaic``).
 
     ``maps``: ``(784, m)``, one map per column. ``titles``: ``m`` facet names (e.g. ``"Layer_2 #5"``).
     ``signed``: a diverging scale centred at 0, symmetric about the largest magnitude in the grid;
@@ -39,57 +40,10 @@ def map_grid(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, nc
     ``dead``: maps to draw blank with a "dead: never fires" marker instead of an image.
     """
     maps = np.asarray(maps, np.float64)
-    m = maps.shape[1] if maps.ndim == 2 else 0
-    if m == 0:
+    if (maps.shape[1] if maps.ndim == 2 else 0) == 0:
         return _empty("No neurons selected.")
-    if len(titles) != m:
-        raise ValueError(f"{m} maps but {len(titles)} titles")
-    dead = np.zeros(m, bool) if dead is None else np.asarray(dead, bool)
-    ncols = max(1, min(ncols, m))
-    nrows = -(-m // ncols)
-    title_font = 12 if tile_px >= 120 else 10
-    labels = []
-    for facet in range(m):
-        text = f"{titles[facet]} (dead)" if dead[facet] else str(titles[facet])
-        if notes is not None and notes[facet]:
-            text += f"<br><span style='font-size:11px'>{notes[facet]}</span>"
-        labels.append(text)
-    alive = maps[:, ~dead]
-    bound = float(np.nanmax(np.abs(alive))) if signed and alive.size else 1.0
-    coloraxis = map_colours(signed, bound if bound > 0 else 1.0)
-    coloraxis["colorbar"] = dict(title=dict(text=colorbar_title), thickness=12, len=min(1.0, 0.3 + 0.25 * nrows))
-
-    # The layout in pixels: each row is a band for its facet titles above a square tile. The axes'
-    # domains are set here directly (much faster to build than make_subplots and its updates).
-    band = (title_font + 5) * (2 if notes is not None else 1) + 6
-    top = 10 + (34 if title else 0)
-    plot_h = nrows * (tile_px + band)
-    height = plot_h + top + 10
-    gap = 0.02
-    width = (1 - gap * (ncols - 1)) / ncols
-    layout = dict(coloraxis=coloraxis, height=height, margin=margin(t=top),
-                  title=dict(text=title) if title else None, showlegend=False)
-    traces, annotations = [], []
-    for facet in range(m):
-        row, col = divmod(facet, ncols)
-        x0 = col * (width + gap)
-        y1 = 1 - (row * (tile_px + band) + band) / plot_h
-        y0 = 1 - (row + 1) * (tile_px + band) / plot_h
-        suffix = "" if facet == 0 else str(facet + 1)
-        layout[f"xaxis{suffix}"] = dict(domain=[x0, x0 + width], visible=False, constrain="domain",
-                                        anchor=f"y{suffix}", range=[-0.5, SIDE - 0.5])
-        layout[f"yaxis{suffix}"] = dict(domain=[y0, y1], visible=False, autorange="reversed", constrain="domain",
-                                        scaleanchor=f"x{suffix}", anchor=f"x{suffix}")
-        z = np.zeros((SIDE, SIDE)) if dead[facet] else maps[:, facet].reshape(SIDE, SIDE)
-        traces.append(go.Heatmap(z=z, coloraxis="coloraxis", name=titles[facet], xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                                 hovertemplate=f"{titles[facet]}<br>row %{{y}}, col %{{x}}: %{{z:.3g}}<extra></extra>"))
-        annotations.append(dict(text=labels[facet], showarrow=False, xref="paper", yref="paper", x=x0 + width / 2,
-                                y=y1, xanchor="center", yanchor="bottom", yshift=2, font=dict(size=title_font)))
-        if dead[facet]:
-            annotations.append(dict(text="dead:<br>never fires", showarrow=False, x=13.5, y=13.5,
-                                    xref=f"x{suffix}", yref=f"y{suffix}", font=dict(size=TITLE_SIZE, color="#7f8c8d")))
-    layout["annotations"] = annotations
-    return go.Figure(data=traces, layout=layout)
+    return mosaic(maps, titles, signed=signed, ncols=ncols, notes=notes, dead=dead, colorbar_title=colorbar_title,
+                  tile_px=tile_px, title=title)
 
 
 def image(pixels: np.ndarray, title: str) -> go.Figure:
@@ -118,7 +72,7 @@ def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: 
                      showticklabels=len(names) <= 32)
     fig.update_yaxes(title_text="activation")
     fig.update_layout(title=dict(text=title or layer), height=300, bargap=0.1,
-                      margin=margin(t=50), legend=dict(orientation="h", y=1.12, x=1, xanchor="right"))
+                      margin=margin(t=50), legend=legend_below())
     return fig
 
 
@@ -128,8 +82,9 @@ def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go
     ``counts``: ``{layer: (n, 3)}`` columns inactive, mild, high (``advx.neurons.level_counts``);
     ``width``: ``{layer: neurons in the layer}``. Bars are the share of images.
     """
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("highly activated neurons per image",
-                                                        "mildly activated neurons per image"))
+    fig = make_subplots(rows=1, cols=2, subplot_titles=[fit(t, PHONE_PANEL_PX) for t in (
+        "highly activated neurons per image", "mildly activated neurons per image")])
+    fig.update_annotations(font=dict(size=TITLE_SIZE))
     palette = ["#1f77b4", "#9467bd", "#2ca02c", "#8c564b", "#e377c2", "#17becf"]
     for li, (layer, c) in enumerate(counts.items()):
         for col, column in ((1, 2), (2, 1)):
@@ -141,8 +96,7 @@ def count_histograms(counts: dict[str, np.ndarray], width: dict[str, int]) -> go
                           row=1, col=col)
     fig.update_xaxes(title_text="neurons")
     fig.update_yaxes(tickformat=".0%", title_text="share of images", col=1)
-    fig.update_layout(barmode="group", height=320, margin=margin(),
-                      legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(barmode="group", height=340, margin=margin(t=50), legend=legend_below())
     return fig
 
 

@@ -13,7 +13,8 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, OUTSIDE_COLOUR, SHARE_SCALE, SIGNED_SCALE, facet_title, figure, margin
+from advx.figures.base import (INSIDE_COLOUR, OUTSIDE_COLOUR, PHONE_PANEL_PX, SHARE_SCALE, SIGNED_SCALE, facet_title,
+                               figure, fit, legend_below, margin)
 from advx.vocabulary import OPTIMIZER_LABELS
 
 OPTIMIZER_COLOURS = {"adam": "#1b9e77", "sgd": "#d95f02"}
@@ -43,27 +44,38 @@ def _values(z) -> list:
 
 def heatmap_grid(stack, facet_names: Sequence[str], labels: Sequence[str], *, signed: bool, colorbar_title: str,
                  cell_format: str, title: str, row_title: str, column_title: str) -> go.Figure:
-    """``stack (n, m, m)``: ``n`` square matrices between ``m`` networks (``labels``), side by side on one colour
-    axis (``signed``: RdBu_r over [-1, 1], centred at 0; else Blues over [0, 1]), each cell's value written in it
-    with the d3 format ``cell_format``; facets titled ``facet_names``."""
+    """``stack (n, m, m)``: ``n`` square matrices between ``m`` networks (``labels``), one above the other on one
+    colour axis (``signed``: RdBu_r over [-1, 1], centred at 0; else Blues over [0, 1]), each cell's value written in it
+    with the d3 format ``cell_format``; facets titled ``facet_names``.
+
+    The facets are stacked, each the figure's full width, so that on a phone every row label and cell stays legible;
+    the layout is in pixels: a band for each facet's title, its cells, then its rotated column labels and title."""
     stack = np.asarray(stack, np.float64)
     labels = list(labels)
-    domains = _domains(len(stack), right=0.92)
-    data, layout = [], dict(title=dict(text=title), height=220 + 24 * len(labels), margin=dict(_MARGIN, b=20),
-                            annotations=[], coloraxis=dict(
+    n = len(stack)
+    cells, band, below = 26 * len(labels), 30, 120
+    top = 50 + 60  # the title, then the colour bar, lying across the top
+    block = band + cells + below
+    plot = n * block
+    data, layout = [], dict(title=dict(text=title),
+                            height=top + plot, margin=dict(_MARGIN, t=top, b=0, r=10), annotations=[],
+                            coloraxis=dict(
                                 colorscale=SIGNED_SCALE if signed else SHARE_SCALE, cmin=-1 if signed else 0, cmax=1,
-                                colorbar=dict(title=dict(text=colorbar_title), tickformat=".0%" if not signed else "")))
+                                colorbar=dict(title=dict(text=colorbar_title, side="top"), orientation="h",
+                                              tickformat=".0%" if not signed else "", thickness=10, len=0.6,
+                                              x=0.5, xanchor="center", y=1 + 20 / plot, yanchor="bottom")))
     for i, (z, name) in enumerate(zip(stack, facet_names)):
         s = _suffix(i)
+        y1 = 1 - (i * block + band) / plot
+        y0 = 1 - (i * block + band + cells) / plot
         data.append(dict(type="heatmap", z=_values(z), x=labels, y=labels, coloraxis="coloraxis", xaxis=f"x{s}",
-                         yaxis=f"y{s}", texttemplate=f"%{{z:{cell_format}}}", name=name,
+                         yaxis=f"y{s}", texttemplate=f"%{{z:{cell_format}}}", textfont=dict(size=11), name=name,
                          hovertemplate=f"{name}<br>{row_title}: %{{y}}<br>{column_title}: %{{x}}<br>"
                                        f"%{{z:{cell_format}}}<extra></extra>"))
-        layout[f"xaxis{s}"] = dict(domain=domains[i], anchor=f"y{s}", tickangle=-45, constrain="domain",
-                                   title=dict(text=column_title))
-        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", autorange="reversed", scaleanchor=f"x{s}", showticklabels=i == 0,
-                                   title=dict(text=row_title if i == 0 else ""))
-        layout["annotations"].append(_facet_title(name, domains[i]))
+        layout[f"xaxis{s}"] = dict(domain=[0, 1], anchor=f"y{s}", tickangle=-90, title=dict(text=column_title))
+        layout[f"yaxis{s}"] = dict(domain=[round(y0, 6), round(y1, 6)], anchor=f"x{s}", autorange="reversed",
+                                   title=dict(text=row_title))
+        layout["annotations"].append(facet_title(name, 0.5, round(y1, 6)))
     return figure(data, layout)
 
 
@@ -89,7 +101,7 @@ def split_bars(rows: Sequence[dict], part_labels: dict[str, str], optimizer_labe
     domains = _domains(max(len(optimizers), 1), gap=0.06)
     top = max([1.05] + [r["ratio"] * 1.05 for r in rows if np.isfinite(r["ratio"])])
     data, layout = [], dict(title=dict(text=title), height=380, margin=_MARGIN, barmode="group", annotations=[],
-                            legend=dict(orientation="h", y=-0.18))
+                            legend=legend_below())
     for i, optimizer in enumerate(optimizers):
         s = _suffix(i)
         chosen = [r for r in rows if r["optimizer_name"] == optimizer]
@@ -117,13 +129,19 @@ SCALE_PANELS = (("weights_outside", "output weights: norm outside", ""),
 def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[str, str] = OPTIMIZER_LABELS, *,
                  title: str) -> go.Figure:
     """``advx.population.scale_curves`` rows against the initialisation scale (log axis), one line per optimizer,
-    one panel per measure of ``SCALE_PANELS``; the attacks at ``eps[eps_index]``."""
+    one panel per measure of ``SCALE_PANELS`` (two by two, so that each keeps its width on a phone); the attacks at
+    ``eps[eps_index]``."""
     scales = sorted({float(c["init_scale"]) for c in curves})
-    domains = _domains(len(SCALE_PANELS), gap=0.06)
-    data, layout = [], dict(title=dict(text=title), height=360, margin=_MARGIN, annotations=[],
-                            legend=dict(orientation="h", y=-0.22))
+    columns = _domains(2, gap=0.12)
+    band, panel, below, top = 44, 190, 56, 60
+    plot = 2 * (band + panel + below)
+    data, layout = [], dict(title=dict(text=title), height=top + plot, margin=dict(_MARGIN, t=top, b=0),
+                            annotations=[], legend=legend_below())
     for i, (key, name, fmt) in enumerate(SCALE_PANELS):
         s = _suffix(i)
+        row, col = divmod(i, 2)
+        y1 = 1 - (row * (band + panel + below) + band) / plot
+        y0 = y1 - panel / plot
         for optimizer in dict.fromkeys(c["optimizer"] for c in curves):
             rows = sorted((c for c in curves if c["optimizer"] == optimizer), key=lambda c: c["init_scale"])
             label = optimizer_labels.get(optimizer, optimizer)
@@ -133,9 +151,10 @@ def scale_figure(curves: Sequence[dict], eps_index: int, optimizer_labels: dict[
                              showlegend=i == 0, line=dict(color=OPTIMIZER_COLOURS.get(optimizer, "#555555")),
                              xaxis=f"x{s}", yaxis=f"y{s}",
                              hovertemplate=f"{label}, init ×%{{x}}: %{{y:{fmt or '.2f'}}}<extra></extra>"))
-        layout[f"xaxis{s}"] = dict(domain=domains[i], anchor=f"y{s}", type="log", tickvals=scales,
+        layout[f"xaxis{s}"] = dict(domain=columns[col], anchor=f"y{s}", type="log", tickvals=scales,
                                    ticktext=[f"×{v:g}" for v in scales], title=dict(text="init scale"))
-        layout[f"yaxis{s}"] = dict(anchor=f"x{s}", rangemode="tozero", tickformat=fmt,
-                                   **({"range": [0, 1]} if fmt else {}))
-        layout["annotations"].append(_facet_title(name, domains[i]))
+        layout[f"yaxis{s}"] = dict(domain=[round(y0, 6), round(y1, 6)], anchor=f"x{s}", rangemode="tozero",
+                                   tickformat=fmt, **({"range": [0, 1]} if fmt else {}))
+        layout["annotations"].append(facet_title(fit(name, PHONE_PANEL_PX), (columns[col][0] + columns[col][1]) / 2,
+                                                 round(y1, 6)))
     return figure(data, layout)

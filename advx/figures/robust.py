@@ -11,7 +11,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import facet_title, margin
+from advx.figures.base import PHONE_PANEL_PX, facet_title, fit, legend_below, margin
 from advx.figures.neurons import map_grid
 from advx.vocabulary import ATTACK_LABELS, NETWORK_NAMES, eps_label
 
@@ -19,7 +19,7 @@ from advx.vocabulary import ATTACK_LABELS, NETWORK_NAMES, eps_label
 COLOURS = dict(zip(NETWORK_NAMES, ("#1f77b4", "#d62728")))
 ATTACK_DASH = {"worst": "solid", "pgd": "dash", "transfer": "dot", "square": "dashdot"}
 MAP_TITLES = ("effective weights", "local Jacobian", "input gradient")
-_LEGEND = dict(orientation="h", y=-0.22, x=0)
+_LEGEND = legend_below()
 
 
 def training_curves(histories: dict[str, dict]) -> go.Figure:
@@ -102,7 +102,7 @@ def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, 
         x0 = k * (width + gap)
         layout[f"xaxis{'' if k == 0 else k + 1}"] = dict(domain=[x0, x0 + width], anchor="y",
                                                         title=dict(text="epoch"))
-        annotations.append(facet_title(title, x0 + width / 2))
+        annotations.append(facet_title(fit(title, PHONE_PANEL_PX * 2 / 3), x0 + width / 2))
         for y in (noise, digit):
             shapes.append(dict(type="line", xref=f"{axis} domain", x0=0, x1=1, yref="y", y0=y, y1=y,
                                line=dict(color="#7f8c8d", dash="dot", width=1)))
@@ -116,7 +116,7 @@ def map_character(high_frequency: np.ndarray, epochs: np.ndarray, current: int, 
                                      hovertemplate=f"{name}<br>epoch %{{x}}: %{{y:.3f}}<extra></extra>"))
     for y, text in ((noise, "pixel noise"), (digit, "digit-like below")):
         annotations.append(dict(text=text, x=1, y=y, xref="paper", yref="y", xanchor="right", yanchor="bottom",
-                                showarrow=False, font=dict(size=10, color="#7f8c8d")))
+                                showarrow=False, font=dict(size=11, color="#7f8c8d")))
     layout.update(shapes=shapes, annotations=annotations)
     return go.Figure(data=traces, layout=layout)
 

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, SHARE_SCALE, SIDE, margin
+from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, SHARE_SCALE, SIDE, legend_below, margin
 
 CURVE_COLOURS = ("#222222", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
 
@@ -34,7 +34,7 @@ def explained_variance(explained: np.ndarray, k: int, levels: Sequence[float] = 
         go.Scatter(x=ks, y=np.asarray(explained, np.float64), mode="lines", name="training images",
                    line=dict(color=CURVE_COLOURS[0]), hovertemplate="k = %{x}<br>share kept = %{y:.2%}<extra></extra>"),
         layout=dict(shapes=shapes, annotations=annotations, height=360, margin=dict(t=30, b=40), showlegend=False,
-                    xaxis=dict(title=dict(text="k (number of principal directions)"), type="log"),
+                    xaxis=dict(title=dict(text="k (number of principal directions)"), type="log", **LOG_TICKS),
                     yaxis=dict(title=dict(text="share of image energy kept"), tickformat=".0%")))
 
 
@@ -51,7 +51,7 @@ def energy_curves(curves: Mapping[str, np.ndarray], k: int) -> go.Figure:
     shapes, annotations = _k_marker(k, f"k = {k}", "#999999")
     return go.Figure(traces, layout=dict(
         shapes=shapes, annotations=annotations, height=380, margin=dict(t=30, b=40),
-        legend=dict(orientation="h", y=-0.25), xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log"),
+        legend=legend_below(), xaxis=dict(title=dict(text="k (top-k data subspace)"), type="log", **LOG_TICKS),
         yaxis=dict(title=dict(text="share of energy inside"), tickformat=".0%")))
 
 
@@ -89,9 +89,9 @@ def neuron_energy_scatter(labels: Sequence[str], inside_init: np.ndarray, outsid
     lo, hi = (float(values.min()) / 2, float(values.max()) * 2) if values.size else (1e-3, 1.0)
     fig.add_trace(go.Scatter(x=[lo, hi], y=[lo, hi], mode="lines", line=dict(color="#999999", dash="dot"),
                              name="as much outside as inside", hoverinfo="skip"))
-    fig.update_xaxes(type="log", title="energy inside the data subspace (‖P w‖²)")
-    fig.update_yaxes(type="log", title="energy outside it (‖Q w‖²)")
-    fig.update_layout(height=460, margin=dict(t=30, b=40), legend=dict(orientation="h", y=-0.2))
+    fig.update_xaxes(type="log", title="energy inside the data subspace (‖P w‖²)", dtick=1, exponentformat="e")
+    fig.update_yaxes(type="log", title="energy outside it (‖Q w‖²)", dtick=1, exponentformat="e")
+    fig.update_layout(height=460, margin=dict(t=30, b=40), legend=legend_below())
     return fig
 
 

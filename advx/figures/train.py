@@ -6,7 +6,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from advx.figures.base import margin
+from advx.figures.base import legend_below, margin
 
 
 def learning_curves(history: dict) -> go.Figure:
@@ -20,5 +20,5 @@ def learning_curves(history: dict) -> go.Figure:
                                  line=dict(dash=dash, color="#d62728")), row=1, col=2)
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(tickformat=".1%", row=1, col=2)
-    fig.update_layout(height=340, margin=margin(), legend=dict(orientation="h", y=-0.25))
+    fig.update_layout(height=340, margin=margin(), legend=legend_below())
     return fig
