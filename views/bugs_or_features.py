@@ -67,7 +67,7 @@ st.header("4 · Features, not bugs: training on the attacks alone")
 if (ilyas := road.show(jobs["ilyas"])) is not None:
     variants = dict(zip(X.VARIANTS, W.VARIANT_LABELS))
     figures["ilyas"] = F.accuracy_bars(W.ilyas_rows(ilyas, variants), chance=X.verdicts.CHANCE,
-                                       title="Networks trained on relabelled attacks, tested on clean digits")
+                                       title="Trained on attacks, tested on clean digits")
     st.plotly_chart(figures["ilyas"], key="bf_ilyas")
     st.caption(W.NOTES["ilyas"] + " " + W.ILYAS_PUBLISHED)
     findings["ilyas"] = W.ilyas_findings(ilyas)
@@ -92,7 +92,7 @@ st.header("6 · Already at the start")
 if (initial := road.show(jobs["initial"])) is not None:
     figures["initial"] = F.epoch_eps(initial.epochs, initial.smallest, initial.accuracy,
                                      norm_label=V.NORM_LABELS[initial.norm],
-                                     title="The smallest ε that flips an image, from the untrained network on")
+                                     title="Smallest ε that flips an image")
     st.plotly_chart(figures["initial"], key="bf_initial")
     st.caption(W.NOTES["initial"])
     findings["initial"] = W.initial_findings(initial)
@@ -103,7 +103,7 @@ st.header("7 · The boundary during training")
 if (boundary := road.show(jobs["boundary"])) is not None:
     parts = {"inside": f"on the data (top-{boundary.k})", "outside": "off the data", "anywhere": "unrestricted"}
     figures["boundary"] = F.boundary_lines(boundary.epochs, W.boundary_medians(boundary), parts,
-                                           title="How far the boundary is, on and off the data, epoch by epoch")
+                                           title="Distance to the boundary, by epoch")
     st.plotly_chart(figures["boundary"], key="bf_boundary")
     st.caption(W.NOTES["boundary"])
     findings["boundary"] = W.boundary_findings(boundary)

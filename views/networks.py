@@ -82,15 +82,16 @@ if transfer is not None:
     arrays |= {f"transfer_{name}": getattr(transfer, name) for name in ("success", "fooled", "part_l2")}
     figures["transfer"] = F.transfer_heatmaps(
         getattr(P.select_transfer(transfer, shown), measure)[P.TRANSFER_ATTACKS.index(attack)], list(PARTS.values()),
-        labels, title=f"{V.ATTACK_TITLES[attack]} at {V.NORM_LABELS[norm]} ε = {transfer.eps:g}: digits "
-                      f"{words.MEASURE_LABELS[measure]}, as a share of the correct ones of the network shown to")
+        labels, title=f"{V.ATTACK_TITLES[attack]}, {V.NORM_LABELS[norm]} ε = {transfer.eps:g}: share "
+                      f"{words.MEASURE_LABELS[measure].split(' ')[0]}")
     st.plotly_chart(figures["transfer"], key="net_transfer")
-    st.caption(f"Rows: the network the attack was crafted on; columns: the network it is shown to; the diagonal is "
+    st.caption(f"Each cell: the share of the correctly classified digits of the network shown to that are "
+               f"{words.MEASURE_LABELS[measure]}. Rows: the network the attack was crafted on; columns: the network it is shown to; the diagonal is "
                f"each network's own white-box result. Targeted at 0, over the correctly classified digits among the "
                f"first {P.TRANSFER_IMAGES} test images whose label is not 0. Each part of a perturbation (inside or "
                f"outside the top-{transfer.k} data subspace) is applied alone, rescaled to the same ε.")
     figures["split"] = F.split_bars(table, PARTS, V.OPTIMIZER_LABELS,
-                                    title="The share of its own-network result each part keeps on the other networks")
+                                    title="Own-network result kept on the others")
     st.plotly_chart(figures["split"], key="net_split_bars")
     st.dataframe(pd.DataFrame(table).drop(columns=["optimizer_name", "part_name"]), hide_index=True,
                  key="net_transfer_rows",
@@ -111,10 +112,10 @@ if agreement is not None:
     arrays |= {f"agreement_{name}": getattr(agreement, name) for name in P.AGREEMENT_PARTS}
     figures["agreement"] = F.agreement_heatmaps(
         P.agreement_stack(P.select_agreement(agreement, shown), neuron), list(P.AGREEMENT_PARTS.values()), labels,
-        title=f"Correlation of output neuron {neuron}'s effective weights, split at k = {agreement.k}")
+        title=f"Output {neuron}'s effective weights: correlation")
     st.plotly_chart(figures["agreement"], key="net_agreement")
-    st.caption("Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron. Two "
-               "independent random draws correlate about 0; the same map, 1.")
+    st.caption(f"Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron, "
+               f"split at k = {agreement.k}. Two independent random draws correlate about 0; the same map, 1.")
     st.dataframe(pd.DataFrame(P.agreement_table(agreement, configs, neuron)), hide_index=True, key="net_relations",
                  column_config={**{c: NumberColumn(format="%.2f") for c in ("inside", "outside", "whole")},
                                 "inside_all": NumberColumn("inside, every neuron", format="%.2f"),
