@@ -45,8 +45,9 @@ def test_next_walks_every_page_in_the_storys_order(app_server, browser, populati
                 break
             label = _next_link(tab).first.inner_text()
             title = label.removeprefix("Next:").strip().removesuffix("→").strip()
+            script = next(path for path, t, _ in story.order() if t == title)
             _next_link(tab).first.click()
-            tab.wait_for_function(f"document.title.includes({title!r})", timeout=60_000)
+            tab.wait_for_url(re.compile(rf"/{script.rsplit('/', 1)[-1].removesuffix('.py')}(\?|$)"), timeout=60_000)
             wait_until_idle(tab)
             assert_no_errors(tab)
             visited.append(title)

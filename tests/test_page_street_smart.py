@@ -121,7 +121,7 @@ def test_default_view(trained_run, robust_run, comparison):
     names = [t["name"] for t in _chart(at, "L∞: accuracy under attack")["data"]]
     assert "street-smart: worst case" in names and not any("Foolbox" in n or "foolbox" in n for n in names)
     captions = " ".join(c.value for c in at.caption)
-    assert "tests/test_robust_measures.py" in captions and "Theirs is a CNN" in captions
+    assert "Foolbox's PGD" in captions and "the lab's own checks" in captions and "Theirs is a CNN" in captions
     published = [d.value for d in at.dataframe if "source" in d.value.columns][0]
     assert len(published) == len(words.PUBLISHED) + 2 and (published["source"] == "this app").sum() == 2
     assert published["model"].str.contains("CNN").sum() == len(words.PUBLISHED)

@@ -170,7 +170,9 @@ def test_app_says_a_diverged_training_saved_nothing_and_keeps_the_run(trained_ru
 
     at.run()  # the next rerun shows the run that was selected before
     assert not at.exception and not at.error
-    assert f"Run `{trained_run.run_id}`" in " ".join(c.value for c in at.caption)
+    c = trained_run.config  # the page names the run by its settings
+    assert (f"{c.optimizer}, learning rate {c.learning_rate:g} ({c.schedule}), batch {c.batch_size}, random seed "
+            f"{c.seed}.") in " ".join(cap.value for cap in at.caption)
 
 
 # ----------------------------------------------------------------------------------------------

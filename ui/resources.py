@@ -26,8 +26,9 @@ _mnist: list[MNIST] = []  # the verified data, decoded once per process and shar
 _mnist_lock = threading.Lock()
 
 
-def data() -> MNIST:
-    """The verified MNIST arrays; the first call in a process may fetch them with a progress bar."""
+def data(required: bool = True) -> MNIST | None:
+    """The verified MNIST arrays; the first call in a process may fetch them with a progress bar. When they cannot
+    be loaded, a page that needs them (``required``) shows why and stops; another gets ``None`` and a short note."""
     if _mnist:
         return _mnist[0]
     with _mnist_lock:  # one session loads; another that asks meanwhile waits for it
@@ -40,6 +41,10 @@ def data() -> MNIST:
             try:
                 _mnist.append(load_mnist(progress=report))
             except DataUnavailableError as exc:
+                if not required:
+                    st.info("MNIST could not be loaded, so this page leaves out what it measures on it. The Train "
+                            "page says why and what you can do.", icon=":material/cloud_off:")
+                    return None
                 st.error(f"MNIST could not be loaded.\n\n{exc}")
                 st.stop()
             finally:

@@ -15,29 +15,31 @@ st.markdown(
     "with numbers you can check, the experiment of Justin Skycak's post *\"Intuiting Adversarial Examples in Neural "
     "Networks via a Simple Computational Experiment\"*, tests its explanation against its rivals, and goes further.")
 
-mnist, run = resources.data(), resources.current_run()
-hook = cache.hook(run.run_id, run, mnist)
-st.header("The post's picture, on this network")
-for column, panel, name in zip(st.columns(3), F.overlay_panels(hook.original, hook.pattern, hook.adversarial,
-                                                                words.hook_titles(hook)),
-                               ("original", "pattern", "adversarial")):
-    column.plotly_chart(panel, key=f"home_{name}", config={"displayModeBar": False})
-st.markdown(words.hook_sentence(hook))
-st.page_link("views/overlay.py", label="Try it yourself: Adversarial overlay →", icon=":material/my_location:")
+mnist = resources.data(required=False)  # without the data, Home still shows the path through the lab
+if mnist is not None:
+    run = resources.current_run()
+    hook = cache.hook(run.run_id, run, mnist)
+    st.header("The post's picture, on this network")
+    for column, panel, name in zip(st.columns(3), F.overlay_panels(hook.original, hook.pattern, hook.adversarial,
+                                                                    words.hook_titles(hook)),
+                                   ("original", "pattern", "adversarial")):
+        column.plotly_chart(panel, key=f"home_{name}", config={"displayModeBar": False})
+    st.markdown(words.hook_sentence(hook))
+    st.page_link("views/overlay.py", label="Try it yourself: Adversarial overlay →", icon=":material/my_location:")
 
-st.header("Findings at a glance")
-st.caption("Each claim of the post, and each prediction the lab tests, measured on this run's network. A verdict "
-           "is computed from the kept results by the same functions as its page.")
-rows = cache.findings(run.run_id, run, mnist)
-titles = {path: title for path, title, _ in story.order()}
-st.markdown(words.tally_sentence(tally(rows)))
-st.markdown("\n".join(f"- {words.finding_line(row, story.link_markdown(row['page'], titles[row['page']]))}"
-                      for row in rows))
+    st.header("Findings at a glance")
+    st.caption("Each claim of the post, and each prediction the lab tests, measured on this run's network. A verdict "
+               "is computed from the kept results by the same functions as its page.")
+    rows = cache.findings(run.run_id, run, mnist)
+    titles = {path: title for path, title, _ in story.order()}
+    st.markdown(words.tally_sentence(tally(rows)))
+    st.markdown("\n".join(f"- {words.finding_line(row, story.link_markdown(row['page'], titles[row['page']]))}"
+                          for row in rows))
 
-st.download_button("Download a report to hand out (HTML, opens offline)", key="home_report", icon=":material/download:",
-                   data=lambda: report.handout(run, mnist), file_name=f"advx-report-{run.run_id}.html",
-                   mime="text/html", on_click="ignore",
-                   help="The picture above, every finding with its key number, and the settings that reproduce them.")
+    st.download_button("Download a report to hand out (HTML, opens offline)", key="home_report", icon=":material/download:",
+                       data=lambda: report.handout(run, mnist), file_name=f"advx-report-{run.run_id}.html",
+                       mime="text/html", on_click="ignore",
+                       help="The picture above, every finding with its key number, and the settings that reproduce them.")
 
 st.header("The path through the lab")
 st.markdown("It follows the post's argument, then goes beyond it; every page ends with a link to the next.")
