@@ -87,7 +87,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     at.radio(key="net_split").set_value("blank").run()
     _ok(at)
     transfer, agreement = _chart(at, "net_transfer"), _chart(at, "net_agreement")
-    assert transfer["layout"]["title"]["text"].startswith("Overlay at L∞ ε = 0.3")
+    assert transfer["layout"]["title"]["text"].startswith("Overlay, L∞ ε = 0.3")
     assert transfer["data"][0]["x"] == [f"SGD, seed {s}" for s in P.POPULATION_SEEDS]
     assert "output neuron 7" in agreement["layout"]["title"]["text"]
     assert agreement["layout"]["title"]["text"].endswith(f"split at k = {blank_k}")
@@ -98,7 +98,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
 
     at.radio(key="net_norm").set_value("l2").run()
     _ok(at)
-    assert _chart(at, "net_transfer")["layout"]["title"]["text"].startswith("Overlay at L2 ε = 3")
+    assert _chart(at, "net_transfer")["layout"]["title"]["text"].startswith("Overlay, L2 ε = 3")
     assert at.query_params["norm"] == "l2"
 
 

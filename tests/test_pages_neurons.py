@@ -38,8 +38,9 @@ def _specs(at: AppTest) -> list[dict]:
 
 
 def _titles(spec: dict) -> list[str]:
-    """Facet titles of a map grid (first line of each subplot title), in order."""
-    return [a["text"].split("<br>")[0] for a in spec["layout"].get("annotations", []) if "text" in a]
+    """Facet titles of a map grid (each tile's title, its lines joined, without the notes under it), in order."""
+    return [" ".join(line for line in a["text"].split("<span")[0].split("<br>") if line)
+            for a in spec["layout"].get("annotations", []) if "text" in a]
 
 
 def _plain(text: str) -> str:
