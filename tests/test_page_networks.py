@@ -89,7 +89,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     transfer, agreement = _chart(at, "net_transfer"), _chart(at, "net_agreement")
     assert transfer["layout"]["title"]["text"].startswith("Overlay, L∞ ε = 0.3")
     assert transfer["data"][0]["x"] == [f"SGD, seed {s}" for s in P.POPULATION_SEEDS]
-    assert "output neuron 7" in agreement["layout"]["title"]["text"]
+    assert "Output 7's" in agreement["layout"]["title"]["text"]
     assert agreement["layout"]["title"]["text"].endswith(f"split at k = {blank_k}")
     assert len(agreement["data"][0]["z"]) == len(P.POPULATION_SEEDS)
     assert "output neuron 7's effective weights" in _text(at)
