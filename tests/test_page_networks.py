@@ -90,7 +90,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
     assert transfer["layout"]["title"]["text"].startswith("Overlay, L∞ ε = 0.3")
     assert transfer["data"][0]["x"] == [f"SGD, seed {s}" for s in P.POPULATION_SEEDS]
     assert "Output 7's" in agreement["layout"]["title"]["text"]
-    assert agreement["layout"]["title"]["text"].endswith(f"split at k = {blank_k}")
+    assert f"split at k = {blank_k}." in " ".join(c.value for c in at.caption)  # the split, under the chart
     assert len(agreement["data"][0]["z"]) == len(P.POPULATION_SEEDS)
     assert "output neuron 7's effective weights" in _text(at)
     assert {k: at.query_params[k] for k in ("neuron", "optimizers", "attack", "split")} == {
