@@ -227,23 +227,29 @@ ROWS = {
 
 
 def _fetcher(compute: bool) -> Callable:
+    """Read (or get) a spec's result, each result once per fetcher: several rows share the populations and splits."""
+    seen: dict = {}
+
     def fetch(spec):
-        return spec.get() if compute else spec.read()
+        if spec.key not in seen:
+            seen[spec.key] = spec.get() if compute else spec.read()
+        return seen[spec.key]
     return fetch
 
 
-def row(claim_id: str, run, mnist, *, compute: bool = False) -> dict:
+def row(claim_id: str, run, mnist, *, compute: bool = False, fetch: Optional[Callable] = None) -> dict:
     """One finding: ``{"id", "whose", "claim", "page", "verdict" ("holds" | "partly" | "fails" | None),
     "number"}``; ``verdict=None`` when its result is not kept yet (``compute=False``)."""
     whose, claim, page = next((w, c, p) for i, w, c, p in CLAIMS if i == claim_id)
-    measured = ROWS[claim_id](run, mnist, _fetcher(compute))
+    measured = ROWS[claim_id](run, mnist, fetch or _fetcher(compute))
     verdict, number = measured if measured is not None else (None, "")
     return {"id": claim_id, "whose": whose, "claim": claim, "page": page, "verdict": verdict, "number": number}
 
 
 def table(run, mnist, *, compute: bool = False, only: Optional[tuple[str, ...]] = None) -> list[dict]:
     """Every finding of ``CLAIMS`` (or those named in ``only``), in the story's order (see ``row``)."""
-    return [row(claim_id, run, mnist, compute=compute) for claim_id, *_ in CLAIMS if only is None or claim_id in only]
+    fetch = _fetcher(compute)
+    return [row(claim_id, run, mnist, fetch=fetch) for claim_id, *_ in CLAIMS if only is None or claim_id in only]
 
 
 def tally(rows: list[dict]) -> dict:

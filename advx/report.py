@@ -42,10 +42,10 @@ def _md(text: str) -> str:
     return "".join(f"<b>{p}</b>" if i % 2 else p for i, p in enumerate(parts))
 
 
-def figures(run, mnist) -> dict:
+def figures(run, mnist, hook=None) -> dict:
     """The report's figures: the hook's three pictures, and the output neurons' effective weights beside their
     dataset averages when the every-epoch results are kept."""
-    hook = E.hook(run, mnist)
+    hook = hook if hook is not None else E.hook(run, mnist)
     out = dict(zip(("original", "pattern", "adversarial"),
                    FA.overlay_panels(hook.original, hook.pattern, hook.adversarial, words.hook_titles(hook))))
     results = E.epoch_results.spec(run, mnist).read()
@@ -63,7 +63,7 @@ def handout(run, mnist) -> str:
     """The report as one HTML page (see the module's text)."""
     rows = findings.table(run, mnist)
     hook = E.hook(run, mnist)
-    figs = figures(run, mnist)
+    figs = figures(run, mnist, hook)
     counts = findings.tally(rows)
     pictures = [f"<div>{_figure(fig, i == 0)}</div>" for i, fig in enumerate(figs.values())]
     body = ["<h1>advx: why adversarial examples exist</h1>",

@@ -137,6 +137,8 @@ STROKES = [[(140, 40), (140, 240)], [(80, 60), (200, 60)], [(90, 150), (190, 150
 
 def strokes(browser, url: str, count: int) -> dict:
     """Strokes on the pad of "Draw a digit": from each mouse-up to the last change of the page."""
+    from bench.draw_latency import press_stroke
+
     context = browser.new_context(viewport={"width": 1400, "height": 1000})
     context.add_init_script(_OBSERVE)
     try:
@@ -144,16 +146,9 @@ def strokes(browser, url: str, count: int) -> dict:
         tab.goto(url + "?example=", wait_until="commit")
         _settle(tab)
         box = tab.locator("canvas[aria-label^='Drawing pad']").bounding_box()
-        scale = box["width"] / 280
         times = []
         for i in range(count + 1):
-            points = STROKES[i % len(STROKES)]
-            tab.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
-            tab.mouse.down()
-            for (x0, y0), (x1, y1) in zip(points, points[1:]):
-                for k in range(1, 11):
-                    tab.mouse.move(box["x"] + (x0 + (x1 - x0) * k / 10) * scale,
-                                   box["y"] + (y0 + (y1 - y0) * k / 10) * scale)
+            press_stroke(tab, box, STROKES[i % len(STROKES)])
             tab.evaluate("window.__advxInput = null")
             tab.mouse.up()
             last = _settle(tab)

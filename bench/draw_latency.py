@@ -84,6 +84,18 @@ _WATCH = """() => { const app = document.querySelector("[data-testid='stApp']");
   window.__advxWatch.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']}); }"""
 
 
+def press_stroke(page, box: dict, points) -> None:
+    """Press the mouse and draw ``points`` (pad coordinates, 0-280) on the pad whose bounding box is ``box``,
+    in 10 moves per segment; the caller releases the mouse (``page.mouse.up()``) when its clock is ready."""
+    scale = box["width"] / 280
+    page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
+    page.mouse.down()
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for k in range(1, 11):
+            page.mouse.move(box["x"] + (x0 + (x1 - x0) * k / 10) * scale,
+                            box["y"] + (y0 + (y1 - y0) * k / 10) * scale)
+
+
 def browser(strokes: int) -> list[float]:
     from browser_support import StreamlitServer, new_page, open_app, wait_until_idle
     from playwright.sync_api import sync_playwright
@@ -97,19 +109,12 @@ def browser(strokes: int) -> list[float]:
             page = new_page(chromium)
             open_app(page, f"{server.url}/draw")
             box = page.locator("canvas[aria-label^='Drawing pad']").bounding_box()
-            scale = box["width"] / 280
             times = []
             for i in range(strokes + 1):
                 if i and i % len(STROKES) == 0:
                     page.locator("button.advx-clear").click()
                     wait_until_idle(page)
-                points = STROKES[i % len(STROKES)]
-                page.mouse.move(box["x"] + points[0][0] * scale, box["y"] + points[0][1] * scale)
-                page.mouse.down()
-                for (x0, y0), (x1, y1) in zip(points, points[1:]):
-                    for k in range(1, 11):
-                        page.mouse.move(box["x"] + (x0 + (x1 - x0) * k / 10) * scale,
-                                        box["y"] + (y0 + (y1 - y0) * k / 10) * scale)
+                press_stroke(page, box, STROKES[i % len(STROKES)])
                 page.evaluate(_WATCH)
                 start = page.evaluate("performance.now()")
                 page.mouse.up()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from advx.attacks import EPS_GRID
-from advx.findings import VERDICT_LABELS
+from advx.findings import FAINT_EPS, VERDICT_LABELS
 from advx.vocabulary import pct
 
 BADGES = {"holds": ":green-badge[holds]", "partly": ":orange-badge[partly]", "fails": ":red-badge[fails]",
@@ -22,7 +22,7 @@ def hook_sentence(h) -> str:
     if h.eps is None:
         return (f"On this run no ε up to {EPS_GRID['linf'][-1]:g} makes the network say {h.target} with 90% confidence "
                 f"(at the largest: {pct(h.probability)}).")
-    faint = ("a faint change" if h.eps <= 0.3 else
+    faint = ("a faint change" if h.eps <= FAINT_EPS else
              "a change you can see (the 7 turns grey), larger than the post's \"faint\"")
     return (f"Adding the pattern at ε = {h.eps:g} (each pixel moves by at most {h.eps:g} of full ink: {faint}) "
             f"makes the network answer **{h.target}** with **{pct(h.probability)}** confidence; before, it gave "
