@@ -29,6 +29,7 @@ from advx.text import explanations as WX
 from advx.text import neurons as WN
 from advx.text import population_summary as WP
 from advx.text import robust as WR
+from advx.text import subspace as WS
 from advx.vocabulary import format_number, pct
 
 VERDICTS = ("holds", "partly", "fails")
@@ -39,8 +40,6 @@ FAINT_EPS = 0.3
 # random noise of the same size by this factor.
 OVERLAY_HOLDS = 0.5
 OVERLAY_PARTLY_FACTOR = 2.0
-# What training changed in Layer_1: "only inside the data" when this share of the change's energy lies inside.
-INSIDE_HOLDS, INSIDE_PARTLY = 0.9, 0.5
 SUBSPACE_LEVEL = 0.95  # the data subspace of "Why it happens": 95% of the training images' energy
 
 # (id, whose claim, the claim, the page that shows it)
@@ -123,7 +122,7 @@ def _inside(run, mnist, fetch):
     k = sub.k_for(SUBSPACE_LEVEL)
     row = S.layer_summary(sub, k, S.neuron_spectra(sub, maps))[0]
     share = float(row["change inside"])
-    return (_grade(share, INSIDE_HOLDS, INSIDE_PARTLY),
+    return (WS.inside_verdict(share),
             f"{pct(share)} of what training changed in {row['layer']} lies inside the top-{k} of 784 directions "
             f"(a random direction: {pct(k / 784)}); optimizer {run.config.optimizer}")
 

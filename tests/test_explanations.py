@@ -140,6 +140,12 @@ def test_the_findings_take_their_verdicts_from_made_up_numbers():
     assert W.restricted_findings(restricted, 103)[0]["verdict"] == "fails"
     lines = W.finding_lines(W.restricted_findings(restricted, 10))
     assert "**Holds** (The dimpled manifold)" in lines and "**Holds** (Bugs of the untrained directions)" in lines
+    # The lines carry the point in words; the numbers go under "The numbers", once for the two findings they share.
+    found = W.restricted_findings(restricted, 10)
+    assert "3.00" not in lines and "much larger ε" in lines
+    numbers = W.finding_numbers(found)
+    assert len(numbers) == 1 and "3.00" in numbers[0] and "3.33 times" in numbers[0]
+    assert found[0]["finding"] == f"{numbers[0]} {found[0]['point']}"
 
 
 def test_every_figure_is_valid_plotly(tmp_path):

@@ -220,6 +220,19 @@ def test_activation_bars_are_sorted_and_coloured_by_level():
     assert list(by_name["high"].x) == ["#1", "#3"] and list(by_name["high"].y) == [3.0, 1.0]
     assert list(by_name["mild"].x) == ["#2"] and list(by_name["inactive"].x) == ["#4", "#0"]
     assert by_name["high"].name == "high (2)"
+    # the neurons at 0 draw no bar at the right end: the axis says so, and how many
+    assert fig.layout.xaxis.title.text == "Layer_1 neurons, largest first; the 1 at 0 have no bar"
+    assert "at 0" not in F.activation_bars(acts + 0.1, levels, "Layer_1").layout.xaxis.title.text
+
+
+def test_firing_rates_mark_the_dead_neurons():
+    from advx.figures import neurons as F
+
+    fig = F.firing_rates({"Layer_1": np.array([0.5, 0.0, 0.9, 0.0]), "Layer_2": np.array([0.2, 0.4])})
+    crosses = [t for t in fig.data if t.type == "scatter"]
+    assert len(crosses) == 1 and list(crosses[0].x) == ["#1", "#3"] and list(crosses[0].y) == [0, 0]
+    assert list(fig.data[0].x) == ["#2", "#0", "#1", "#3"]
+    assert fig.layout.xaxis.title.text.endswith("× 2 dead") and "dead" not in fig.layout.xaxis2.title.text
 
 
 def test_count_histograms_are_shares_of_images():

@@ -67,7 +67,7 @@ def test_default_view(short_runs, levels):
     assert at.title[0].value == "Why it happens"
     assert at.slider(key="why_k").value == levels[0.95]
     keys = {chart.proto.id for chart in at.get("plotly_chart")}
-    assert len(at.get("plotly_chart")) == 6, keys
+    assert len(at.get("plotly_chart")) == 7, keys
     variance = json.loads(at.get("plotly_chart")[0].proto.spec)
     curve = _array(variance["data"][0]["y"])
     assert variance["data"][0]["name"] == "training images" and curve.shape == (784,)
@@ -78,6 +78,16 @@ def test_default_view(short_runs, levels):
     assert list(table.columns) == ["Trained (adam)", f"Projected, k = {levels[0.95]}", "Input noise σ = 0.3",
                                    "Weight decay 1"]
     assert ((table.values >= 0) & (table.values <= 100)).all()  # percent
+    # the chart draws the table's attack rows: the same share for every network and row
+    bars = [json.loads(c.proto.spec) for c in at.get("plotly_chart")
+            if "turn a digit into" in json.loads(c.proto.spec)["layout"].get("title", {}).get("text", "")]
+    assert len(bars) == 1 and [t["name"] for t in bars[0]["data"]] == list(table.columns)
+    for trace in bars[0]["data"]:
+        np.testing.assert_allclose(100 * _array(trace["x"]), table[trace["name"]].values[1:], atol=1e-9)
+    # the summary gives a verdict per step in words, and the opening box the run's own numbers
+    text = " ".join(m.value for m in at.markdown)
+    assert "**Holds.**" in text or "**Partly.**" in text or "**Fails.**" in text
+    assert "of what Adam changed in the first layer lies inside the top" in " ".join(i.value for i in at.info)
     # the clean accuracy of the trained column is the run's own
     assert table.iloc[0, 0] == pytest.approx(100 * short_runs["adam"].test_accuracy, abs=1e-4)
     text = " ".join(m.value for m in at.markdown)

@@ -99,9 +99,14 @@ def fill_lead(box, script: str, numbers: str) -> None:
         box.info(text, icon=":material/visibility:")
 
 
+def numbers_box(title: str = "The numbers"):
+    """The folded part of a section that holds its raw figures (a table, sentences): use as ``with numbers_box():``."""
+    return st.expander(title, icon=":material/functions:")
+
+
 def numbers(lines, title: str = "The numbers") -> None:
     """A section's raw figures, folded under its point: ``lines`` (markdown sentences) as a list in an expander."""
     lines = [line for line in lines if line]
     if lines:
-        with st.expander(title, icon=":material/functions:"):
+        with numbers_box(title):
             st.markdown("\n".join(f"- {line}" for line in lines))

@@ -32,6 +32,13 @@ summary = st.container()
 jobs = {name: road.ask(spec) for name, spec in EX.measures(run, mnist, norm).items()}
 figures, arrays, findings = {}, {}, {}
 
+
+def show_findings(group: list[dict]) -> None:
+    """A section's findings: the verdicts and their points in words, the numbers folded beneath them."""
+    st.markdown(W.finding_lines(group))
+    story.numbers(W.finding_numbers(group))
+
+
 st.header("2 · Every attack, split inside and outside the data subspace")
 if (splits := road.show(jobs["splits"])) is not None:
     labels = {a: W.ATTACK_LABELS[a] for a in X.ATTACKS}
@@ -46,7 +53,7 @@ if (splits := road.show(jobs["splits"])) is not None:
                                                      "logit change from outside", "random direction outside")})
     st.caption(W.NOTES["splits"])
     findings["splits"] = W.split_findings(splits)
-    st.markdown(W.finding_lines(findings["splits"]))
+    show_findings(findings["splits"])
     arrays |= {f"split_{f}": getattr(splits, f) for f in ("ks", "energy_outside", "logit_outside", "success")}
 
 st.header("3 · Attacks kept inside the data subspace")
@@ -60,7 +67,7 @@ if (restricted := road.show(jobs["restricted"])) is not None:
     right.plotly_chart(figures["gallery"], key="bf_gallery")
     st.caption(W.NOTES["restricted"])
     findings["restricted"] = W.restricted_findings(restricted, splits.k_level if splits is not None else 100)
-    st.markdown(W.finding_lines(findings["restricted"][:1]))
+    show_findings(findings["restricted"][:1])
     arrays |= {"restricted_ks": restricted.ks, "restricted_smallest": restricted.smallest}
 
 st.header("4 · Features, not bugs: training on the attacks alone")
@@ -71,7 +78,7 @@ if (ilyas := road.show(jobs["ilyas"])) is not None:
     st.plotly_chart(figures["ilyas"], key="bf_ilyas")
     st.caption(W.NOTES["ilyas"] + " " + W.ILYAS_PUBLISHED)
     findings["ilyas"] = W.ilyas_findings(ilyas)
-    st.markdown(W.finding_lines(findings["ilyas"]))
+    show_findings(findings["ilyas"])
     arrays |= {"ilyas_accuracy": ilyas.accuracy, "ilyas_success": ilyas.success}
 
 st.header("5 · Linearity along the attack")
@@ -86,7 +93,7 @@ if (lin := road.show(jobs["linearity"])) is not None:
         column.plotly_chart(figures[f"linearity_{name}"], key=f"bf_linearity_{name}")
     st.caption(W.NOTES["linearity"])
     findings["linearity"] = W.linearity_findings(lin)
-    st.markdown(W.finding_lines(findings["linearity"]))
+    show_findings(findings["linearity"])
 
 st.header("6 · Already at the start")
 if (initial := road.show(jobs["initial"])) is not None:
@@ -96,7 +103,7 @@ if (initial := road.show(jobs["initial"])) is not None:
     st.plotly_chart(figures["initial"], key="bf_initial")
     st.caption(W.NOTES["initial"])
     findings["initial"] = W.initial_findings(initial)
-    st.markdown(W.finding_lines(findings["initial"]))
+    show_findings(findings["initial"])
     arrays |= {"initial_epochs": initial.epochs, "initial_smallest": initial.smallest}
 
 st.header("7 · The boundary during training")
@@ -107,7 +114,7 @@ if (boundary := road.show(jobs["boundary"])) is not None:
     st.plotly_chart(figures["boundary"], key="bf_boundary")
     st.caption(W.NOTES["boundary"])
     findings["boundary"] = W.boundary_findings(boundary)
-    st.markdown(W.finding_lines(findings["boundary"]))
+    show_findings(findings["boundary"])
     arrays |= {f"boundary_{name}": getattr(boundary, name) for name in ("epochs", "inside", "outside", "anywhere")}
 
 with summary:

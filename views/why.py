@@ -54,9 +54,8 @@ k = st.slider("k: how many principal directions make up the data subspace", 1, 7
 column_jobs = {"projected": road.ask(E.counterfactual_column.spec(run, mnist, k)),
                "trained": road.ask(E.counterfactual_column.spec(run, mnist, 0))}
 st.plotly_chart(variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
-st.caption(f"Uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw images, whose span is where a "
-           f"plain-SGD update of W1 lies. {int(sub.blank.sum())} pixels are 0 on every image; the images have "
-           f"numerical rank {sub.rank()} (directions above 10⁻⁶ of the largest energy).")
+st.caption(words.subspace_caption(sub))
+story.numbers(words.subspace_numbers(sub))
 
 st.header("2 · Effective weights and dataset averages, inside and outside")
 codes = nw.neuron_picker(widths, nw.default_neurons(widths), "why_neurons")
@@ -87,7 +86,7 @@ if studies is not None:
     left, right = st.columns(2)
     left.plotly_chart(F.share_map(studies["adam"].maps.share_inside, "Share of ΔW1 inside, per pixel (Adam)"),
                       key="why_share")
-    right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (0 on every training image)"), key="why_blank")
+    right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (red: 0 on every training image)"), key="why_blank")
     st.plotly_chart(F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
                                      **{words.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
                     key="why_curves")
@@ -103,18 +102,24 @@ st.header("4 · The counterfactual: delete what training never touched")
 columns = None if runs is None else road.show_all({kind: column_jobs[kind] for kind in S.COLUMN_KINDS})
 if columns is not None:
     titles = words.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
-    table = pd.DataFrame(words.counterfactual_rows(columns, titles)).set_index("measure")
-    # In percent with one decimal (the attack shares have ±2.4 points of sampling error); column_config formats in
-    # the browser, at no cost to the rerun (a pandas Styler costs about 30 ms).
-    st.dataframe(table * 100, key="why_counterfactual",
-                 column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns})
+    st.plotly_chart(F.counterfactual_bars({titles[kind]: rates for kind, rates in columns.items()}, V.ATTACK_TITLES,
+                                          target=S.COUNTERFACTUAL_TARGET), key="why_counterfactual_bars")
     st.caption(words.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
+    table = pd.DataFrame(words.counterfactual_rows(columns, titles)).set_index("measure")
+    with story.numbers_box():
+        # In percent with one decimal (the attack shares have ±2.4 points of sampling error); column_config formats
+        # in the browser, at no cost to the rerun (a pandas Styler costs about 30 ms).
+        st.dataframe(table * 100, key="why_counterfactual",
+                     column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns})
 elif runs is None:
-    st.caption("The table compares the trained network with the comparison runs: it follows once they are trained.")
+    st.caption("The chart compares the trained network with the comparison runs: it follows once they are trained.")
+if studies is not None:
+    story.fill_lead(lead, "views/why.py", words.lead_numbers(k, studies, columns))
 
 st.header("5 · What the numbers say")
 if columns is not None and spectra is not None:
-    st.markdown("\n\n".join(words.explain_page(sub, k, spectra, studies, columns)))
+    st.markdown("\n".join(f"- {line}" for line in words.conclusions(k, studies, columns)))
+    story.numbers(words.explain_page(sub, k, spectra, studies, columns), title="Every step, with its numbers")
 else:
     st.caption("This summary reads every number above; it follows once they are all there.")
 

@@ -68,8 +68,10 @@ def activation_bars(acts: np.ndarray, levels: np.ndarray, layer: str, *, title: 
         fig.add_trace(go.Bar(x=[names[rank] for rank in pick], y=acts[order][pick], name=f"{level} ({count})",
                              marker_color=LEVEL_COLOURS[level],
                              hovertemplate=f"{layer} %{{x}}: %{{y:.3g}} ({level})<extra></extra>"))
-    fig.update_xaxes(categoryorder="array", categoryarray=names, title_text=f"{layer} neurons, sorted",
-                     showticklabels=len(names) <= 32)
+    zero = int(np.sum(acts <= 0))
+    fig.update_xaxes(categoryorder="array", categoryarray=names, showticklabels=len(names) <= 32,
+                     title_text=f"{layer} neurons, largest first" + (
+                         f"; the {zero} at 0 have no bar" if zero else ""))
     fig.update_yaxes(title_text="activation")
     fig.update_layout(title=dict(text=title or layer), height=300, bargap=0.1,
                       margin=margin(t=50), legend=legend_below())
@@ -112,7 +114,13 @@ def firing_rates(rates: dict[str, np.ndarray]) -> go.Figure:
         fig.add_trace(go.Bar(x=[f"#{i}" for i in order], y=r[order], showlegend=False,
                              marker_color=["#c0392b" if r[i] == 0 else "#1f77b4" for i in order],
                              hovertemplate=f"{layer} %{{x}}: fires on %{{y:.1%}}<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(showticklabels=False, title_text="neurons, sorted", row=1, col=col)
+        dead = [f"#{i}" for i in order if r[i] == 0]
+        if dead:  # a rate of 0 draws no bar: a red cross marks each dead neuron at the right end
+            fig.add_trace(go.Scatter(x=dead, y=[0.0] * len(dead), mode="markers", showlegend=False,
+                                     marker=dict(symbol="x", color="#c0392b", size=8),
+                                     hovertemplate=f"{layer} %{{x}}: dead, never fires<extra></extra>"), row=1, col=col)
+        fig.update_xaxes(showticklabels=False, row=1, col=col, title_text="neurons, most active first" + (
+            f"<br>× {len(dead)} dead" if dead else ""))
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="firing rate", col=1)
     fig.update_layout(height=260, margin=margin())
     return fig

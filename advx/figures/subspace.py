@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import TYPE_CHECKING, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, SHARE_SCALE, SIDE, legend_below, margin
+from advx.figures.base import INSIDE_COLOUR, LOG_TICKS, OUTSIDE_COLOUR, SHARE_SCALE, SIDE, legend_below, margin
+
+if TYPE_CHECKING:
+    from advx.subspace.counterfactual import AttackRates
 
 CURVE_COLOURS = ("#222222", "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e")
 
@@ -111,12 +114,36 @@ def share_map(share: np.ndarray, title: str) -> go.Figure:
                                 hovertemplate="share inside = %{z:.1%}<extra></extra>"), layout=_square(title))
 
 
+BLANK_COLOUR, USED_COLOUR = OUTSIDE_COLOUR, "#f2f2f2"
+
+
 def blank_map(blank: np.ndarray, title: str) -> go.Figure:
-    """The ``(784,)`` bool mask of blank pixels: black where the pixel is 0 on every training image."""
+    """The ``(784,)`` bool mask of blank pixels: red where the pixel is 0 on every training image (directions wholly
+    outside the data), pale grey where some image inks it. Not black: in the lab's images black is ink."""
     z = _image(np.asarray(blank, np.float64))[::-1]
-    return go.Figure(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, "#f2f2f2"], [1, "#000000"]], showscale=False,
-                                hovertemplate="%{z:.0f} (1 = blank on every image)<extra></extra>"),
+    words = np.where(z > 0.5, "blank on every training image", "inked on some training image")
+    return go.Figure(go.Heatmap(z=z, zmin=0, zmax=1, colorscale=[[0, USED_COLOUR], [1, BLANK_COLOUR]], showscale=False,
+                                customdata=words, hovertemplate="%{customdata}<extra></extra>"),
                      layout=_square(title))
+
+
+def counterfactual_bars(columns: Mapping[str, AttackRates], attack_titles: Mapping[str, str], *,
+                        target: int) -> go.Figure:
+    """The counterfactual's attacks as one chart: per attack and ε (rows, in the table's order), the share of the
+    attacked images each network (``columns``: ``{title: AttackRates}``, one colour each) lets turn into
+    ``target``. Horizontal bars, so the row labels stay readable on a phone."""
+    first = next(iter(columns.values()))
+    keys = list(first.success)
+    labels = [f"{attack_titles[attack]}, ε {eps:g}" for attack, eps in keys]
+    traces = [go.Bar(y=labels, x=[float(rates.success[key]) for key in keys], orientation="h", name=name,
+                     marker_color=colour,
+                     hovertemplate=f"{name}<br>%{{y}}: %{{x:.1%}} turned into a {target}<extra></extra>")
+              for (name, rates), colour in zip(columns.items(), CURVE_COLOURS)]
+    return go.Figure(traces, layout=dict(
+        title=dict(text=f"Attacks that turn a digit into a {target}"), barmode="group", bargap=0.25,
+        height=140 + 18 * len(keys) * len(columns), margin=margin(t=40, b=40),
+        xaxis=dict(title=dict(text=f"share of attacked images read as {target}"), tickformat=".0%", range=[0, 1]),
+        yaxis=dict(autorange="reversed", automargin=True), legend=legend_below()))
 
 
 def _k_marker(k: int, text: str, colour: str) -> tuple[list[dict], list[dict]]:

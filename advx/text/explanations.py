@@ -45,8 +45,12 @@ def prediction_rows() -> list[dict]:
             for e in EXPLANATIONS.values()]
 
 
-def _finding(explanation: str, verdict: str, text: str) -> dict:
-    return {"explanation": explanation, "verdict": verdict, "finding": text}
+def _finding(explanation: str, verdict: str, text: tuple[str, str]) -> dict:
+    """A finding from ``text = (numbers, point)``: its point in plain words (what the verdict means), the numbers it
+    rests on, and the two joined (``finding``), as Home quotes it."""
+    numbers, point = text
+    return {"explanation": explanation, "verdict": verdict, "point": point, "numbers": numbers.strip(),
+            "finding": f"{numbers.strip()} {point}"}
 
 
 def column(splits: AttackSplits, k: int) -> int:
@@ -73,16 +77,16 @@ def split_findings(splits: AttackSplits) -> list[dict]:
     post = V.logit_outside_verdict(logit)
     dimpled = V.off_data_verdict(energy, rand)
     return [
-        _finding("post", post, f"{where}: the part outside gives {logit:.0%} of the change of the target's logit. " + {
+        _finding("post", post, (f"{where}: the part outside gives {logit:.0%} of the change of the target's logit.", {
             "holds": "The off-data part does most of the work.",
             "partly": "The off-data part does more than half of the work, not most of it.",
-            "fails": "Most of the work is done inside the data subspace."}[post]),
-        _finding("dimpled", dimpled, f"{where}: {energy:.0%} of the perturbation's energy lies outside, against "
-                 f"{rand:.0%} for a random direction. " + {
+            "fails": "Most of the work is done inside the data subspace."}[post])),
+        _finding("dimpled", dimpled, (f"{where}: {energy:.0%} of the perturbation's energy lies outside, against "
+                 f"{rand:.0%} for a random direction. ", {
                      "holds": "The attack goes almost straight off the data.",
                      "partly": "It leans off the data, though not almost straight.",
                      "fails": "It leans *into* the data subspace more than a random direction does: not straight "
-                              "off the manifold."}[dimpled]),
+                              "off the manifold."}[dimpled])),
     ]
 
 
@@ -99,7 +103,7 @@ def restricted_findings(restricted: RestrictedAttacks, k: int) -> list[dict]:
     ratio = float(medians[j] / medians[-1])
     verdict = V.restricted_verdict(ratio)
     text = (f"Kept in the top-{restricted.ks[j]} subspace, PGD needs a median L2 ε of {medians[j]:.2f} to reach the "
-            f"target, against {medians[-1]:.2f} unrestricted: {ratio:.2f} times as much. " + {
+            f"target, against {medians[-1]:.2f} unrestricted: {ratio:.2f} times as much. ", {
                 "holds": "Kept on the data, the attack needs a much larger ε.",
                 "partly": "It needs more, but not much more: the data subspace has weak directions of its own.",
                 "fails": "It needs about the same: the data subspace is as weak as the rest."}[verdict])
@@ -122,13 +126,13 @@ def ilyas_findings(ilyas: IlyasResult) -> list[dict]:
         _finding("features", features, (
             f"A fresh network trained only on the training images attacked toward y + 1 (L2 ε = {ilyas.eps:g}) and "
             f"labelled with the target gets {shifted:.1%} on the clean test set; toward a random target, {random:.1%} "
-            f"(chance: {V.CHANCE:.0%}). " + {
+            f"(chance: {V.CHANCE:.0%}). ", {
                 "holds": "The perturbations carry features that generalise.",
                 "partly": "They carry some features that generalise, far from all.",
                 "fails": "What they carry does not generalise."}[features])),
         _finding("post", parts, (
             f"Trained on the images plus only the part of the perturbation inside the top-{ilyas.k} subspace, "
-            f"{inside:.1%}; plus only the part outside, {outside:.1%}. " + {
+            f"{inside:.1%}; plus only the part outside, {outside:.1%}. ", {
                 "holds": "What generalises is inside the data; the outside parts teach nothing.",
                 "partly": "The inside part carries more of what generalises, but the outside part teaches something "
                           "too.",
@@ -152,7 +156,7 @@ def linearity_findings(lin: Linearity) -> list[dict]:
         f"logit minus true logit) is {ratio:.2f} times the first-order prediction (median over images; the furthest "
         f"from 1 along the path to {lin.sizes[-1]:g}: {worst:.2f}). PGD's median smallest flipping ε is "
         f"{lin.mlp_smallest:.3g} for the MLP and {lin.linear_smallest:.3g} for a linear softmax model trained the same "
-        f"way ({lin.linear_accuracy:.1%} clean accuracy). " + {
+        f"way ({lin.linear_accuracy:.1%} clean accuracy). ", {
             "holds": "The network is close to linear along the attack.",
             "partly": "It is roughly linear along the attack, with a clear curvature.",
             "fails": "It is far from linear along the attack."}[verdict]))]
@@ -167,23 +171,29 @@ def initial_findings(init: InitialEps) -> list[dict]:
     return [_finding("start", verdict, (
         f"At initialisation PGD flips {found:.0%} of the images, at a median {symbol} ε of {medians[0]:.3g}; after "
         f"epoch {init.epochs[-1]} at {medians[-1]:.3g} (a median image measures {np.median(init.image_size):.3g} in "
-        f"{symbol}). " + {"holds": "The untrained network is at least as easy to fool.",
+        f"{symbol}). ", {"holds": "The untrained network is at least as easy to fool.",
                           "partly": "The untrained network is fooled too, at a somewhat larger ε.",
                           "fails": "The untrained network is much harder to fool, or often not fooled at all."}[
             verdict]))]
 
 
 def finding_lines(findings: list[dict]) -> str:
-    """The findings as a markdown list: the verdict, whose prediction it is, and the sentence."""
+    """The findings as a markdown list: the verdict, whose prediction it is, and its point in plain words (the numbers
+    go under "The numbers": ``finding_numbers``)."""
     return "\n".join(f"- **{V.VERDICT_LABELS[f['verdict']]}** ({EXPLANATIONS[f['explanation']]['name']}). "
-                     f"{f['finding']}" for f in findings)
+                     f"{f['point']}" for f in findings)
+
+
+def finding_numbers(findings: list[dict]) -> list[str]:
+    """The measured numbers the findings rest on, each once (two findings may rest on the same measurement)."""
+    return list(dict.fromkeys(f["numbers"] for f in findings))
 
 
 def verdict_rows(findings: list[dict]) -> list[dict]:
     """One row per finding, grouped by explanation in ``EXPLANATIONS`` order (the page's summary table)."""
     order = list(EXPLANATIONS)
     return [{"explanation": EXPLANATIONS[f["explanation"]]["name"], "verdict": V.VERDICT_LABELS[f["verdict"]],
-             "finding": f["finding"]} for f in sorted(findings, key=lambda f: order.index(f["explanation"]))]
+             "finding": f["point"]} for f in sorted(findings, key=lambda f: order.index(f["explanation"]))]
 
 
 def gallery_rows(restricted: RestrictedAttacks, k: int) -> tuple[dict, dict, int]:
@@ -249,7 +259,7 @@ def boundary_findings(boundary) -> list[dict]:
     return [_finding("dimpled", verdict, (
         f"The median L2 distance to the boundary on the data (top-{boundary.k} subspace) and off it: {steps}. "
         f"The unrestricted attack's energy outside goes from {boundary.energy_outside[0]:.0%} at the start to "
-        f"{boundary.energy_outside[-1]:.0%}. " + {
+        f"{boundary.energy_outside[-1]:.0%}. ", {
             "holds": "At every epoch the boundary is nearer off the data than on it: it clings to the data.",
             "partly": "The boundary is nearer off the data than on it at some epochs only.",
             "fails": "The boundary is no nearer off the data than on it: it does not cling to the data."}[verdict]))]

@@ -14,6 +14,7 @@ from advx.neurons.activity import HIGH, INACTIVE, MILD, LayerSparsity
 from advx.neurons.measures import HIGH_FREQUENCY_CUTOFF, NOISE_HIGH_FREQUENCY_SHARE, NOISE_ROUGHNESS
 from advx.neurons.naming import neuron_label, parse_neuron
 from advx.vocabulary import format_number
+from advx.text import glossary
 
 # The post's figures: about 3 highly and about 10 mildly activated neurons per image and hidden layer.
 POST_HIGH, POST_MILD = 3, 10
@@ -24,11 +25,13 @@ OUTPUT_WEIGHTING_TITLES = {
 }
 
 MEASURES_HELP = (
-    "**HF**: share of a picture's energy (mean removed) above {cutoff} cycles per pixel; pixel noise gives "
-    "about {noise_hf:.2f}, a digit-like picture close to 0. **rough**: size of the pixel-to-pixel differences "
+    "**HF**, the {hf_link} (noise or digit?): share of a picture's energy (mean removed) above {cutoff} cycles "
+    "per pixel; pixel noise gives about {noise_hf:.2f}, a digit-like picture close to 0. **rough**, the "
+    "{rough_link}: size of the pixel-to-pixel differences "
     "relative to the picture's own spread; noise gives about {noise_rough:.2f}, smooth strokes far less. "
     "**r**: correlation over the 784 pixels between a neuron's effective weights and its dataset average."
-).format(cutoff=HIGH_FREQUENCY_CUTOFF, noise_hf=NOISE_HIGH_FREQUENCY_SHARE, noise_rough=NOISE_ROUGHNESS)
+).format(cutoff=HIGH_FREQUENCY_CUTOFF, noise_hf=NOISE_HIGH_FREQUENCY_SHARE, noise_rough=NOISE_ROUGHNESS,
+         hf_link=glossary.link("noise-measure", "fine-detail share"), rough_link=glossary.link("roughness", "roughness"))
 
 
 def sparsity_sentence(s: LayerSparsity) -> str:

@@ -13,12 +13,28 @@ from advx.subspace.projections import pooled_fraction
 from advx.subspace.first_layer import FirstLayerChange, FirstLayerStudy
 from advx.subspace.neurons import NeuronMaps, NeuronSpectra, measure_neurons
 from advx.subspace.pca import DataSubspace
+from advx.text import glossary
 from advx.vocabulary import ATTACK_LABELS, ATTACK_TITLES, NORM_LABELS, OPTIMIZER_LABELS, pct
 
 # The runs "Why it happens" compares: the two optimizers, and Adam with input noise or with weight decay.
 RUN_LABELS = {**OPTIMIZER_LABELS, "noise": "Adam + input noise", "decay": "AdamW (weight decay)"}
 _LINF = NORM_LABELS["linf"]
 _PHRASES = {"noise": "noise-trained", "decay": "weight-decayed"}
+
+
+def subspace_caption(sub: DataSubspace) -> str:
+    """What the explained-energy curve shows, in plain words, with the run's own k for 95%."""
+    return (f"How much of the training images' energy (their ink, squared) the top k directions of pixel space hold. "
+            f"The top {sub.k_for(0.95)} of the 784 directions hold 95% of it: the digits live in a thin slice of the "
+            "space, the data subspace. The slider sets its k.")
+
+
+def subspace_numbers(sub: DataSubspace) -> list[str]:
+    """How the data subspace is measured, for the folded part of its section."""
+    return [f"The directions are those of an uncentred PCA of the {sub.n_images:,} training images, i.e. of the raw "
+            "images, whose span is where a plain-SGD update of W1 lies.",
+            f"{int(sub.blank.sum())} pixels are 0 on every training image.",
+            f"The images have numerical rank {sub.rank()}: directions above 10⁻⁶ of the largest energy."]
 
 
 def first_layer_rows(studies: dict[str, FirstLayerStudy], accuracies: dict[str, float]) -> list[dict]:
@@ -68,9 +84,11 @@ def counterfactual_caption(rates: AttackRates, n_test: int = 10_000, target: int
     return (f"Clean accuracy on all {n_test:,} test images. Attacks on the first {ATTACK_IMAGES:,} test images, "
             f"counting only those the network classifies correctly and whose label is not {target} "
             f"({rates.n_attacked} for the first column, so a share has a sampling error of at most "
-            f"±{100 / (2 * rates.n_attacked ** 0.5):.1f} points); success means the network then answers {target}. "
+            f"±{100 / (2 * rates.n_attacked ** 0.5):.1f} points); {glossary.link('success-rate', 'success')} means "
+            f"the network then answers {target}. "
             f"Overlay: the network's own output-neuron-{target} effective weights, scaled to L∞ size ε and added "
-            f"to the digit (the post's trick). FGSM: one signed-gradient step. PGD: {PGD_STEPS} steps of ε/30 "
+            f"to the digit (the post's trick). {glossary.link('fgsm', 'FGSM')}: one signed-gradient step. "
+            f"{glossary.link('pgd', 'PGD')}: {PGD_STEPS} steps of ε/30 "
             "from one random start (Madry et al. 2018). All attacks are targeted and white-box: each network is "
             "attacked through its own gradients.")
 
@@ -190,3 +208,62 @@ def explain_page(sub: DataSubspace, k: int, maps: NeuronMaps | NeuronSpectra, st
                    average_inside_trained=pooled_fraction(m.average_trained),
                    adam=studies["adam"].change, sgd=studies["sgd"].change, columns=columns,
                    trained="trained", projected="projected", street_smart=("noise", "decay"))
+
+
+# "Training changes a neuron only inside the data subspace": holds when this share of the change's energy lies
+# inside, partly from the second (Home's findings grade the run's own Layer_1 the same way).
+INSIDE_HOLDS, INSIDE_PARTLY = 0.9, 0.5
+# The counterfactual "helps" at small ε when deleting the off-data part lowers PGD's success by this much.
+HELPS_BY = 0.1
+
+
+def inside_verdict(share: float) -> str:
+    """``"holds"``, ``"partly"`` or ``"fails"`` for the share of a change of W1 that lies inside the subspace."""
+    return "holds" if share >= INSIDE_HOLDS else "partly" if share >= INSIDE_PARTLY else "fails"
+
+
+_INSIDE_WORDS = {"holds": "the post's sentence holds", "partly": "the post's sentence holds only in part",
+                 "fails": "the post's sentence does not hold"}
+
+
+def conclusions(k: int, studies: dict[str, FirstLayerStudy], columns: Optional[dict[str, AttackRates]] = None,
+                trained: str = "trained", projected: str = "projected") -> list[str]:
+    """What the page's numbers say, in three plain sentences, each with its verdict in bold (the detail is in
+    ``explain_page``): training under plain SGD and under Adam, then the counterfactual."""
+    out = []
+    for name, who in (("sgd", "Under plain SGD"), ("adam", "Under Adam")):
+        share = studies[name].change.fraction_inside
+        verdict = inside_verdict(share)
+        out.append(f"**{verdict.capitalize()}.** {who}, {pct(share)} of what training changed in the first layer lies "
+                   f"inside the top {k} directions of the data: {_INSIDE_WORDS[verdict]}.")
+    if columns and trained in columns and projected in columns and _pgd_eps(columns[trained]):
+        t, p, eps = columns[trained], columns[projected], _pgd_eps(columns[trained])
+        small, large = eps[0], eps[-1]
+        helps = p.success[("pgd", small)] < t.success[("pgd", small)] - HELPS_BY
+        still = p.success[("pgd", large)] >= 0.5
+        verdict = "partly" if helps and still else "holds" if helps else "fails"
+        first = (f"Deleting the part of the first layer that lies off the data makes small attacks much harder (PGD "
+                 f"at {_LINF} {small:g}: {pct(t.success[('pgd', small)])} → {pct(p.success[('pgd', small)])})"
+                 if helps else
+                 f"Deleting the part of the first layer that lies off the data does not make small attacks much "
+                 f"harder (PGD at {_LINF} {small:g}: {pct(t.success[('pgd', small)])} → "
+                 f"{pct(p.success[('pgd', small)])})")
+        second = (f"; but at {_LINF} {large:g} PGD still succeeds on {pct(p.success[('pgd', large)])}. The untouched "
+                  "directions make adversarial examples cheap; they are not the only way to make one, so the "
+                  "argument is not the whole story." if still else
+                  f", and at {_LINF} {large:g} too ({pct(p.success[('pgd', large)])}).")
+        out.append(f"**{verdict.capitalize()}.** {first}{second}")
+    return out
+
+
+def lead_numbers(k: int, studies: dict[str, FirstLayerStudy], columns: Optional[dict[str, AttackRates]] = None,
+                 projected: str = "projected") -> str:
+    """The page's opening numbers: how much of Adam's and SGD's change lies inside, and, once the counterfactual
+    is measured, what PGD does to the network with its off-data part deleted."""
+    text = (f"{pct(studies['adam'].change.fraction_inside)} of what Adam changed in the first layer lies inside the top "
+            f"{k} directions of the data (plain SGD: {pct(studies['sgd'].change.fraction_inside)})")
+    if columns and projected in columns and _pgd_eps(columns[projected]):
+        large = _pgd_eps(columns[projected])[-1]
+        text += (f"; with the off-data part deleted, PGD at {_LINF} {large:g} still succeeds on "
+                 f"{pct(columns[projected].success[('pgd', large)])}")
+    return text
