@@ -39,7 +39,7 @@ def section():
     if view == "jacobian":
         index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
         jac = loaders.jacobians(run, epoch, index)
-        st.caption(f"The exact gradient of each neuron's pre-activation with respect to the pixels at test image "
+        st.caption(f"The {G.link('jacobian', 'local Jacobian')}: the exact gradient of each neuron's pre-activation with respect to the pixels at test image "
                    f"#{index} (label {mnist.test_labels[index]}): only the paths through neurons that are active on "
                    "this image count. **r** is its correlation with the linear effective weights.")
 

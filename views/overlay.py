@@ -139,8 +139,8 @@ if rows is not None:
         column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
     story.numbers(words.comparison_sentences(rows, norm, target))
 st.caption(f"Targeted at {target}, over the correctly classified images among the first {E.COMPARISON_IMAGES:,} "
-           "of the test set whose label is not the target. The overlay uses one pattern for every image; FGSM "
-           "(Goodfellow et al. 2015) and PGD (Madry et al. 2018; 40 steps, one random start, Foolbox's step sizes) "
+           f"of the test set whose label is not the target. The overlay uses one pattern for every image; {G.link('fgsm', 'FGSM')} "
+           f"(Goodfellow et al. 2015) and {G.link('pgd', 'PGD')} (Madry et al. 2018; 40 steps, one random start, Foolbox's step sizes) "
            "compute a perturbation for each image from its gradient.")
 
 # ---- 5 · Paper table
