@@ -119,7 +119,7 @@ def firing_rates(rates: dict[str, np.ndarray]) -> go.Figure:
             fig.add_trace(go.Scatter(x=dead, y=[0.0] * len(dead), mode="markers", showlegend=False,
                                      marker=dict(symbol="x", color="#c0392b", size=8),
                                      hovertemplate=f"{layer} %{{x}}: dead, never fires<extra></extra>"), row=1, col=col)
-        fig.update_xaxes(showticklabels=False, row=1, col=col, title_text="neurons, most active first" + (
+        fig.update_xaxes(showticklabels=False, row=1, col=col, title_text="most active first" + (
             f"<br>× {len(dead)} dead" if dead else ""))
     fig.update_yaxes(tickformat=".0%", range=[0, 1], title_text="firing rate", col=1)
     fig.update_layout(height=260, margin=margin())
