@@ -21,51 +21,44 @@ st.markdown(
     "the data. Left: effective weights (red up, blue down). Right: dataset averages (dark = ink)."
 )
 
-
-@st.fragment
-def section():
-    """Every widget of the page and what it shows: a change reruns this section alone, the URL with it."""
-    run = resources.current_run()
-    widths = neurons.layer_widths(run.final_params)
-    epoch = nw.epoch_slider(run, "da_epoch")
-    codes = nw.neuron_picker(widths, nw.default_neurons(widths), "da_neurons")
-    links.seed("da_weight", links.url_choice("weight", neurons.DEFAULT_OUTPUT_WEIGHTING, list(neurons.OUTPUT_WEIGHTINGS)))
-    weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTINGS), key="da_weight",
-                      horizontal=True, format_func=words.OUTPUT_WEIGHTING_TITLES.get,
-                      help="The output layer has no ReLU. A probability is never 0, so every image counts a little; "
-                           "with the ReLU of the logit, only images with a positive logit count.")
-
-    now = loaders.maps(run, epoch, weight)
-    story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, widths, now, "average"))
-    shown, arrays = {}, {}
-    for layer, idx in nw.by_layer(codes, widths).items():
-        labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
-        m = now[layer]
-        left, right = st.columns(2)
-        left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
-                                        notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
-                                        title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
-        right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
-                                         notes=[words.measure_note(m, neuron, "average") for neuron in idx],
-                                         colorbar_title="pixel",
-                                         title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
-
-        shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
-        arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
-                       f"{layer}_neurons": idx})
-
-    init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it
-    st.markdown(words.noise_summary(codes, widths, now, init, epoch))
-    st.caption(f"{words.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
-               f"{words.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
-               "fires: it is marked dead and has no average.")
-    st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table",
-                 column_config=charts.pinned("neuron"))
-
-    offer("dataset_averages", shown, arrays)
-    links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight)
-
-
-section()
+run = resources.current_run()
+widths = neurons.layer_widths(run.final_params)
+epoch = nw.epoch_slider(run, "da_epoch")
+codes = nw.neuron_picker(widths, nw.default_neurons(widths), "da_neurons")
+links.seed("da_weight", links.url_choice("weight", neurons.DEFAULT_OUTPUT_WEIGHTING, list(neurons.OUTPUT_WEIGHTINGS)))
+weight = st.radio("Output neurons are weighted by", list(neurons.OUTPUT_WEIGHTINGS), key="da_weight",
+                  horizontal=True, format_func=words.OUTPUT_WEIGHTING_TITLES.get,
+                  help="The output layer has no ReLU. A probability is never 0, so every image counts a little; "
+                       "with the ReLU of the logit, only images with a positive logit count.")
 with notes:
     links.show_notes()
+
+now = loaders.maps(run, epoch, weight)
+story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, widths, now, "average"))
+shown, arrays = {}, {}
+for layer, idx in nw.by_layer(codes, widths).items():
+    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
+    m = now[layer]
+    left, right = st.columns(2)
+    left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
+                                    notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
+                                    title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
+    right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
+                                     notes=[words.measure_note(m, neuron, "average") for neuron in idx],
+                                     colorbar_title="pixel",
+                                     title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
+
+    shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
+    arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
+                   f"{layer}_neurons": idx})
+
+init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it
+st.markdown(words.noise_summary(codes, widths, now, init, epoch))
+st.caption(f"{words.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
+           f"{words.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
+           "fires: it is marked dead and has no average.")
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table",
+             column_config=charts.pinned("neuron"))
+
+offer("dataset_averages", shown, arrays)
+links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight)

@@ -22,62 +22,55 @@ st.markdown(
     "Red pixels push the neuron up, blue pixels push it down."
 )
 
-
-@st.fragment
-def section():
-    """Every widget of the page and what it shows: a change reruns this section alone, the URL with it."""
-    run = resources.current_run()
-    mnist = resources.data()
-    widths = neurons.layer_widths(run.final_params)
-    epoch = nw.epoch_slider(run, "ew_epoch")
-    codes = nw.neuron_picker(widths, nw.default_neurons(widths), "ew_neurons")
-    links.seed("ew_view", links.url_choice("view", "linear", ["linear", "jacobian"]))
-    view = st.radio("View", ["linear", "jacobian"], key="ew_view", horizontal=True,
-                    format_func={"linear": "effective weights (linear, ReLU-free)",
-                                 "jacobian": "beside the local Jacobian at one image (ReLU masks included)"}.get)
-    image_url = dict(pick=None, image=None, digit=None, draw=None)
-    if view == "jacobian":
-        index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
-        jac = loaders.jacobians(run, epoch, index)
-        st.caption(f"The {G.link('jacobian', 'local Jacobian')}: the exact gradient of each neuron's pre-activation with respect to the pixels at test image "
-                   f"#{index} (label {mnist.test_labels[index]}): only the paths through neurons that are active on "
-                   "this image count. **r** is its correlation with the linear effective weights.")
-
-    effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures below need a pass over the images
-    shown, arrays = {}, {}
-    for layer, idx in nw.by_layer(codes, widths).items():
-        labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
-        linear = figs.map_grid(effective[layer]["effective"][:, idx], labels,
-                               ncols=min(len(idx), 5 if view == "linear" else 3),
-                               notes=[words.measure_note(effective[layer], neuron, "effective") for neuron in idx],
-                               title=f"{layer} (epoch {epoch})", colorbar_title="weight")
-        shown[layer] = linear
-        arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
-        arrays[f"{layer}_neurons"] = idx
-        if view == "linear":
-            st.plotly_chart(linear, key=f"ew_grid_{layer}")
-            continue
-        grid = jac[layer][:, idx]
-        hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, effective[layer]["effective"][:, idx])
-        left, right = st.columns(2)
-        left.plotly_chart(linear, key=f"ew_grid_{layer}")
-        right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
-                                         notes=[f"HF {V.format_number(h, 3)} · r {V.format_number(c)}"
-                                                for h, c in zip(hf, r)],
-                                         title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
-                           key=f"ew_jac_{layer}")
-
-    now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
-    story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))
-    st.markdown(words.noise_summary(codes, widths, now, init, epoch))
-    st.caption(words.MEASURES_HELP)
-    st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table",
-                 column_config=charts.pinned("neuron"))
-
-    offer("effective_weights", shown, arrays)
-    links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)
-
-
-section()
+run = resources.current_run()
+mnist = resources.data()
+widths = neurons.layer_widths(run.final_params)
+epoch = nw.epoch_slider(run, "ew_epoch")
+codes = nw.neuron_picker(widths, nw.default_neurons(widths), "ew_neurons")
+links.seed("ew_view", links.url_choice("view", "linear", ["linear", "jacobian"]))
+view = st.radio("View", ["linear", "jacobian"], key="ew_view", horizontal=True,
+                format_func={"linear": "effective weights (linear, ReLU-free)",
+                             "jacobian": "beside the local Jacobian at one image (ReLU masks included)"}.get)
+image_url = dict(pick=None, image=None, digit=None, draw=None)
+if view == "jacobian":
+    index, image_url = nw.image_picker(mnist.test_labels, "ew_image")
+    jac = loaders.jacobians(run, epoch, index)
+    st.caption(f"The {G.link('jacobian', 'local Jacobian')}: the exact gradient of each neuron's pre-activation with respect to the pixels at test image "
+               f"#{index} (label {mnist.test_labels[index]}): only the paths through neurons that are active on "
+               "this image count. **r** is its correlation with the linear effective weights.")
 with notes:
     links.show_notes()
+
+effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures below need a pass over the images
+shown, arrays = {}, {}
+for layer, idx in nw.by_layer(codes, widths).items():
+    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
+    linear = figs.map_grid(effective[layer]["effective"][:, idx], labels,
+                           ncols=min(len(idx), 5 if view == "linear" else 3),
+                           notes=[words.measure_note(effective[layer], neuron, "effective") for neuron in idx],
+                           title=f"{layer} (epoch {epoch})", colorbar_title="weight")
+    shown[layer] = linear
+    arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
+    arrays[f"{layer}_neurons"] = idx
+    if view == "linear":
+        st.plotly_chart(linear, key=f"ew_grid_{layer}")
+        continue
+    grid = jac[layer][:, idx]
+    hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, effective[layer]["effective"][:, idx])
+    left, right = st.columns(2)
+    left.plotly_chart(linear, key=f"ew_grid_{layer}")
+    right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
+                                     notes=[f"HF {V.format_number(h, 3)} · r {V.format_number(c)}"
+                                            for h, c in zip(hf, r)],
+                                     title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
+                       key=f"ew_jac_{layer}")
+
+now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
+story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))
+st.markdown(words.noise_summary(codes, widths, now, init, epoch))
+st.caption(words.MEASURES_HELP)
+st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table",
+             column_config=charts.pinned("neuron"))
+
+offer("effective_weights", shown, arrays)
+links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)

@@ -71,16 +71,17 @@ overview_job = road.ask(E.overlay_summary.spec(run, mnist, source=source, norm=n
 
 
 @st.fragment
-def eps_view(slider_slot, adversarial_slot, fixed):
-    with slider_slot:
-        eps = attack_widgets.eps_slider("ov", norm, f"{V.NORM_LABELS[norm]} size ε")
+def eps_view():
+    eps = attack_widgets.eps_slider("ov", norm, f"{V.NORM_LABELS[norm]} size ε")
     step = grid.index(eps)
     adversarial = np.asarray(A.overlay(x_test[image:image + 1], pattern, eps, norm))[0]
     after = curves.probabilities[step]
-    # ---- 2 · Images and probabilities (the original and the pattern do not move with ε: drawn outside)
-    panels = fixed[:2] + F.overlay_panels(x_test[image], pattern, adversarial, [
-        "", "", f"with overlay (predicted {after.argmax()})"])[2:]
-    adversarial_slot.plotly_chart(panels[2], key="ov_image_adversarial", config=PANEL_CONFIG)
+    # ---- 2 · Images and probabilities
+    panels = F.overlay_panels(x_test[image], pattern, adversarial, [
+        f"original #{image} (label {labels[image]})", V.SOURCE_LABELS[source],
+        f"with overlay (predicted {after.argmax()})"])
+    for column, panel, name in zip(st.columns(3), panels, ("original", "pattern", "adversarial")):
+        column.plotly_chart(panel, key=f"ov_image_{name}", config=PANEL_CONFIG)
     left, right = st.columns([2, 1])
     left.plotly_chart(F.probability_bars(clean[image], after, target, int(labels[image])), key="ov_bars")
     right.metric("Prediction with the overlay", f"{after.argmax()}", f"{after.max():.1%} confident",
@@ -123,13 +124,7 @@ def eps_view(slider_slot, adversarial_slot, fixed):
 
 
 st.header("2 · The overlay on one image")
-eps_slot = st.container()
-fixed_panels = F.overlay_panels(x_test[image], pattern, x_test[image], [
-    f"original #{image} (label {labels[image]})", V.SOURCE_LABELS[source], ""])
-panel_columns = st.columns(3)
-for column, panel, name in zip(panel_columns[:2], fixed_panels, ("original", "pattern")):
-    column.plotly_chart(panel, key=f"ov_image_{name}", config=PANEL_CONFIG)
-eps_view(eps_slot, panel_columns[2].empty(), fixed_panels)
+eps_view()
 road.show(overview_job)
 
 st.subheader("The overlay beside FGSM and PGD, at equal ε")
