@@ -46,6 +46,25 @@ def split_parts(sub: S.DataSubspace, delta, k: int) -> tuple[np.ndarray, np.ndar
     return inside.T, outside.T
 
 
+def subspace_coordinates(sub: S.DataSubspace, delta) -> np.ndarray:
+    """``(784, n)`` float32: the coordinates of each row of ``delta (n, 784)`` along every direction of ``sub``'s
+    basis, the first product of ``split_parts``; ``part_from_coordinates`` makes either part from them."""
+    return sub.basis.T @ np.asarray(delta, np.float32).T
+
+
+def part_from_coordinates(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str) -> np.ndarray:
+    """``(n, 784)`` float32: the ``part`` (``"inside"`` or ``"outside"``) of ``split_parts(sub, delta, k)`` from
+    ``coords = subspace_coordinates(sub, delta)``, bit for bit: the same products on the whole array (a product
+    in chunks of rows rounds differently), one part at a time, so a caller can drop ``delta`` after its
+    coordinates and hold one part at a time."""
+    k = sub.check_k(k)
+    if part == "inside":
+        return (sub.basis[:, :k] @ coords[:k]).T
+    if part == "outside":
+        return (sub.basis[:, k:] @ coords[k:]).T
+    raise ValueError(f"part must be 'inside' or 'outside', got {part!r}")
+
+
 def perturbations(params: dict, images, labels, eps: float, key: jax.Array, norm: str) -> dict[str, np.ndarray]:
     """``{attack: delta (n, 784)}`` for each of ``ATTACKS``, targeted at ``targets_for(labels)``.
 
