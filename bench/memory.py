@@ -13,6 +13,7 @@ Run alone: ``.venv/bin/python bench/memory.py`` (or ``bench/run.py --only memory
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 import sys
 import tempfile
@@ -77,14 +78,41 @@ class Sampler(threading.Thread):
         self.pid, self.every_s = pid, every_s
         self.peak, self.samples, self.stopped = 0, 0, threading.Event()
         self.label, self.peaks = "start", {}  # the page being visited, and the peak seen during each visit
+        self.trace: list[tuple[float, int]] = []  # (wall time, bytes) of every sample
 
     def run(self) -> None:
         while not self.stopped.is_set():
             rss = tree_rss_bytes(self.pid)
             self.peak = max(self.peak, rss)
             self.peaks[self.label] = max(self.peaks.get(self.label, 0), rss)
+            self.trace.append((time.time(), rss))
             self.samples += 1
             self.stopped.wait(self.every_s)
+
+
+def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> list[dict]:
+    """The background jobs the server logged (``ui.jobs``' ``ADVX_JOB_LOG``) with the server's RSS when each started
+    and its peak while it ran (other work may overlap), highest peak first."""
+    starts, out = {}, []
+    try:
+        lines = log_path.read_text().splitlines()
+    except OSError:
+        return []
+    for line in lines:
+        parts = line.split("\t")
+        if len(parts) != 3:
+            continue
+        at, event, label = float(parts[0]), parts[1], parts[2]
+        if event == "start":
+            starts[label] = at
+        elif label in starts:
+            begin = starts.pop(label)
+            during = [rss for t, rss in trace if begin <= t <= at + 0.2]
+            before = [rss for t, rss in trace if t <= begin]
+            out.append({"job": label, "seconds": round(at - begin, 1),
+                        "rss_at_start_mb": round((before[-1] if before else 0) / 2**20),
+                        "peak_mb": round(max(during, default=0) / 2**20)})
+    return sorted(out, key=lambda j: -j["peak_mb"])[:top]
 
 
 def wait_idle(page, timeout_s: float = 900) -> None:
@@ -163,7 +191,12 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
     else:
         copied = prepare_cache(cache_dir)
     pages = registered_pages()
-    server = Server(cache_dir, work_dir / "server-memory.log")
+    job_log = work_dir / "jobs.log"
+    os.environ["ADVX_JOB_LOG"] = str(job_log)  # the server inherits it
+    try:
+        server = Server(cache_dir, work_dir / "server-memory.log")
+    finally:
+        os.environ.pop("ADVX_JOB_LOG")
     sampler = Sampler(server.pid)
     visits = {}
     try:
@@ -192,10 +225,14 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
         sampler.stopped.set()
         server.stop()
     peak = max(sampler.peak, hwm)
+    jobs = job_peaks(job_log, sampler.trace)
+    for job in jobs:
+        log(f"  job {job['job']!r}: {job['seconds']:.1f} s, from {job['rss_at_start_mb']} MB to a peak of "
+            f"{job['peak_mb']} MB")
     return {"pages_visited": list(visits), "visits": visits, "runs_copied_in": copied,
             "sampled_tree_peak_mb": sampler.peak / 2**20, "samples": sampler.samples,
             "server_vmhwm_mb": hwm / 2**20, "final_tree_rss_mb": final / 2**20, "peak_mb": peak / 2**20,
-            "sessions": sessions, "computed": compute,
+            "sessions": sessions, "computed": compute, "jobs_by_peak": jobs,
             "target_mb": (TARGET_BYTES if sessions == 1 else TWO_SESSIONS_TARGET_BYTES) / 2**20,
             "met": peak <= (TARGET_BYTES if sessions == 1 else TWO_SESSIONS_TARGET_BYTES)}
 

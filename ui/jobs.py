@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -26,6 +27,7 @@ LANES = ("now", "later")
 KEEP_FINISHED = 64  # finished jobs kept in memory (most are under ~15 MB: a run's every-epoch results); older ones are read from disk again
 KEEP_BYTES = 512 * 2**20  # and no more than this in their results' arrays, the newest always kept
 COLLECT_AFTER_S = 1.0  # a job that ran this long is followed by a garbage collection
+JOB_LOG = "ADVX_JOB_LOG"  # a file named by this variable gets a line per job started and ended (bench/memory.py)
 
 
 class Job:
@@ -63,6 +65,7 @@ class Job:
         if not self._future.set_running_or_notify_cancel():
             return
         self.started, self.text = time.monotonic(), "running"
+        _log_job("start", self.label)
         try:
             result = fn(*args, **kwargs)
             self.nbytes = _nbytes(result)
@@ -71,6 +74,18 @@ class Job:
             self._future.set_exception(exc)
         finally:
             _release_memory(time.monotonic() - self.started)
+            _log_job("end", self.label)
+
+
+def _log_job(event: str, label: str) -> None:
+    """``<wall time>\t<start|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does."""
+    path = os.environ.get(JOB_LOG)
+    if path:
+        try:
+            with open(path, "a") as f:
+                f.write(f"{time.time():.3f}\t{event}\t{label}\n")
+        except OSError:
+            pass
 
 
 def _nbytes(value) -> int:
