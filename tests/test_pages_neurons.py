@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import assert_ran, open_page
+from advx.text import neurons as words
 
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 180
@@ -225,15 +226,26 @@ def test_compare_default_and_widgets():
     at = _open(COMPARE)
     _ok(at)
     codes = at.multiselect(key="cmp_neurons").value
-    assert 2 <= len(codes) <= 8 and len(_specs(at)) == 4 * len(codes)
+    # Only the open tab is drawn: the maps, two charts per neuron.
+    assert 2 <= len(codes) <= 8 and len(_specs(at)) == 2 * len(codes)
+    assert [t.label for t in at.tabs] == list(words.COMPARE_VIEWS.values())
     headers = [m.value for m in at.markdown if m.value.startswith("#### ")]
     assert headers == ["#### Layer_1 #0", "#### Layer_2 #0", "#### output #0", "#### output #7"]
+    assert [_titles(s) for s in _specs(at)] == [["effective weights"], ["dataset average"]] * len(codes)
 
     at.multiselect(key="cmp_neurons").set_value(["L1:5", "L2:6"]).run()
     _ok(at)
-    assert _query(at)["neurons"] == "L1:5,L2:6" and len(_specs(at)) == 8
+    assert _query(at)["neurons"] == "L1:5,L2:6" and len(_specs(at)) == 4
+    at.session_state["cmp_view"] = words.COMPARE_VIEWS["top"]
+    at.run()
+    _ok(at)
     top = [s for s in _specs(at) if s["layout"].get("title", {}).get("text") == "top 9 test images"]
-    assert len(top) == 2 and all(len(_titles(s)) == 9 for s in top)
+    assert len(_specs(at)) == 2 and len(top) == 2 and all(len(_titles(s)) == 9 for s in top)
+    assert _query(at)["view"] == "top"
+    at.session_state["cmp_view"] = words.COMPARE_VIEWS["activations"]
+    at.run()
+    _ok(at)
+    assert [s["layout"].get("title", {}).get("text") for s in _specs(at)] == ["activation on test images"] * 2
 
 
 def test_compare_link_and_invalid_link():
@@ -272,6 +284,11 @@ def test_compare_marks_a_dead_neuron(trained_run):
     at = _open(COMPARE, neurons=f"{dead[0]},output:0")
     _ok(at)
     assert any(m.value.startswith("**dead**") for m in at.markdown)
+    at = _open(COMPARE, neurons=f"{dead[0]},output:0", view="top")
+    _ok(at)
     titles = [s["layout"].get("title", {}).get("text") for s in _specs(at)]
     assert titles.count("9 test images closest to firing") == 1 and titles.count("top 9 test images") == 1
+    at = _open(COMPARE, neurons=f"{dead[0]},output:0", view="activations")
+    _ok(at)
+    assert any(m.value.startswith("**dead**") for m in at.markdown)
     assert any("dead, activation 0 on every image" in json.dumps(s) for s in _specs(at))

@@ -24,6 +24,26 @@ OUTPUT_WEIGHTING_TITLES = {
     "relu_logit": "ReLU of the class logit",
 }
 
+# The three views of Compare neurons, one tab each: the maps, the test images that drive each neuron hardest, and how
+# its activation is spread over the test set; the keys name them in a link.
+COMPARE_VIEWS = {"maps": "Effective weights and dataset averages", "top": "Top 9 test images",
+                 "activations": "Activations on test images"}
+
+
+def counts_as_dead(layer: str, stats, neuron: int) -> bool:
+    """Whether ``neuron`` of ``layer`` never fires on a training image (``stats``: its layer's ``NeuronStats``); an
+    output neuron never counts as dead: it always has a probability."""
+    return bool(stats.dead[neuron]) and layer != "output"
+
+
+def firing_sentence(layer: str, stats, neuron: int) -> str:
+    """How often ``neuron`` fires on the training images (or has a positive logit, for an output neuron)."""
+    if counts_as_dead(layer, stats, neuron):
+        return "**dead**: never fires on a training image"
+    what = "has a positive logit" if layer == "output" else "fires"
+    return f"{what} on **{stats.firing_rate[neuron]:.1%}** of training images"
+
+
 MEASURES_HELP = (
     "**HF**, the {hf_link} (noise or digit?): share of a picture's energy (mean removed) above {cutoff} cycles "
     "per pixel; pixel noise gives about {noise_hf:.2f}, a digit-like picture close to 0. **rough**, the "
