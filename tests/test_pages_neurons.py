@@ -181,7 +181,8 @@ def test_dataset_averages_side_by_side_and_widgets():
     at = _open(AVERAGES)
     _ok(at)
     specs = _specs(at)
-    assert len(specs) == 6  # effective weights and dataset averages for each of the three layers
+    # One tab per layer, the output layer open: its effective weights and dataset averages, and only those.
+    assert [t.label for t in at.tabs] == ["Layer_1", "Layer_2", "output"] and len(specs) == 2
     avg = _grid(at, "output: dataset averages")
     assert _titles(avg) == ["output #0", "output #1", "output #2"]
     assert avg["layout"]["coloraxis"]["cmin"] == 0 and avg["layout"]["coloraxis"]["cmax"] == 1
@@ -193,6 +194,21 @@ def test_dataset_averages_side_by_side_and_widgets():
     assert _query(at)["weight"] == "relu_logit" and _query(at)["epoch"] == "1"
     assert "(epoch 1)" in _grid(at, "output: dataset averages")["layout"]["title"]["text"]
     assert "ReLU of the class logit" in " ".join(c.value for c in at.caption)
+    at.session_state["da_layer"] = "Layer_1"
+    at.run()
+    _ok(at)
+    assert [s["layout"]["title"]["text"] for s in _specs(at)] == ["Layer_1: effective weights (epoch 1)",
+                                                                  "Layer_1: dataset averages (epoch 1)"]
+    assert _query(at)["layer"] == "Layer_1"
+    at.multiselect(key="da_neurons").set_value(["L2:1", "L2:2"]).run()  # the open layer has no neuron left
+    _ok(at)
+    assert [t.label for t in at.tabs] == ["Layer_2"] and _grid(at, "Layer_2: dataset averages")
+
+
+def code_layer(code: str) -> str:
+    from advx import neurons
+
+    return neurons.parse_neuron(code, {"Layer_1": 64, "Layer_2": 64, "output": 10})[0]
 
 
 def test_dataset_averages_link_with_dead_neuron_and_invalid_values(trained_run):
@@ -201,7 +217,7 @@ def test_dataset_averages_link_with_dead_neuron_and_invalid_values(trained_run):
     stats = neurons.neuron_stats(trained_run.final_params, _train_pixels())
     dead = [(layer, s.dead_neurons[0]) for layer, s in stats.items() if s.dead_neurons and layer != "output"]
     code = neurons.neuron_code(*dead[0]) if dead else "L1:0"
-    at = _open(AVERAGES, neurons=f"{code},output:12", weight="cubic")
+    at = _open(AVERAGES, neurons=f"{code},output:12", weight="cubic", layer=code_layer(code))
     _ok(at)
     notes = " ".join(_notes(at))
     assert "0 to 9" in notes and "cubic" in notes

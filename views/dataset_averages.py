@@ -18,7 +18,7 @@ st.markdown(
     f"Effective weights say what a neuron would respond to among *all* pixel grids. To see what it responds to "
     "among the digits it was trained on, average the 60,000 training images, each weighted by how strongly it "
     f"activates the neuron (its {G.link('dataset-average', 'dataset average')}). This is the second look taken in {V.POST_CREDIT}: the same neurons, recreated from "
-    "the data. Left: effective weights (red up, blue down). Right: dataset averages (dark = ink)."
+    "the data. One tab per layer; left: effective weights (red up, blue down), right: dataset averages (dark = ink)."
 )
 
 run = resources.current_run()
@@ -35,11 +35,23 @@ with notes:
 
 now = loaders.maps(run, epoch, weight)
 story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, widths, now, "average"))
+chosen = nw.by_layer(codes, widths)
+# One tab per layer, only the open one drawn (a widget change redraws 2 charts, not 6). Open first: the output layer,
+# where the contrast is starkest (each class's average is its digit; its effective weights are noise).
+links.seed("da_layer", links.url_choice("layer", list(chosen)[-1], list(chosen)))
+if st.session_state["da_layer"] not in chosen:  # the neurons changed and the open layer has none left
+    st.session_state["da_layer"] = list(chosen)[-1]
+tabs = dict(zip(chosen, st.tabs(list(chosen), key="da_layer", on_change="rerun")))
+open_layer = next((layer for layer, tab in tabs.items() if tab.open), list(chosen)[-1])
 shown, arrays = {}, {}
-for layer, idx in nw.by_layer(codes, widths).items():
-    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
+for layer, idx in chosen.items():
     m = now[layer]
-    left, right = st.columns(2)
+    arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
+                   f"{layer}_neurons": idx})
+    if layer != open_layer:
+        continue
+    labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
+    left, right = tabs[layer].columns(2)
     left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
                                     notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
                                     title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
@@ -47,10 +59,7 @@ for layer, idx in nw.by_layer(codes, widths).items():
                                      notes=[words.measure_note(m, neuron, "average") for neuron in idx],
                                      colorbar_title="pixel",
                                      title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
-
     shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
-    arrays.update({f"{layer}_effective_weights": m["effective"][:, idx], f"{layer}_dataset_averages": m["average"][:, idx],
-                   f"{layer}_neurons": idx})
 
 init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it
 st.markdown(words.noise_summary(codes, widths, now, init, epoch))
@@ -61,4 +70,4 @@ st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True
              column_config=charts.pinned("neuron"))
 
 offer("dataset_averages", shown, arrays)
-links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight)
+links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight, layer=open_layer)
