@@ -124,17 +124,27 @@ def test_activations_invalid_link_is_corrected():
 # ------------------------------------------------------------------ Effective weights
 
 
+def _layer_tab(at: AppTest, key: str, layer: str) -> AppTest:
+    at.session_state[key] = layer
+    at.run()
+    _ok(at)
+    return at
+
+
 def test_effective_weights_default_is_the_post_view_and_widgets():
     at = _open(EFFECTIVE)
     _ok(at)
-    assert _titles(_grid(at, "Layer_1")) == ["Layer_1 #0", "Layer_1 #1", "Layer_1 #2"]
-    assert _titles(_grid(at, "Layer_2")) == ["Layer_2 #0", "Layer_2 #1", "Layer_2 #2"]
+    # One tab per layer, the output layer open and only it drawn.
+    assert [t.label for t in at.tabs] == ["Layer_1", "Layer_2", "output"] and len(_specs(at)) == 1
     assert _titles(_grid(at, "output")) == ["output #0", "output #1", "output #2"]
     out = _grid(at, "output")["layout"]["coloraxis"]
     assert out["cmid"] == 0 and out["cmin"] == -out["cmax"] > -1e9
     assert [c[1] for c in out["colorscale"]] == [c[1] for c in plotly.colors.get_colorscale("RdBu_r")]
+    assert _titles(_grid(_layer_tab(at, "ew_layer", "Layer_1"), "Layer_1")) == ["Layer_1 #0", "Layer_1 #1", "Layer_1 #2"]
+    assert len(_specs(at)) == 1 and _query(at)["layer"] == "Layer_1"
+    assert _titles(_grid(_layer_tab(at, "ew_layer", "Layer_2"), "Layer_2")) == ["Layer_2 #0", "Layer_2 #1", "Layer_2 #2"]
 
-    at.button(key="ew_neurons_all_output").click().run()
+    at.button(key="ew_neurons_all_output").click().run()  # the open layer has no neuron left: output opens
     _ok(at)
     assert _titles(_grid(at, "output")) == [f"output #{i}" for i in range(10)]
     assert len(_specs(at)) == 1 and _query(at)["neurons"] == ",".join(f"output:{i}" for i in range(10))
@@ -153,15 +163,16 @@ def test_effective_weights_default_is_the_post_view_and_widgets():
 
 
 def test_effective_weights_link_reopens_view():
-    at = _open(EFFECTIVE, neurons="L2:5,output:7", view="jacobian", image="12", epoch="3")
+    at = _open(EFFECTIVE, neurons="L2:5,output:7", view="jacobian", image="12", epoch="3", layer="Layer_2")
     _ok(at)
     assert not _notes(at)
     assert at.multiselect(key="ew_neurons").value == ["L2:5", "output:7"]
     assert at.radio(key="ew_view").value == "jacobian" and at.slider(key="ew_epoch").value == 3
     assert at.number_input(key="ew_image_index").value == 12
-    assert _titles(_grid(at, "Layer_2")) == ["Layer_2 #5"] and _titles(_grid(at, "output")) == ["output #7"]
+    assert [t.label for t in at.tabs] == ["Layer_2", "output"] and _titles(_grid(at, "Layer_2")) == ["Layer_2 #5"]
     assert _grid(at, "Layer_2: local Jacobian")["layout"]["title"]["text"] == "Layer_2: local Jacobian at #12 (epoch 3)"
-    assert _query(at)["neurons"] == "L2:5,output:7" and _query(at)["image"] == "12"
+    assert _query(at)["neurons"] == "L2:5,output:7" and _query(at)["image"] == "12" and _query(at)["layer"] == "Layer_2"
+    assert _titles(_grid(_layer_tab(at, "ew_layer", "output"), "output")) == ["output #7"]
 
 
 def test_effective_weights_invalid_link_is_corrected():

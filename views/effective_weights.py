@@ -19,7 +19,7 @@ st.markdown(
     f"number per pixel: the neuron's **{G.link('effective-weights', 'effective weights')}** (Layer_1: W1; Layer_2: W1·W2; output: W1·W2·W3). "
     "Without the ReLUs, the pixel grid that drives a neuron hardest, among all grids of the same Euclidean size, "
     f"is shaped like its effective weights: the neuron's “maximally activating image” in {V.POST_CREDIT}. "
-    "Red pixels push the neuron up, blue pixels push it down."
+    "Red pixels push the neuron up, blue pixels push it down. One tab per layer."
 )
 
 run = resources.current_run()
@@ -42,22 +42,32 @@ with notes:
     links.show_notes()
 
 effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures below need a pass over the images
+chosen = nw.by_layer(codes, widths)
+# One tab per layer, only the open one drawn (a widget change redraws one chart, or two beside the Jacobian); the
+# output layer first, as on Dataset averages.
+links.seed("ew_layer", links.url_choice("layer", list(chosen)[-1], list(chosen)))
+if st.session_state["ew_layer"] not in chosen:  # the neurons changed and the open layer has none left
+    st.session_state["ew_layer"] = list(chosen)[-1]
+tabs = dict(zip(chosen, st.tabs(list(chosen), key="ew_layer", on_change="rerun")))
+open_layer = next((layer for layer, tab in tabs.items() if tab.open), list(chosen)[-1])
 shown, arrays = {}, {}
-for layer, idx in nw.by_layer(codes, widths).items():
+for layer, idx in chosen.items():
+    arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
+    arrays[f"{layer}_neurons"] = idx
+    if layer != open_layer:
+        continue
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
     linear = figs.map_grid(effective[layer]["effective"][:, idx], labels,
                            ncols=min(len(idx), 5 if view == "linear" else 3),
                            notes=[words.measure_note(effective[layer], neuron, "effective") for neuron in idx],
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     shown[layer] = linear
-    arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]
-    arrays[f"{layer}_neurons"] = idx
     if view == "linear":
-        st.plotly_chart(linear, key=f"ew_grid_{layer}")
+        tabs[layer].plotly_chart(linear, key=f"ew_grid_{layer}")
         continue
     grid = jac[layer][:, idx]
     hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, effective[layer]["effective"][:, idx])
-    left, right = st.columns(2)
+    left, right = tabs[layer].columns(2)
     left.plotly_chart(linear, key=f"ew_grid_{layer}")
     right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
                                      notes=[f"HF {V.format_number(h, 3)} · r {V.format_number(c)}"
@@ -73,4 +83,4 @@ st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True
              column_config=charts.pinned("neuron"))
 
 offer("effective_weights", shown, arrays)
-links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, **image_url)
+links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, layer=open_layer, **image_url)
