@@ -85,6 +85,20 @@ def test_the_now_lane_does_not_queue_behind_the_later_lane():
     assert slow.result(timeout=5) is True
 
 
+def test_a_job_queued_for_later_and_asked_for_now_runs_at_once_and_only_once():
+    gate, calls = threading.Event(), []
+    blocker = jobs.submit(_key("busy"), gate.wait, 30, lane="later")  # the later lane is busy
+    queued = jobs.submit(_key("prepared"), lambda: calls.append("ran") or 7, lane="later")
+    time.sleep(0.2)
+    assert queued.started is None  # behind the busy job
+    asked = jobs.submit(queued.key, lambda: calls.append("again") or 8, lane="now")  # a page waits for it
+    assert asked is queued and asked.result(timeout=10) == 7 and not blocker.done()
+    gate.set()
+    blocker.result(timeout=10)
+    jobs.settle(timeout=10)
+    assert calls == ["ran"]  # the later lane, reaching it, found it taken
+
+
 def test_progress_is_reported_to_the_job_and_done_records_a_found_result():
     seen = threading.Event()
 

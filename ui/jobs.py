@@ -40,6 +40,9 @@ class Job:
         self.started: Optional[float] = None
         self._future: Future = Future()
         self.nbytes = 0  # the result's arrays, once done
+        self._call: Optional[tuple] = None  # (fn, args, kwargs) until a lane has taken it
+        self._claim = threading.Lock()
+        self._lanes: set[str] = set()  # the lanes it was queued in
 
     def report(self, fraction: Optional[float], text: str = "") -> None:
         """What a running computation says of itself: a share done in [0, 1] and a short text."""
@@ -62,6 +65,10 @@ class Job:
         return self._future.result(timeout)
 
     def _run(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+        with self._claim:  # a job queued in both lanes runs once, in the first that reaches it
+            if self._call is None:
+                return
+            self._call = None
         if not self._future.set_running_or_notify_cancel():
             return
         self.started, self.text = time.monotonic(), "running"
@@ -141,7 +148,9 @@ def submit(key: Hashable, fn: Callable, *args, label: str = "", lane: str = "lat
     """The job ``key``: the running or finished one, else ``fn(*args, **kwargs)`` started in ``lane``.
 
     ``progress=True`` passes the job's ``report`` to ``fn`` as its keyword argument ``report``. A job that
-    failed is started again. Results are shared by every caller: they must never be mutated.
+    failed is started again. A job still queued in ``"later"`` that is asked for in ``"now"`` (a page waits for what
+    the app was preparing) is queued in ``"now"`` as well and runs in whichever lane reaches it first. Results are
+    shared by every caller: they must never be mutated.
     """
     if lane not in LANES:
         raise ValueError(f"lane must be one of {LANES}, got {lane!r}")
@@ -151,8 +160,13 @@ def submit(key: Hashable, fn: Callable, *args, label: str = "", lane: str = "lat
             job = _jobs[key] = Job(key, label or str(key))
             if progress:
                 kwargs = dict(kwargs, report=job.report)
+            job._call = (fn, args, kwargs)
+            job._lanes.add(lane)
             _executors[lane].submit(job._run, fn, args, kwargs)
             _forget_old()
+        elif lane not in job._lanes and job._call is not None:  # still queued elsewhere: queue it here too
+            job._lanes.add(lane)
+            _executors[lane].submit(job._run, *job._call)
         _jobs.move_to_end(key)
     return job
 
