@@ -31,6 +31,7 @@ def set_k(value: int) -> None:
 
 mnist, run = resources.data(), resources.current_run()
 widths = neurons.layer_widths(run.final_params)
+subspace_job = road.ask(E.data_subspace.spec(mnist))  # first in the queue: the first section shows it
 # The comparison runs train one after the other in the background; the sections that need them wait for them.
 def run_spec(name, config):
     return E.trained_run.spec(config, mnist, label=f"the {words.RUN_LABELS[name]} comparison run")
@@ -38,7 +39,6 @@ def run_spec(name, config):
 
 run_jobs = {name: jobs.done(run_spec(name, config).key, run) if config == run.config else road.ask(run_spec(name, config))
             for name, config in S.comparison_configs(run.config).items()}
-subspace_job = road.ask(E.data_subspace.spec(mnist))  # first in the queue: the first section shows it
 maps_job = road.ask(E.neuron_maps.spec(run, mnist))
 sub = road.show(subspace_job)
 if sub is None:  # the page's first section needs the subspace: its progress shows until it is done
