@@ -94,6 +94,18 @@ def by_layer(codes: list[str], widths: dict[str, int]) -> dict[str, list[int]]:
     return {layer: idx for layer, idx in grouped.items() if idx}
 
 
+def layer_tabs(chosen: dict[str, list[int]], key: str) -> tuple[dict, str]:
+    """One tab per layer of ``chosen`` (``by_layer``'s result), tracked so that only the open one need be drawn:
+    ``({layer: tab}, the open layer)``. The output layer (the last) opens first, or the layer in the link's
+    ``layer``; if the neurons change and the open layer has none left, the last layer opens."""
+    layers = list(chosen)
+    links.seed(key, links.url_choice("layer", layers[-1], layers))
+    if st.session_state[key] not in chosen:
+        st.session_state[key] = layers[-1]
+    tabs = dict(zip(layers, st.tabs(layers, key=key, on_change="rerun")))
+    return tabs, next((layer for layer, tab in tabs.items() if tab.open), layers[-1])
+
+
 def example_of_digit(labels: np.ndarray, digit: int, draw: int) -> int:
     """A random test image of ``digit``; ``draw`` seeds the choice so a link reopens the same one."""
     return int(np.random.default_rng(draw).choice(np.flatnonzero(np.asarray(labels) == digit)))

@@ -38,11 +38,7 @@ story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, width
 chosen = nw.by_layer(codes, widths)
 # One tab per layer, only the open one drawn (a widget change redraws 2 charts, not 6). Open first: the output layer,
 # where the contrast is starkest (each class's average is its digit; its effective weights are noise).
-links.seed("da_layer", links.url_choice("layer", list(chosen)[-1], list(chosen)))
-if st.session_state["da_layer"] not in chosen:  # the neurons changed and the open layer has none left
-    st.session_state["da_layer"] = list(chosen)[-1]
-tabs = dict(zip(chosen, st.tabs(list(chosen), key="da_layer", on_change="rerun")))
-open_layer = next((layer for layer, tab in tabs.items() if tab.open), list(chosen)[-1])
+tabs, open_layer = nw.layer_tabs(chosen, "da_layer")
 shown, arrays = {}, {}
 for layer, idx in chosen.items():
     m = now[layer]

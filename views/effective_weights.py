@@ -45,11 +45,7 @@ effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures be
 chosen = nw.by_layer(codes, widths)
 # One tab per layer, only the open one drawn (a widget change redraws one chart, or two beside the Jacobian); the
 # output layer first, as on Dataset averages.
-links.seed("ew_layer", links.url_choice("layer", list(chosen)[-1], list(chosen)))
-if st.session_state["ew_layer"] not in chosen:  # the neurons changed and the open layer has none left
-    st.session_state["ew_layer"] = list(chosen)[-1]
-tabs = dict(zip(chosen, st.tabs(list(chosen), key="ew_layer", on_change="rerun")))
-open_layer = next((layer for layer, tab in tabs.items() if tab.open), list(chosen)[-1])
+tabs, open_layer = nw.layer_tabs(chosen, "ew_layer")
 shown, arrays = {}, {}
 for layer, idx in chosen.items():
     arrays[f"{layer}_effective_weights"] = effective[layer]["effective"][:, idx]

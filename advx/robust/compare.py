@@ -14,7 +14,7 @@ import numpy as np
 
 from advx.attacks.gradient import as_model_fn
 from advx.data import MNIST
-from advx.model import N_CLASSES, to_pixels
+from advx.model import to_pixels
 from advx.robust.accuracy import PGD_STEPS, RESTARTS, clean_correct
 from advx.robust.defaults import L2_EPS, LINF_EPS
 from advx.robust.maps import MAP_IMAGES, MapMeasures, class_averages, map_measures_by_epoch
@@ -96,19 +96,6 @@ def _padded(per_run: list[MapMeasures], length: int) -> list[np.ndarray]:
     return out
 
 
-def _class_averages(images, labels) -> np.ndarray:
-    """``class_averages(images, labels)`` one class at a time: the same means, each from the same float64 rows,
-    without a float64 copy of the whole set at once (470 MB for the training set, most of the comparison's
-    peak memory)."""
-    images, labels = np.asarray(images), np.asarray(labels)
-    out = np.zeros((N_CLASSES, int(np.prod(images.shape[1:]))), np.float32)
-    for c in range(N_CLASSES):
-        rows = labels == c
-        if rows.any():
-            out[c] = class_averages(images[rows], labels[rows])[c]
-    return out
-
-
 def compare_runs(standard, robust, data: MNIST, *, sub: DataSubspace,
                  n_images: int = COMPARISON_IMAGES, map_images: int = MAP_IMAGES, steps: int = PGD_STEPS,
                  restarts: int = RESTARTS, queries: int = QUERIES, foolbox: bool = True, check_standard: bool = False,
@@ -121,7 +108,7 @@ def compare_runs(standard, robust, data: MNIST, *, sub: DataSubspace,
     images = to_pixels(np.asarray(data.test_images[:n_images]).reshape(-1, 784))
     labels = np.asarray(data.test_labels[:n_images], np.int32)
     reference = np.asarray(data.train_images[:REFERENCE_IMAGES]).reshape(-1, 784)
-    averages = _class_averages(data.train_images, data.train_labels)
+    averages = class_averages(data.train_images, data.train_labels)
     key = jax.random.PRNGKey(seed)
     runs = (standard, robust)
     finals = (standard.final_params, robust.final_params)

@@ -36,12 +36,11 @@ MAP_IMAGES = 200  # test images whose local Jacobians and input gradients are me
 
 def class_averages(images, labels) -> np.ndarray:
     """``(10, 784)`` float32: the mean image of each class (a class with no image gets zeros)."""
-    pixels = np.asarray(to_pixels(np.asarray(images).reshape(len(images), -1)), np.float64)
-    labels = np.asarray(labels)
-    out = np.zeros((N_CLASSES, pixels.shape[1]))
-    for c in range(N_CLASSES):
+    images, labels = np.asarray(images).reshape(len(images), -1), np.asarray(labels)
+    out = np.zeros((N_CLASSES, images.shape[1]))
+    for c in range(N_CLASSES):  # one class's float64 rows at a time: no float64 copy of the whole set (470 MB)
         if (labels == c).any():
-            out[c] = pixels[labels == c].mean(axis=0)
+            out[c] = np.asarray(to_pixels(images[labels == c]), np.float64).mean(axis=0)
     return out.astype(np.float32)
 
 
