@@ -43,7 +43,9 @@ def _own_cache_folder() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="advx-tests-cache-"))
     os.environ["ADVX_CACHE_DIR"] = os.environ[SHARED_CACHE] = str(folder)
     os.environ["JAX_COMPILATION_CACHE_DIR"] = str(folder / "jax")
-    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = "0.2"  # as the app's start-up sets it
+    from ui.startup import MIN_COMPILE_S
+
+    os.environ["JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS"] = str(MIN_COMPILE_S)  # as the app's start-up sets it
     atexit.register(shutil.rmtree, folder, ignore_errors=True)  # registered first: runs after the servers stop
 
     from advx.data import CACHE_FILE_NAME, DataIntegrityError, read_npz

@@ -11,6 +11,11 @@ import sys
 from advx.paths import CacheDirError, cache_dir
 
 
+# Every compiled program is kept, however quickly it compiled: a first visit after a restart compiles dozens of small
+# programs (Home's hook alone 16, about 70 ms each), and reading one back takes a few milliseconds.
+MIN_COMPILE_S = 0.0
+
+
 def enable_compilation_cache() -> None:
     """Keep XLA's compiled programs in ``<cache dir>/jax`` so a restarted server skips most compilation.
 
@@ -23,12 +28,12 @@ def enable_compilation_cache() -> None:
         return  # the app still works; it compiles on each start
     if "jax" not in sys.modules:
         os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(folder))
-        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0.2")
+        os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", str(MIN_COMPILE_S))
         return
     import jax
 
     jax.config.update("jax_compilation_cache_dir", str(folder))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
 
 
 def tune_memory() -> None:
