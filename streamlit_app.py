@@ -16,6 +16,8 @@ navigation = st.navigation({
               for path, title, icon in entries if (HERE / path).exists()]
     for section, entries in story.PAGES.items()
 })
+if navigation.url_path not in story.NO_CHARTS:
+    startup.preload_chart_code()
 navigation.run()
 # The story's next page (a page that stopped early, e.g. while its first section computes, shows none yet).
 scripts = {Path(path).stem if path != "views/home.py" else "": path for path, _, _ in story.order()}

@@ -13,11 +13,15 @@ what is missing (minutes: the many networks, the robust comparison, the rivals),
 
 from __future__ import annotations
 
+import hashlib
+import json
+from pathlib import Path
 from typing import Callable, Optional
 
 import numpy as np
 
 from advx import experiments as E
+from advx import storage
 from advx import neurons
 from advx import population as P
 from advx import robust as R
@@ -25,6 +29,7 @@ from advx import subspace as S
 from advx.attacks import EPS_GRID
 from advx.experiments import explanations as EX
 from advx.experiments.overlay import hook
+from advx.paths import cache_dir
 from advx.text import explanations as WX
 from advx.text import neurons as WN
 from advx.text import population_summary as WP
@@ -249,6 +254,45 @@ def table(run, mnist, *, compute: bool = False, only: Optional[tuple[str, ...]] 
     """Every finding of ``CLAIMS`` (or those named in ``only``), in the story's order (see ``row``)."""
     fetch = _fetcher(compute)
     return [row(claim_id, run, mnist, fetch=fetch) for claim_id, *_ in CLAIMS if only is None or claim_id in only]
+
+
+SUMMARY_FOLDER = "findings"
+
+
+def _kept_listing(root: Path) -> str:
+    """A digest of every result file kept under ``root`` (name, size, time): it changes whenever a result is
+    kept or removed, so a table read from the kept results is still right while it stays the same."""
+    files = [*root.glob("*.npz"), *(p for folder in root.iterdir() if folder.is_dir()
+                                    and folder.name not in (SUMMARY_FOLDER, "jax") for p in folder.rglob("*.npz"))]
+    entries = sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:20]
+
+
+def kept_table(run, mnist) -> list[dict]:
+    """``table(run, mnist)``, itself kept: read back (a verified file, milliseconds) while no result was kept or
+    removed since, else made again from the kept results (a second or more with the many networks kept) and
+    written in place of the older one. What Home shows after a restart without reading every result again."""
+    root = cache_dir()
+    listing = _kept_listing(root)
+    folder = root / SUMMARY_FOLDER
+    path = folder / f"{run.run_id}-{listing}.npz"
+    identity = {"run": run.run_id, "data": mnist.sha, "listing": listing}
+    kept = storage.load(path, "findings", identity, what="findings summary")
+    if kept is not None:
+        return kept[1]["rows"]
+    for _ in range(2):  # a result kept while the table is made (the hook, the first time) makes it again
+        rows = table(run, mnist)
+        after = _kept_listing(root)
+        if after == listing:
+            break
+        listing = after
+    else:
+        return rows  # results are being kept meanwhile: nothing is kept that would be out of date at once
+    for old in folder.glob(f"{run.run_id}-*.npz"):
+        old.unlink(missing_ok=True)
+    identity["listing"] = listing
+    storage.save(folder / f"{run.run_id}-{listing}.npz", {}, "findings", identity, {"rows": rows})
+    return rows
 
 
 def tally(rows: list[dict]) -> dict:

@@ -21,6 +21,17 @@ def test_entry_script_opens_home():
     at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
     _no_exception(at)
     assert "why adversarial examples exist" in at.title[0].value
+    # The page starts the browser on the chart code: the very file Streamlit's own code imports for a chart.
+    import streamlit
+
+    from ui.startup import _chart_code
+
+    name = _chart_code()
+    assert name and name.startswith("PlotlyChart.")
+    loader = next((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("index.*.js")).read_text()
+    assert name in loader
+    scripts = [e.proto.body for e in at.main if type(e).__name__ == "Html"]
+    assert any(name in body and "import(" in body for body in scripts), scripts
 
 
 def test_train_page_trains_and_shows_curves_and_summary(mnist):

@@ -127,6 +127,11 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page,
         assert not missing, f"the navigation lacks {missing}: {nav!r}"
         _assert_charts_drawn(tab, page)
         _assert_plain_words(tab, page)
+        # The chart code is fetched once (the early start and Streamlit's own import are one module), and not at
+        # all by a page that draws no chart.
+        fetched = tab.evaluate("performance.getEntriesByType('resource').map(r => r.name)"
+                               ".filter(n => /\\/static\\/js\\/PlotlyChart\\./.test(n))")
+        assert len(fetched) == (0 if page.url_path in story.NO_CHARTS else 1), fetched
 
         change = change_main_widget(tab)
         lap("change")

@@ -117,3 +117,46 @@ def test_home_lists_every_claim_once_with_its_page(trained_run, mnist):
     hook = E.hook(trained_run, mnist)
     assert f"ε = {hook.eps:g}" in text and f"{hook.probability:.1%}" in text
     assert "None" not in text and "nan" not in text
+
+
+def test_the_findings_table_is_kept_until_a_result_is_kept_or_removed(own_cache, trained_run, mnist, monkeypatch):
+    made = findings.kept_table(trained_run, mnist)
+    assert made == findings.table(trained_run, mnist)
+    (summary,) = (own_cache / findings.SUMMARY_FOLDER).glob("*.npz")
+
+    def unread(*args, **kwargs):
+        raise AssertionError("the kept findings were made again though no result changed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(findings, "table", unread)
+        assert findings.kept_table(trained_run, mnist) == made  # read back
+
+    # A result kept since: the table is made again from it, and replaces the older summary.
+    E.overlay_summary.spec(trained_run, mnist).get()
+    again = findings.kept_table(trained_run, mnist)
+    assert again == findings.table(trained_run, mnist) and again != made
+    assert next(r for r in again if r["id"] == "overlay")["verdict"] is not None
+    (newer,) = (own_cache / findings.SUMMARY_FOLDER).glob("*.npz")
+    assert newer != summary
+
+    # A damaged summary is reported, removed and made again, never shown.
+    newer.write_bytes(b"not a verified file")
+    with pytest.warns(UserWarning, match="damaged"):
+        assert findings.kept_table(trained_run, mnist) == again
+    assert findings.storage.load(newer, "findings", None) is not None
+
+
+def test_the_hook_is_kept_and_read_back_unchanged(own_cache, trained_run, mnist):
+    from advx.experiments import overlay
+
+    spec = E.hook.spec(trained_run, mnist)
+    assert spec.read() is None
+    made = spec.get()
+    assert spec.path().exists()
+    kept = spec.read()
+    for name, value in made._asdict().items():
+        np.testing.assert_array_equal(np.asarray(getattr(kept, name)), np.asarray(value), err_msg=name)
+        assert type(getattr(kept, name)) is type(value), name
+    # A hook that no ε of the grid reaches (eps None) is kept as such.
+    codec = overlay._hook_codec()
+    assert codec.decode(*codec.encode(made._replace(eps=None))).eps is None

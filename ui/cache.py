@@ -154,11 +154,11 @@ def robust_image_maps(run_id: str, epoch: int, index: int, label: int, _params, 
 
 @st.cache_data(show_spinner=False, ttl=30, max_entries=8)
 def findings(run_id: str, _run: Run, _mnist: MNIST) -> list[dict]:
-    """Home's findings, read from the kept results (``advx.findings.table``); read again after 30 s, so a result
+    """Home's findings, from the kept results (``advx.findings.kept_table``); read again after 30 s, so a result
     kept meanwhile shows."""
     from advx import findings as found
 
-    return found.table(_run, _mnist)
+    return found.kept_table(_run, _mnist)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

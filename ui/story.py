@@ -31,6 +31,7 @@ PAGES = {
     ],
     "Reference": [("views/glossary.py", "Glossary", ":material/menu_book:")],
 }
+NO_CHARTS = {"glossary"}  # the URL paths of the pages that draw no chart: they need not load the chart code
 
 SUMMARIES = {
     "views/train.py": "train the network on MNIST (seconds on a laptop CPU).",

@@ -12,7 +12,7 @@ import jax
 import numpy as np
 
 from advx import attacks as A
-from advx.experiments.spec import ROWS, Experiment, experiment, fingerprint, tuple_codec
+from advx.experiments.spec import ROWS, Codec, Experiment, experiment, fingerprint, tuple_codec
 from advx.model import to_pixels
 
 # The random keys: one per result, so that no two results share their random patterns or starts.
@@ -112,9 +112,31 @@ class Hook(NamedTuple):
     adversarial: np.ndarray
 
 
-def hook(run, mnist) -> Hook:
+def _hook_codec() -> Codec:
+    """``Hook`` kept as arrays; an ``eps`` of ``None`` (no ε of the grid reaches the confidence) as NaN."""
+    plain = tuple_codec(Hook)
+
+    def encode(value: Hook):
+        return plain.encode(value._replace(eps=float("nan") if value.eps is None else value.eps))
+
+    def decode(arrays, extra) -> Hook:
+        value = plain.decode(arrays, extra)
+        return value._replace(eps=None if np.isnan(value.eps) else value.eps)
+
+    return Codec(encode, decode)
+
+
+@experiment
+def hook(run, mnist) -> Experiment:
     """The post's overlay of output neuron 0's effective weights on test image ``HOOK_IMAGE``, at the smallest ε
-    that makes the network say 0 with ``HOOK_CONFIDENCE`` (milliseconds: one image, one ε grid)."""
+    that makes the network say 0 with ``HOOK_CONFIDENCE``: a ``Hook``. Computed in milliseconds (one image, one ε
+    grid) but compiled in about a second, so it is kept: Home reads it back after a restart."""
+    settings = {"image": HOOK_IMAGE, "target": HOOK_TARGET, "confidence": HOOK_CONFIDENCE, "key": SWEEP_KEY}
+    return Experiment("hook", "the post's overlay on one test image", _run_inputs(run, mnist), settings,
+                      lambda report: _hook(run, mnist), _hook_codec())
+
+
+def _hook(run, mnist) -> Hook:
     x_test, labels = test_set(mnist)
     params, x = run.final_params, x_test[HOOK_IMAGE:HOOK_IMAGE + 1]
     grid = A.EPS_GRID["linf"]
