@@ -100,7 +100,7 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
         return []
     for line in lines:
         parts = line.split("\t")
-        if len(parts) != 3:
+        if len(parts) not in (3, 4):
             continue
         at, event, label = float(parts[0]), parts[1], parts[2]
         if event == "start":
@@ -111,7 +111,8 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
             before = [rss for t, rss in trace if t <= begin]
             out.append({"job": label, "seconds": round(at - begin, 1),
                         "rss_at_start_mb": round((before[-1] if before else 0) / 2**20),
-                        "peak_mb": round(max(during, default=0) / 2**20)})
+                        "peak_mb": round(max(during, default=0) / 2**20),
+                        "results_kept_after_mb": round(int(parts[3]) / 2**20) if len(parts) == 4 else None})
     return sorted(out, key=lambda j: -j["peak_mb"])[:top]
 
 
@@ -228,7 +229,7 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
     jobs = job_peaks(job_log, sampler.trace)
     for job in jobs:
         log(f"  job {job['job']!r}: {job['seconds']:.1f} s, from {job['rss_at_start_mb']} MB to a peak of "
-            f"{job['peak_mb']} MB")
+            f"{job['peak_mb']} MB; finished jobs then kept {job['results_kept_after_mb']} MB of results")
     return {"pages_visited": list(visits), "visits": visits, "runs_copied_in": copied,
             "sampled_tree_peak_mb": sampler.peak / 2**20, "samples": sampler.samples,
             "server_vmhwm_mb": hwm / 2**20, "final_tree_rss_mb": final / 2**20, "peak_mb": peak / 2**20,

@@ -81,16 +81,18 @@ class Job:
             self._future.set_exception(exc)
         finally:
             _release_memory(time.monotonic() - self.started)
-            _log_job("end", self.label)
+            _log_job("end", self.label, sum(job.nbytes for job in list(_jobs.values()) if job.done()))
 
 
-def _log_job(event: str, label: str) -> None:
-    """``<wall time>\t<start|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does."""
+def _log_job(event: str, label: str, kept_bytes: Optional[int] = None) -> None:
+    """``<wall time>\t<start|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does; an end adds
+    ``\t<bytes>``, the size of the results the finished jobs then keep in memory."""
     path = os.environ.get(JOB_LOG)
     if path:
         try:
             with open(path, "a") as f:
-                f.write(f"{time.time():.3f}\t{event}\t{label}\n")
+                f.write(f"{time.time():.3f}\t{event}\t{label}" + ("" if kept_bytes is None else f"\t{kept_bytes}")
+                        + "\n")
         except OSError:
             pass
 
