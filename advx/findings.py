@@ -288,10 +288,13 @@ def kept_table(run, mnist) -> list[dict]:
         listing = after
     else:
         return rows  # results are being kept meanwhile: nothing is kept that would be out of date at once
-    for old in folder.glob(f"{run.run_id}-*.npz"):
-        old.unlink(missing_ok=True)
     identity["listing"] = listing
-    storage.save(folder / f"{run.run_id}-{listing}.npz", {}, "findings", identity, {"rows": rows})
+    try:
+        for old in folder.glob(f"{run.run_id}-*.npz"):
+            old.unlink(missing_ok=True)
+        storage.save(folder / f"{run.run_id}-{listing}.npz", {}, "findings", identity, {"rows": rows})
+    except OSError:
+        pass  # a cache folder that cannot be written: the table is made again next time
     return rows
 
 
