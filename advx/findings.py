@@ -264,7 +264,7 @@ def _kept_listing(root: Path) -> str:
     kept or removed, so a table read from the kept results is still right while it stays the same."""
     files = [*root.glob("*.npz"), *(p for folder in root.iterdir() if folder.is_dir()
                                     and folder.name not in (SUMMARY_FOLDER, "jax") for p in folder.rglob("*.npz"))]
-    entries = sorted((str(p.relative_to(root)), p.stat().st_size, p.stat().st_mtime_ns) for p in files)
+    entries = sorted((str(p.relative_to(root)), stat.st_size, stat.st_mtime_ns) for p in files for stat in [p.stat()])
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:20]
 
 

@@ -6,6 +6,7 @@ early start on the chart code.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
@@ -88,8 +89,10 @@ def configure() -> None:
     tune_threads()
 
 
+@functools.cache
 def _chart_code() -> Optional[str]:
-    """The file name of Streamlit's Plotly code (``PlotlyChart.<hash>.js``, 4.7 MB), or ``None``."""
+    """The file name of Streamlit's Plotly code (``PlotlyChart.<hash>.js``, 4.7 MB), or ``None``; looked up once per
+    process, not on every rerun."""
     import streamlit
 
     found = sorted((Path(streamlit.__file__).parent / "static" / "static" / "js").glob("PlotlyChart.*.js"))
