@@ -23,7 +23,7 @@ import optax
 from advx.attacks.gradient import as_model_fn, pgd
 from advx.config import TrainConfig
 from advx.data import MNIST
-from advx.model import forward, init_params, to_pixels
+from advx.model import device_rows, forward, init_params, to_pixels
 
 # progress(epochs_done, total_epochs, metrics_of_last_epoch_or_empty)
 Progress = Callable[[int, int, dict], None]
@@ -236,9 +236,9 @@ def evaluate_images(params: dict, images: jax.Array, y: jax.Array) -> tuple[jax.
 
 def train(config: TrainConfig, data: MNIST, progress: Optional[Progress] = None) -> Run:
     """Train the MLP on MNIST. Deterministic for a given ``config.seed`` on a given machine."""
-    x_train = jnp.asarray(np.asarray(data.train_images).reshape(len(data.train_images), -1))
+    x_train = device_rows(data.train_images)
     y_train = jnp.asarray(data.train_labels, jnp.int32)
-    x_test = jnp.asarray(np.asarray(data.test_images).reshape(len(data.test_images), -1))
+    x_test = device_rows(data.test_images)
     y_test = jnp.asarray(data.test_labels, jnp.int32)
 
     optimizer, epoch = _epoch_fn(config, int(x_train.shape[0]))

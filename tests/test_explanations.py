@@ -88,6 +88,56 @@ def test_the_non_robust_set_is_labelled_with_the_target_and_moves_each_image_at_
     np.testing.assert_allclose(both - clean, built.images, atol=1e-5)
 
 
+def _plain_ilyas(params, sub, k, mnist, config, key, standard):
+    """The experiment composed plainly from its public steps: every set made from the whole float32 clean set and
+    held at once, the parts by ``part_set`` (``split_parts``), each network trained by ``train_and_test``."""
+    clean = to_pixels(mnist.train_images)
+    sets = {kind: X.non_robust_set(params, clean, X.relabel_targets(mnist.train_labels, kind, jax.random.fold_in(key, 1)),
+                                   jax.random.fold_in(key, 2 + i)) for i, kind in enumerate(X.TARGET_KINDS)}
+    variants = {"shifted": sets["shifted"], "random": sets["random"],
+                "shifted inside": X.part_set(sub, clean, sets["shifted"], k, "inside"),
+                "shifted outside": X.part_set(sub, clean, sets["shifted"], k, "outside")}
+    accuracy = np.stack([X.train_and_test(config, variants[v].images, variants[v].labels, mnist) for v in X.VARIANTS])
+    return accuracy, np.array([sets[kind].success for kind in X.TARGET_KINDS])
+
+
+@pytest.mark.parametrize("spill", ["to a file", "held (the cache folder cannot be written)"])
+def test_the_lean_non_robust_experiment_equals_the_plain_composition_bit_for_bit(sub, trained_run, mnist, monkeypatch,
+                                                                              tmp_path, spill):
+    """``ilyas_experiment`` holds at most two copies of the training set (chunked scaling, the device copy in place
+    of the host one, the coordinates kept in a file): none of it may change a number."""
+    from dataclasses import replace
+
+    from advx.config import TrainConfig
+    from advx.explanations import ilyas
+
+    small = replace(mnist, train_images=mnist.train_images[:1000], train_labels=mnist.train_labels[:1000],
+                    test_images=mnist.test_images[:500], test_labels=mnist.test_labels[:500])
+    monkeypatch.setattr(ilyas, "CHUNK", 400)  # chunks of 400, 400 and 200 rows
+    if spill.startswith("held"):
+        monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path / "not-a-folder"))
+        (tmp_path / "not-a-folder").write_text("a file where the folder would be")
+    trained_sets = []  # every training set, bit for bit, in the order trained on
+    train_and_test = ilyas.train_and_test
+
+    def recorded(config, images, labels, data):
+        trained_sets.append((np.array(images).tobytes(), np.asarray(labels).tobytes()))
+        return train_and_test(config, images, labels, data)
+
+    monkeypatch.setattr(ilyas, "train_and_test", recorded)
+    monkeypatch.setattr(X, "train_and_test", recorded)
+    config, key = TrainConfig(epochs=2, batch_size=100), jax.random.key(7)
+    lean = X.ilyas_experiment(trained_run.final_params, sub, 50, small, config, key, 0.9)
+    lean_sets, trained_sets[:] = list(trained_sets), []
+    accuracy, success = _plain_ilyas(trained_run.final_params, sub, 50, small, config, key, 0.9)
+    order = [X.VARIANTS.index(v) for v in ("shifted", "shifted inside", "shifted outside", "random")]
+    assert lean_sets == [trained_sets[i] for i in order]  # the lean route's order of training
+    assert lean.accuracy.shape == (len(X.VARIANTS), 2)
+    np.testing.assert_array_equal(lean.accuracy, accuracy)
+    np.testing.assert_array_equal(lean.success, success)
+    assert 0 < lean.accuracy.min() and lean.accuracy.max() <= 1
+
+
 def test_a_linear_model_is_exactly_linear_along_its_attack(few):
     linear = X.linear_params(jax.random.key(0))
     ratio, flipped = X.along_attack(linear, *few, jax.random.key(0), "l2")

@@ -13,6 +13,7 @@ each one call of the jitted ``advx.attacks.pgd`` (one compilation for the whole 
 
 from __future__ import annotations
 
+import tempfile
 from typing import Callable, NamedTuple, Optional
 
 import jax
@@ -20,16 +21,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from advx import attacks as A
+from advx import paths
 from advx import subspace as S
 from advx.config import TrainConfig
 from advx.data import MNIST
 from advx.explanations.splits import part_from_coordinates, split_parts, subspace_coordinates, targets_for
+from advx.model import device_rows, to_pixels
 from advx.train import train
 
 ILYAS_EPS = 2.0  # L2: about a fifth of a digit's norm; PGD reaches the target on most training images
 ILYAS_STEPS = 10  # PGD steps of ε/4 (Madry et al.'s CIFAR-10 schedule is 7 of ε/4): the 60,000 images in < 60 s
 ILYAS_REL_STEP = 0.25
-CHUNK = 10000  # images per call of the attack
+CHUNK = 10000  # images per call of the attack, and rows per step of the elementwise work on the whole set
 TARGET_KINDS = ("shifted", "random")
 VARIANTS = ("shifted", "random", "shifted inside", "shifted outside")
 
@@ -63,15 +66,18 @@ class NonRobustSet(NamedTuple):
 def non_robust_set(params: dict, images, targets, key: jax.Array, *, eps: float = ILYAS_EPS,
                    steps: int = ILYAS_STEPS, report: Report = silent) -> NonRobustSet:
     """Targeted L2 PGD (``steps`` of ``ILYAS_REL_STEP * eps``, a random start from ``key``) from each of
-    ``images (n, 784)`` toward ``targets (n,)``, each result labelled with its target."""
+    ``images`` toward ``targets (n,)``, each result labelled with its target: ``(n, 784)`` float32.
+
+    ``images``: pixels as ``advx.model.to_pixels`` takes them, e.g. MNIST's ``(n, 28, 28)`` uint8 (scaled one
+    chunk at a time, so the whole float32 set is never held beside the result)."""
     model_fn = A.as_model_fn(params)
-    images = np.asarray(images, np.float32)
     targets = np.asarray(targets, np.int32)
-    out, hits = np.empty_like(images), 0
+    out, hits = np.empty((len(images), 784), np.float32), 0
     for start in range(0, len(images), CHUNK):
         part = slice(start, start + CHUNK)
-        adversarial = A.pgd(model_fn, images[part], targets[part], eps, jax.random.fold_in(key, start), norm="l2",
-                            targeted=True, steps=steps, rel_step_size=ILYAS_REL_STEP)
+        adversarial = A.pgd(model_fn, to_pixels(np.asarray(images[part])), targets[part], eps,
+                            jax.random.fold_in(key, start), norm="l2", targeted=True, steps=steps,
+                            rel_step_size=ILYAS_REL_STEP)
         out[part] = np.asarray(adversarial)
         hits += int(jnp.sum(jnp.argmax(model_fn(adversarial), -1) == targets[part]))
         report(min(1.0, (start + CHUNK) / len(images)), f"attacked {min(start + CHUNK, len(images)):,} images")
@@ -88,8 +94,9 @@ def part_set(sub: S.DataSubspace, clean, attacked: NonRobustSet, k: int, part: s
 
 def train_and_test(config: TrainConfig, images, labels, mnist: MNIST) -> np.ndarray:
     """``(epochs,)`` the clean test accuracy after each epoch of a fresh network of ``config`` trained on
-    ``images (n, 784)`` float32 labelled ``labels (n,)``."""
-    data = MNIST(train_images=np.asarray(images, np.float32), train_labels=np.asarray(labels, np.int32),
+    ``images (n, 784)`` float32 labelled ``labels (n,)``; a JAX array is trained on where it is."""
+    images = images if isinstance(images, jax.Array) else np.asarray(images, np.float32)
+    data = MNIST(train_images=images, train_labels=np.asarray(labels, np.int32),
                  test_images=mnist.test_images, test_labels=mnist.test_labels, source="a non-robust training set",
                  sha=f"non-robust-{mnist.sha}")
     return train(config, data).history["test_acc"]
@@ -108,49 +115,89 @@ class IlyasResult(NamedTuple):
     eps: float
 
 
-def _clean_images(mnist: MNIST) -> np.ndarray:
-    """``(60000, 784)`` float32 in [0, 1]: a fresh copy of the training images (made again when needed rather
-    than held: it takes a fraction of a second)."""
-    images = np.array(mnist.train_images, np.float32).reshape(len(mnist.train_labels), -1)
-    images /= 255.0
-    return images
+def _rows(n: int):
+    return (slice(start, start + CHUNK) for start in range(0, n, CHUNK))
+
+
+def _minus_clean(attacked, mnist: MNIST) -> np.ndarray:
+    """``attacked - clean`` ``(60000, 784)`` float32 (the perturbations), ``CHUNK`` rows at a time: the values of
+    the whole-array difference without the whole clean set beside it."""
+    out = np.empty((len(attacked), 784), np.float32)
+    for rows in _rows(len(out)):
+        np.subtract(attacked[rows], to_pixels(mnist.train_images[rows]), out=out[rows])
+    return out
+
+
+def _plus_clean(part: np.ndarray, mnist: MNIST) -> np.ndarray:
+    """``part + clean`` in place in ``part (60000, 784)`` (a view such as a transpose will do), ``CHUNK`` rows at a
+    time; the same values as ``clean + part``."""
+    for rows in _rows(len(part)):
+        part[rows] += to_pixels(mnist.train_images[rows])
+    return part
+
+
+class _Spilled:
+    """An array kept in a temporary file of the cache folder until it is read back once, so that it does not hold
+    memory meanwhile; kept in memory where the folder cannot be written."""
+
+    def __init__(self, array: np.ndarray):
+        self._array, self._file = None, None
+        try:
+            self._file = tempfile.TemporaryFile(dir=paths.cache_dir(), prefix="spill-")
+            np.save(self._file, array, allow_pickle=False)
+        except OSError:
+            if self._file is not None:
+                self._file.close()
+            self._array, self._file = array, None
+
+    def read(self) -> np.ndarray:
+        if self._file is None:
+            return self._array
+        with self._file:
+            self._file.seek(0)
+            return np.load(self._file, allow_pickle=False)
 
 
 def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, config: TrainConfig, key: jax.Array,
                      standard: float, report: Optional[Report] = None) -> IlyasResult:
     """The whole experiment (see the module's text) on MNIST's 60,000 training images: an ``IlyasResult``.
 
-    Each set is trained on as soon as it is made and dropped after, so that few copies of the training set
-    (188 MB each) are held at once: the shifted set, then its inside and outside parts (from the subspace
+    Each set is trained on as soon as it is made and dropped after, so that at most two copies of the training
+    set (188 MB each) are held at once: the shifted set, then its inside and outside parts (from the subspace
     coordinates of its perturbations, made on the whole array, the same products as ``part_set``'s), then the
-    random set. Each set's random keys come from ``key`` by ``fold_in``, so the order changes no result.
+    random set. The clean images are scaled ``CHUNK`` rows at a time, a set is trained on from its one device
+    copy, and the coordinates wait in a temporary file while the inside part trains. Each set's random keys come
+    from ``key`` by ``fold_in``, so the order changes no result; the results equal the plain composition of
+    ``non_robust_set``, ``part_set`` and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
     """
     report = report or silent
     accuracy, success = {}, {}
 
-    def attacked(i: int) -> tuple[np.ndarray, np.ndarray]:
+    def attacked(i: int) -> tuple[jax.Array, np.ndarray]:
         kind = TARGET_KINDS[i]
         targets = relabel_targets(mnist.train_labels, kind, jax.random.fold_in(key, 1))
         start = 0 if i == 0 else 5.5
-        built = non_robust_set(params, _clean_images(mnist), targets, jax.random.fold_in(key, 2 + i),
+        built = non_robust_set(params, mnist.train_images, targets, jax.random.fold_in(key, 2 + i),
                                report=lambda f, text: report((start + (f or 0)) / 8, f"the {kind} set: {text}"))
         success[kind] = built.success
-        return built.images, built.labels
+        return device_rows(built.images), built.labels
 
-    def trained_on(variant: str, images: np.ndarray, labels: np.ndarray, at: float) -> None:
+    def trained_on(variant: str, images: jax.Array, labels: np.ndarray, at: float) -> None:
         report(at / 8, f"training on the {variant} set")
         accuracy[variant] = train_and_test(config, images, labels, mnist)
 
-    images, labels = attacked(0)
+    images, labels = attacked(0)  # on the device only: the host copy is dropped
     trained_on("shifted", images, labels, 1)
-    images -= _clean_images(mnist)  # the perturbations, in place of the set
-    coords = subspace_coordinates(sub, images)
+    delta = _minus_clean(np.asarray(images), mnist)  # the perturbations, in place of the set
     del images
+    coords = subspace_coordinates(sub, delta)
+    del delta
+    kept = _Spilled(coords)  # for the outside part, on disk while the inside part trains
     for part, at in (("inside", 2.5), ("outside", 4)):
-        images = _clean_images(mnist)
-        images += part_from_coordinates(sub, coords, k, part)
-        if part == "outside":
-            del coords
+        coords = kept.read() if coords is None else coords
+        images = _plus_clean(part_from_coordinates(sub, coords, k, part), mnist)
+        coords = None
+        images = device_rows(images)
         trained_on(f"shifted {part}", images, labels, at)
         del images
     images, labels = attacked(1)

@@ -27,6 +27,7 @@ import numpy as np
 
 from advx.config import TrainConfig
 from advx.data import MNIST
+from advx.model import device_rows
 from advx.train import (Progress, Run, TrainingDivergedError, epoch_function, evaluate_images,
                         initial_params)
 
@@ -118,9 +119,9 @@ def train_population(configs: Sequence[TrainConfig], data: MNIST, progress: Opti
     if not configs:
         raise ValueError("a population needs at least one configuration")
     unique = unique_configs(configs)
-    x_train = jnp.asarray(np.asarray(data.train_images).reshape(len(data.train_images), -1))
+    x_train = device_rows(data.train_images)
     y_train = jnp.asarray(data.train_labels, jnp.int32)
-    x_test = jnp.asarray(np.asarray(data.test_images).reshape(len(data.test_images), -1))
+    x_test = device_rows(data.test_images)
     y_test = jnp.asarray(data.test_labels, jnp.int32)
     n_train = int(x_train.shape[0])
 
