@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from advx.model import to_pixels, walk
+from advx.model import device_rows, to_pixels, walk
 from advx.neurons.naming import NeuronError, check_layer, hidden_layer_names
 
 # What weights the output layer's dataset average and histograms. The output layer has no ReLU:
@@ -116,7 +116,7 @@ class NeuronStats:
 
 def neuron_stats(params: dict, reference_images) -> dict[str, NeuronStats]:
     """``{layer: NeuronStats}`` for every layer over ``reference_images (n, 784)`` (float32 in [0, 1] or uint8)."""
-    stats = _neuron_stats(params, jnp.asarray(reference_images))
+    stats = _neuron_stats(params, device_rows(reference_images))
     return {name: NeuronStats(name, np.asarray(mx), np.asarray(rate), int(reference_images.shape[0]))
             for name, (mx, rate) in stats.items()}
 
@@ -199,7 +199,7 @@ class LayerSparsity:
 def sparsity(params: dict, images, stats: dict[str, NeuronStats], *, definition: str = "neuron_max",
              high: float = DEFAULT_HIGH, mild: float = DEFAULT_MILD) -> dict[str, LayerSparsity]:
     """``{hidden layer: LayerSparsity}`` for ``images (n, 784)``; ``stats`` from ``neuron_stats``."""
-    acts = activations(params, jnp.asarray(images))
+    acts = activations(params, device_rows(images))
     out = {}
     for name, a in acts.items():
         levels = activation_levels(a, stats[name].neuron_max, definition=definition, high=high, mild=mild)

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from advx import model
-from advx.model import to_pixels, walk
+from advx.model import device_rows, to_pixels, walk
 from advx.neurons.activity import DEFAULT_OUTPUT_WEIGHTING, _layer_outputs
 from advx.neurons.naming import NeuronError, check_layer, check_neuron
 
@@ -123,5 +123,5 @@ def top_activating(params: dict, images, layer: str, neuron: int, count: int = 9
     n = int(images.shape[0])
     if not 1 <= count <= n:
         raise NeuronError(f"count must be from 1 to the number of images ({n}); got {count}")
-    idx, values = _top(params, jnp.asarray(images), layer, jnp.int32(neuron), int(count))
+    idx, values = _top(params, device_rows(images), layer, jnp.int32(neuron), int(count))
     return np.asarray(idx), np.asarray(values)
