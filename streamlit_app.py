@@ -18,7 +18,11 @@ navigation = st.navigation({
 })
 if navigation.url_path not in story.NO_CHARTS:
     startup.preload_chart_code()
-navigation.run()
-# The story's next page (a page that stopped early, e.g. while its first section computes, shows none yet).
-scripts = {Path(path).stem if path != "views/home.py" else "": path for path, _, _ in story.order()}
-story.footer(scripts.get(navigation.url_path, ""), existing=lambda path: (HERE / path).exists())
+try:
+    navigation.run()
+    # The story's next page (a page that stopped early, e.g. while its first section computes, shows none yet).
+    scripts = {Path(path).stem if path != "views/home.py" else "": path for path, _, _ in story.order()}
+    story.footer(scripts.get(navigation.url_path, ""), existing=lambda path: (HERE / path).exists())
+finally:
+    startup.trim_heap()  # what this run freed goes back to the system before the next page or job
+    startup.report_memory(navigation.url_path)

@@ -116,6 +116,34 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
     return sorted(out, key=lambda j: -j["peak_mb"])[:top]
 
 
+def held(report: Path, page: str) -> dict:
+    """What the server said it held after its last script run of ``page`` (``ui.startup.report_memory``'s line):
+    the live JAX arrays, the Streamlit caches, the finished jobs' results and the allocator's heap."""
+    import json
+
+    last = {}
+    try:
+        for line in report.read_text().splitlines():
+            entry = json.loads(line)
+            if entry.get("page") == page:
+                last = entry
+    except (OSError, ValueError):
+        pass
+    return last
+
+
+def summary(entry: dict) -> str:
+    if not entry:
+        return "no report"
+    caches = entry.get("caches_mb") or {}
+    cached = sum(v for v in caches.values() if isinstance(v, (int, float)))
+    return (f"RSS {entry.get('rss_mb', 0):.0f} MB ({entry.get('file_mb') or 0:.0f} of it files: code), "
+            f"{entry.get('compiled_programs')} compiled programs, JAX arrays {entry.get('jax_arrays_mb', 0):.0f}, "
+            f"Streamlit caches {cached:.0f} (NumPy), job results {entry.get('job_results_mb', 0):.0f}; "
+            f"heap {entry.get('heap_mb', 0):.0f} ({entry.get('heap_in_use_mb', 0):.0f} in use, "
+            f"{entry.get('heap_free_mb', 0):.0f} free), own mappings {entry.get('mapped_blocks_mb', 0):.0f}")
+
+
 def wait_idle(page, timeout_s: float = 900) -> None:
     """Until the script has finished and stayed finished for ``SETTLE_S`` with no status widget."""
     deadline, quiet = time.monotonic() + timeout_s, None
@@ -192,12 +220,13 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
     else:
         copied = prepare_cache(cache_dir)
     pages = registered_pages()
-    job_log = work_dir / "jobs.log"
-    os.environ["ADVX_JOB_LOG"] = str(job_log)  # the server inherits it
+    job_log, report = work_dir / "jobs.log", work_dir / "memory-report.jsonl"
+    os.environ["ADVX_JOB_LOG"], os.environ["ADVX_MEMORY_REPORT"] = str(job_log), str(report)  # the server inherits
     try:
         server = Server(cache_dir, work_dir / "server-memory.log")
     finally:
         os.environ.pop("ADVX_JOB_LOG")
+        os.environ.pop("ADVX_MEMORY_REPORT")
     sampler = Sampler(server.pid)
     visits = {}
     try:
@@ -214,10 +243,12 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
                     (wait_complete if compute else wait_idle)(page)
                 visits[path or "home"] = {"seconds": time.perf_counter() - start,
                                           "tree_rss_after_mb": tree_rss_bytes(server.pid) / 2**20,
-                                          "sampled_peak_during_mb": sampler.peaks.get(path or "home", 0) / 2**20}
+                                          "sampled_peak_during_mb": sampler.peaks.get(path or "home", 0) / 2**20,
+                                          "held_after": held(report, path)}
                 log(f"  visited /{path}: {visits[path or 'home']['seconds']:.1f} s, "
                     f"server RSS {visits[path or 'home']['tree_rss_after_mb']:.0f} MB "
-                    f"(peak during the visit {visits[path or 'home']['sampled_peak_during_mb']:.0f} MB)")
+                    f"(peak during the visit {visits[path or 'home']['sampled_peak_during_mb']:.0f} MB); "
+                    f"held: {summary(visits[path or 'home']['held_after'])}")
             for page in tabs:
                 page.context.close()
         hwm = _status_kb(server.pid, "VmHWM") * 1024

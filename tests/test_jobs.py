@@ -198,3 +198,32 @@ def test_a_counterfactual_column_is_the_library_call_and_is_computed_once(mnist,
     trained = road.ask(E.counterfactual_column.spec(trained_run, small, 0)).result(timeout=300)
     assert trained == S.attack_rates(trained_run.final_params, test, mnist.test_labels, jax.random.key(0))
     assert trained.clean_accuracy == pytest.approx(trained_run.test_accuracy, abs=1e-6)
+
+
+def test_a_long_job_leaves_no_compiled_program_in_memory_and_the_next_call_gives_the_same_bits(monkeypatch):
+    """A job that ran ``FORGET_PROGRAMS_AFTER_S`` makes JAX forget its compiled programs; a program run again
+    afterwards compiles anew and returns the same bits. A shorter job forgets nothing."""
+    x = jax.random.normal(jax.random.key(3), (64, 784))
+    w = jax.random.normal(jax.random.key(4), (784, 10))
+    program = jax.jit(lambda x, w: jax.nn.log_softmax(jnp.tanh(x @ w) * 3.0))
+    monkeypatch.setattr(jobs, "FORGET_PROGRAMS_AFTER_S", 0.5)
+
+    def run(name: str, seconds: float) -> np.ndarray:
+        def work():
+            time.sleep(seconds)
+            return np.asarray(program(x, w))
+
+        out = jobs.submit(_key(name), work).result(timeout=60)
+        jobs.submit(_key(name + " after"), lambda: None).result(timeout=60)  # one worker per lane: the release is done
+        return out
+
+    before = np.asarray(program(x, w))
+    assert program._cache_size() == 1
+    short = run("short", 0.0)
+    assert program._cache_size() == 1  # a job shorter than the threshold keeps the programs
+    long = run("long", 0.6)
+    assert program._cache_size() == 0
+    again = np.asarray(program(x, w))
+    assert program._cache_size() == 1
+    for out in (short, long, again):
+        np.testing.assert_array_equal(out, before)

@@ -68,3 +68,43 @@ def test_tune_threads_leaves_numpy_one_blas_thread():
         if startup._blas_limits is not None:
             startup._blas_limits.restore_original_limits()
             startup._blas_limits = None
+
+
+def test_the_memory_report_names_what_holds_the_memory(tmp_path, monkeypatch):
+    """``report_memory`` writes nothing unless asked; asked, its line counts a new JAX array and a cached NumPy array
+    at their sizes, and forgets the JAX array once it is deleted."""
+    import json
+
+    import jax.numpy as jnp
+    import numpy as np
+    import streamlit as st
+
+    from ui import startup
+
+    report = tmp_path / "report.jsonl"
+    monkeypatch.delenv(startup.MEMORY_REPORT, raising=False)
+    startup.report_memory("quiet")
+    assert not report.exists()
+
+    @st.cache_resource(show_spinner=False)
+    def four_mb_of_pixels() -> np.ndarray:
+        return np.ones((1 << 20,), np.float32)
+
+    monkeypatch.setenv(startup.MEMORY_REPORT, str(report))
+    startup.report_memory("before")
+    held = jnp.ones((2 << 20,), jnp.float32)  # 8 MB
+    four_mb_of_pixels()
+    startup.report_memory("with")
+    del held
+    startup.report_memory("after")
+    before, with_, after = (json.loads(line) for line in report.read_text().splitlines())
+    assert [before["page"], with_["page"], after["page"]] == ["before", "with", "after"]
+    assert with_["jax_arrays_mb"] - before["jax_arrays_mb"] == pytest.approx(8, abs=0.01)
+    assert with_["jax_largest"][0] == {"array": "float32[2097152]", "count": 1, "mb": 8.0}
+    assert with_["jax_arrays_mb"] - after["jax_arrays_mb"] == pytest.approx(8, abs=0.01)
+    cached = {name: mb for name, mb in with_["caches_mb"].items() if name.endswith("four_mb_of_pixels")}
+    assert list(cached.values()) == [pytest.approx(4, abs=0.1)]
+    if sys.platform.startswith("linux"):
+        assert with_["rss_mb"] > with_["jax_arrays_mb"] > 0 and with_["file_mb"] > 0
+        assert with_["heap_in_use_mb"] > 0
+    four_mb_of_pixels.clear()

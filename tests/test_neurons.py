@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from advx import neurons as N
+from advx.neurons import activity
 from advx import vocabulary as V
 from advx.text import neurons as words
 from neuron_support import numpy_layers, random_images, random_params
@@ -85,6 +87,21 @@ def test_sparsity_and_neuron_stats_match_numpy():
         np.testing.assert_array_equal(sp[name].counts, expected)
         assert sp[name].width == 64
         assert sp[name].mean(N.HIGH) == pytest.approx(expected[:, 2].mean())
+
+
+@pytest.mark.parametrize("chunk", [200, 7])
+def test_neuron_stats_are_the_same_in_chunks_of_any_size(monkeypatch, chunk):
+    """``neuron_stats`` in chunks (the last one shorter) equals the stats of one pass over all images, computed here
+    from ``all_layer_outputs`` with NumPy: the maxima bit for bit, the rates to the last bit of a float32 count over n."""
+    params = random_params()
+    train = random_images(200, seed=4)
+    monkeypatch.setattr(activity, "STATS_CHUNK", chunk)
+    stats = N.neuron_stats(params, train)
+    for name, (_, post) in N.all_layer_outputs(params, jnp.asarray(train), "relu_logit").items():
+        post = np.asarray(post)
+        np.testing.assert_array_equal(stats[name].neuron_max, post.max(axis=0))
+        np.testing.assert_allclose(stats[name].firing_rate, (post > 0).sum(axis=0) / 200, rtol=1e-7, atol=0)
+        assert stats[name].n_images == 200
 
 
 # ------------------------------------------------------------------ neuron references

@@ -14,19 +14,22 @@ shows while it waits (``ui.road.show``). This is the only module of the app that
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Callable, Hashable, Optional
 
+from ui import startup
+
 LANES = ("now", "later")
 KEEP_FINISHED = 64  # finished jobs kept in memory (most are under ~15 MB: a run's every-epoch results); older ones are read from disk again
 KEEP_BYTES = 512 * 2**20  # and no more than this in their results' arrays, the newest always kept
 COLLECT_AFTER_S = 1.0  # a job that ran this long is followed by a garbage collection
+FORGET_PROGRAMS_AFTER_S = 10.0  # and one that ran this long, by forgetting the compiled programs held in memory
 JOB_LOG = "ADVX_JOB_LOG"  # a file named by this variable gets a line per job started and ended (bench/memory.py)
 
 
@@ -81,17 +84,22 @@ class Job:
             self._future.set_exception(exc)
         finally:
             _release_memory(time.monotonic() - self.started)
-            _log_job("end", self.label, sum(job.nbytes for job in list(_jobs.values()) if job.done()))
+            _log_job("end", self.label, kept_bytes())
 
 
-def _log_job(event: str, label: str, kept_bytes: Optional[int] = None) -> None:
+def kept_bytes() -> int:
+    """The bytes of the results the finished jobs keep in memory (roughly: their arrays)."""
+    return sum(job.nbytes for job in list(_jobs.values()) if job.done())
+
+
+def _log_job(event: str, label: str, kept: Optional[int] = None) -> None:
     """``<wall time>\t<start|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does; an end adds
     ``\t<bytes>``, the size of the results the finished jobs then keep in memory."""
     path = os.environ.get(JOB_LOG)
     if path:
         try:
             with open(path, "a") as f:
-                f.write(f"{time.time():.3f}\t{event}\t{label}" + ("" if kept_bytes is None else f"\t{kept_bytes}")
+                f.write(f"{time.time():.3f}\t{event}\t{label}" + ("" if kept is None else f"\t{kept}")
                         + "\n")
         except OSError:
             pass
@@ -120,24 +128,22 @@ def _array_bytes(value, depth: int) -> int:
     return sum(_array_bytes(v, depth + 1) for v in fields.values()) if isinstance(fields, dict) else 0
 
 
-def _malloc_trim() -> Callable[[int], int]:
-    """glibc's ``malloc_trim``, or a function that does nothing where the C library has none."""
-    try:
-        return ctypes.CDLL(None).malloc_trim
-    except (OSError, AttributeError, TypeError):
-        return lambda pad: 0
-
-
-_trim = _malloc_trim()
-
-
 def _release_memory(seconds: float) -> None:
     """After a job of ``seconds``: give the freed heap back to the system (a large computation's temporaries
     otherwise stay in the process's resident memory: 160 MB after the non-robust training), first collecting
-    what it left in cycles if it ran ``COLLECT_AFTER_S`` or longer (a collection holds the GIL ~0.1 s)."""
+    what it left in cycles if it ran ``COLLECT_AFTER_S`` or longer (a collection holds the GIL ~0.1 s).
+
+    A job of ``FORGET_PROGRAMS_AFTER_S`` or longer also makes JAX forget every compiled program it holds. Each
+    holds about 2 MB of the heap, and a visit to every page on a server that computes everything compiles
+    hundreds, most of them used by one job only (its training loops, its attacks at its batch size): 680 MB of
+    heap in use by the end of the visit. A page that then runs a program again traces it anew and reads it back
+    from the compilation cache on disk (about 1.5 s once, on the pages measured); the numbers are the same.
+    """
+    if seconds >= FORGET_PROGRAMS_AFTER_S and "jax" in sys.modules:
+        sys.modules["jax"].clear_caches()
     if seconds >= COLLECT_AFTER_S:
         gc.collect()
-    _trim(0)
+    startup.trim_heap()
 
 
 _executors = {lane: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"advx-{lane}") for lane in LANES}

@@ -40,6 +40,20 @@ def enable_compilation_cache() -> None:
     jax.config.update("jax_persistent_cache_min_compile_time_secs", MIN_COMPILE_S)
 
 
+@functools.cache
+def _libc():
+    """The C library's functions as the process already has them loaded (no ``ctypes.util.find_library``, which forks
+    a child to run ``ldconfig``: in a server of 1 GB a fork is a moment of twice the resident set); ``None`` where
+    this cannot be done."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL(None)
+    except (OSError, TypeError):
+        return None
+
+
+@functools.cache
 def tune_memory() -> None:
     """Keep the server's resident memory close to what it uses (Community Cloud gives an app about 1 GB).
 
@@ -49,18 +63,22 @@ def tune_memory() -> None:
     Blocks of 1 MB and more are given their own mappings (returned to the system when freed), at most
     two heaps are used, and heap tops above 4 MB are trimmed. No-op where glibc is not the allocator.
     """
-    import ctypes
-    import ctypes.util
-
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
+    mallopt = getattr(_libc(), "mallopt", None)
+    if mallopt is None:
         return
     m_trim_threshold, m_mmap_threshold, m_arena_max = -1, -3, -8
     mallopt(m_mmap_threshold, 1 << 20)
     mallopt(m_trim_threshold, 4 << 20)
     mallopt(m_arena_max, 2)
+
+
+def trim_heap() -> None:
+    """Give the free pages inside the allocator's heap back to the system (glibc's ``malloc_trim``; a few ms, more
+    after a large computation freed much). Freed blocks in the middle of the heap otherwise stay resident: after
+    *Why it happens* on a server that computes everything, 250 MB of the heap was free but still counted."""
+    trim = getattr(_libc(), "malloc_trim", None)
+    if trim is not None:
+        trim(0)
 
 
 _blas_limits = None
@@ -119,3 +137,106 @@ def preload_chart_code() -> None:
         "const s = document.querySelector('script[type=module][src*=\"/static/js/index.\"]');"
         f"if (s) import(new URL({name!r}, s.src).href).catch(() => {{}});</script>",
         unsafe_allow_javascript=True)
+
+
+MEMORY_REPORT = "ADVX_MEMORY_REPORT"  # a file named by this variable gets a line per script run (bench/memory.py)
+
+
+def _mallinfo() -> dict:
+    """glibc's ``mallinfo2``: the heap's size, what of it is in use and free, and the bytes in their own mappings;
+    ``{}`` where glibc lacks it."""
+    import ctypes
+
+    class Info(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in
+                    ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+                     "keepcost")]
+
+    mallinfo2 = getattr(_libc(), "mallinfo2", None)
+    if mallinfo2 is None:
+        return {}
+    mallinfo2.restype = Info
+    info = mallinfo2()
+    return {"heap_mb": info.arena / 2**20, "heap_in_use_mb": info.uordblks / 2**20,
+            "heap_free_mb": info.fordblks / 2**20, "mapped_blocks_mb": info.hblkhd / 2**20}
+
+
+def _jax_arrays() -> dict:
+    """The live JAX arrays' total and the largest groups by shape and type; ``{}`` before JAX is imported."""
+    if "jax" not in sys.modules:
+        return {}
+    import jax
+
+    groups: dict[str, list[int]] = {}
+    total = 0
+    for a in jax.live_arrays():
+        try:
+            size = a.nbytes
+        except Exception:  # noqa: BLE001 - a deleted or donated buffer
+            continue
+        total += size
+        entry = groups.setdefault(f"{a.dtype}{list(a.shape)}", [0, 0])
+        entry[0] += 1
+        entry[1] += size
+    top = sorted(groups.items(), key=lambda kv: -kv[1][1])[:8]
+    try:
+        from jax._src.interpreters import pxla  # JAX's own cache of compiled programs; internal, so guarded
+
+        programs = pxla._cached_compilation.cache_info().currsize
+    except Exception:  # noqa: BLE001 - moved in another JAX version
+        programs = None
+    return {"jax_arrays_mb": total / 2**20, "compiled_programs": programs,
+            "jax_largest": [{"array": name, "count": n, "mb": round(size / 2**20, 1)} for name, (n, size) in top]}
+
+
+def _streamlit_caches() -> dict:
+    """The bytes each ``st.cache_*`` function holds (Streamlit's own measure: pickled bytes for ``cache_data``, a deep
+    ``sizeof`` for ``cache_resource``, which counts NumPy buffers but not JAX ones)."""
+    from streamlit.runtime.caching.cache_data_api import _data_caches
+    from streamlit.runtime.caching.cache_resource_api import _resource_caches
+    from streamlit.runtime.stats import safe_sizeof
+
+    out: dict[str, int] = {}
+    for caches, resource in ((_data_caches, False), (_resource_caches, True)):
+        for function_caches in list(caches._function_caches.values()):
+            for cache in list(function_caches.values()):
+                if resource:
+                    size = sum(safe_sizeof(entry.value) for entry in list(cache._mem_cache.values()))
+                else:
+                    size = sum(stat.byte_length for stats in cache.get_stats().values() for stat in stats)
+                out[cache.display_name] = out.get(cache.display_name, 0) + size
+    return {name: round(size / 2**20, 1) for name, size in sorted(out.items(), key=lambda kv: -kv[1]) if size}
+
+
+def report_memory(page: str) -> None:
+    """With ``$ADVX_MEMORY_REPORT`` naming a file, append one JSON line after a script run of ``page``: the process's
+    resident set, the allocator's heap, the live JAX arrays, the Streamlit caches and the finished jobs' results, so
+    that a benchmark can say what holds the memory. Costs nothing when the variable is unset."""
+    path = os.environ.get(MEMORY_REPORT)
+    if not path:
+        return
+    import json
+    import time
+
+    from ui import jobs
+
+    status = {}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM", "RssAnon", "RssFile"):
+                status[key] = int(value.split()[0]) / 1024
+    except (OSError, ValueError):
+        pass
+    try:
+        caches = _streamlit_caches()
+    except Exception as exc:  # noqa: BLE001 - Streamlit's internals moved; the rest of the report still holds
+        caches = {"unreadable": repr(exc)}
+    line = {"time": time.time(), "page": page, "rss_mb": status.get("VmRSS"), "hwm_mb": status.get("VmHWM"),
+            "anonymous_mb": status.get("RssAnon"), "file_mb": status.get("RssFile"),
+            **_mallinfo(), **_jax_arrays(), "job_results_mb": jobs.kept_bytes() / 2**20, "caches_mb": caches}
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(line) + "\n")
+    except OSError:
+        pass
