@@ -1,7 +1,9 @@
 """Start-up settings of the server process: XLA's compilation cache, the allocator, BLAS threads; and the browser's
-early start on the chart code.
+early start on the chart code. And the process's memory: the heap's free pages handed back, and a report of what
+holds it for the memory benchmark.
 
 ``streamlit_app.py`` calls ``configure()`` and ``preload_chart_code()`` once per script run; each is idempotent.
+It ends each run with ``trim_heap()`` and ``report_memory()``.
 """
 
 from __future__ import annotations
