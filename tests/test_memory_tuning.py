@@ -79,8 +79,9 @@ def test_the_memory_report_names_what_holds_the_memory(tmp_path, monkeypatch):
     import numpy as np
     import streamlit as st
 
-    from ui import startup
+    from ui import jobs, startup
 
+    jobs.settle()  # no background job of an earlier test makes or drops arrays between the reports
     report = tmp_path / "report.jsonl"
     monkeypatch.delenv(startup.MEMORY_REPORT, raising=False)
     startup.report_memory("quiet")
@@ -100,7 +101,9 @@ def test_the_memory_report_names_what_holds_the_memory(tmp_path, monkeypatch):
     before, with_, after = (json.loads(line) for line in report.read_text().splitlines())
     assert [before["page"], with_["page"], after["page"]] == ["before", "with", "after"]
     assert with_["jax_arrays_mb"] - before["jax_arrays_mb"] == pytest.approx(8, abs=0.01)
-    assert with_["jax_largest"][0] == {"array": "float32[2097152]", "count": 1, "mb": 8.0}
+    largest = with_["jax_largest"]  # the 8 largest groups of the process: ours is among them unless 8 are larger
+    if len(largest) < 8 or largest[-1]["mb"] < 8.0:
+        assert {"array": "float32[2097152]", "count": 1, "mb": 8.0} in largest
     assert with_["jax_arrays_mb"] - after["jax_arrays_mb"] == pytest.approx(8, abs=0.01)
     cached = {name: mb for name, mb in with_["caches_mb"].items() if name.endswith("four_mb_of_pixels")}
     assert list(cached.values()) == [pytest.approx(4, abs=0.1)]
