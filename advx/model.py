@@ -81,18 +81,34 @@ def to_pixels(images):
     return x.astype(xp.float32)
 
 
+ALIGN = 64  # bytes: a host array aligned to this is used in place by XLA's CPU client (``device_rows``)
+
+
+def aligned_rows(n: int, features: int = N_PIXELS, dtype=np.float32) -> np.ndarray:
+    """An uninitialised C-contiguous ``(n, features)`` host array whose data starts on an ``ALIGN``-byte
+    boundary, so that ``device_rows`` on the CPU uses it in place instead of copying it. (NumPy's own large
+    arrays start 16 bytes into a page, and XLA copies those.)"""
+    size = int(n) * int(features) * np.dtype(dtype).itemsize
+    raw = np.empty(size + ALIGN, np.uint8)
+    start = -raw.ctypes.data % ALIGN
+    return raw[start:start + size].view(dtype).reshape(int(n), int(features))
+
+
 def device_rows(images) -> jax.Array:
     """``images`` (a host array of ``(n, ...)`` pixels, kept in its dtype) as one ``(n, features)`` array on the
     device, for a computation that reads all of it (training, a pass over the set).
 
     ``jax.device_put`` makes one copy, also of a strided view such as a transpose; ``jnp.asarray`` of the same
-    host array held two while its result lived (for the 60,000 float32 training images, 188 MB more). A JAX
-    array is reshaped where it is.
+    host array held two while its result lived (for the 60,000 float32 training images, 188 MB more). A
+    C-contiguous host array from ``aligned_rows`` is not copied at all on the CPU: the device array reads the
+    host's memory, so the caller must not write to the host array while the device array lives. (The copy of
+    any other array may run after this returns: the host array is not written either until the device array
+    is ready.) A JAX array is reshaped where it is.
     """
     if isinstance(images, jax.Array):
         return images.reshape(images.shape[0], -1)
     host = np.asarray(images)
-    return jax.device_put(host.reshape(host.shape[0], -1))  # a strided view (a transpose) is copied once too
+    return jax.device_put(host.reshape(host.shape[0], -1), may_alias=True)  # a strided view is copied once
 
 
 OUTPUT_ACTIVATIONS = ("logits", "softmax", "relu_logit")

@@ -41,6 +41,24 @@ def test_every_epoch_matches_the_per_epoch_functions(results, trained_run, mnist
         results.maps(trained_run.n_epochs + 1)
 
 
+def test_one_epochs_maps_are_the_every_epoch_results_bit_for_bit(results, trained_run, mnist):
+    """What a page shows before the every-epoch results are ready is what it shows after: the same bits, for an
+    epoch at each place of its group, the padded last group included."""
+    for epoch in (0, 2, 5, trained_run.n_epochs):
+        one, every = derived.epoch_maps(trained_run, epoch, mnist.train_images), results.maps(epoch)
+        assert set(one) == set(every)
+        for layer, fields in every.items():
+            assert set(one[layer]) == set(fields)
+            for field, value in fields.items():
+                np.testing.assert_array_equal(one[layer][field], value, err_msg=f"epoch {epoch} {layer} {field}")
+    assert not np.array_equal(derived.epoch_maps(trained_run, 1, mnist.train_images)["Layer_1"]["average"],
+                              results.maps(2)["Layer_1"]["average"])  # each epoch its own
+    with pytest.raises(IndexError):
+        derived.epoch_maps(trained_run, trained_run.n_epochs + 1, mnist.train_images)
+    with pytest.raises(ValueError, match="output weighting"):
+        derived.epoch_maps(trained_run, 0, mnist.train_images, "no such weighting")
+
+
 def test_a_set_that_is_not_a_whole_number_of_chunks(trained_run, mnist):
     x = mnist.train_images[:12_345]
     part = derived.epoch_results(trained_run, x)

@@ -88,6 +88,27 @@ def test_the_non_robust_set_is_labelled_with_the_target_and_moves_each_image_at_
     np.testing.assert_allclose(both - clean, built.images, atol=1e-5)
 
 
+@pytest.mark.parametrize("block", [10_000, 777])
+def test_the_parts_made_block_by_block_are_the_whole_arrays_parts_bit_for_bit(sub, mnist, block):
+    """The non-robust experiment writes each block's coordinates, then its part, over its perturbations: every block
+    must give what ``split_parts`` gives on the whole array."""
+    from advx.explanations.splits import coordinates_of_rows, part_of_rows, split_parts
+
+    x = to_pixels(mnist.train_images[:20_000])
+    delta = x[::-1] - x  # real images' differences: every pixel direction, inside and outside
+    k = sub.k_for(0.95)
+    inside, outside = split_parts(sub, delta, k)
+    coords = np.empty_like(delta)
+    for start in range(0, len(delta), block):
+        coords[start:start + block] = coordinates_of_rows(sub, delta[start:start + block])
+    for part, whole in (("inside", inside), ("outside", outside)):
+        made = np.concatenate([part_of_rows(sub, coords[start:start + block], k, part)
+                               for start in range(0, len(coords), block)])
+        assert made.tobytes() == np.ascontiguousarray(whole).tobytes(), part
+    with pytest.raises(ValueError, match="inside"):
+        part_of_rows(sub, coords[:5], k, "both")
+
+
 def _plain_ilyas(params, sub, k, mnist, config, key, standard):
     """The experiment composed plainly from its public steps: every set made from the whole float32 clean set and
     held at once, the parts by ``part_set`` (``split_parts``), each network trained by ``train_and_test``."""

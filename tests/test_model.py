@@ -4,8 +4,8 @@ import numpy as np
 
 from neuron_support import numpy_layers
 
-from advx.model import (effective_weights, flax_forward, forward, forward_with_activations, init_params, summary,
-                        to_pixels)
+from advx.model import (ALIGN, aligned_rows, device_rows, effective_weights, flax_forward, forward,
+                        forward_with_activations, init_params, summary, to_pixels)
 
 
 def test_summary_matches_the_seed():
@@ -72,6 +72,25 @@ def test_to_pixels_keeps_numpy_numpy_and_jax_jax():
     assert float(traced) == 2 * 784
     half = np.full((784,), 0.5, np.float64)
     assert to_pixels(half).dtype == np.float32 and float(to_pixels(half)[0]) == 0.5
+
+
+def test_an_aligned_host_array_goes_to_the_device_without_a_copy(mnist):
+    """The non-robust training holds one copy of each 188 MB training set: the device array must read the aligned
+    host array in place (on the CPU), and an ordinary NumPy array must still be copied, never aliased."""
+    host = aligned_rows(3000)
+    assert host.shape == (3000, 784) and host.dtype == np.float32 and host.ctypes.data % ALIGN == 0
+    assert host.flags.c_contiguous and host.flags.writeable
+    host[...] = to_pixels(mnist.train_images[:3000])
+    device = device_rows(host)
+    np.testing.assert_array_equal(np.asarray(device), host)
+    if jax.default_backend() == "cpu":
+        assert np.shares_memory(np.asarray(device), host)
+    flat = to_pixels(mnist.train_images[:3001]).reshape(-1)
+    start = 1 if flat.ctypes.data % ALIGN == 0 else 0  # an ordinary array, sure to be off the alignment
+    plain = flat[start:start + 3000 * 784].reshape(3000, 784)
+    copied = device_rows(plain).block_until_ready()  # the copy may run after the call returns
+    plain[...] = 0
+    assert float(jnp.abs(copied).sum()) > 0  # the device kept its own copy
 
 
 def test_to_pixels_divides_by_255(mnist):

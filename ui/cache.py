@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from advx import neurons, store
+from advx import derived, neurons, store
 from advx import subspace as S
 from advx.data import MNIST
 from advx.model import to_pixels
@@ -40,16 +40,9 @@ def device_test(sha: str, _mnist: MNIST):
 
 
 @st.cache_data(show_spinner="Computing effective weights and dataset averages…", max_entries=16)
-def epoch_maps(run_id: str, epoch: int, output: str, _params, _train) -> dict:
-    """One epoch's maps in the layout of ``advx.derived.EpochResults.maps``."""
-    effective = neurons.all_effective_weights(_params)
-    averages = neurons.all_dataset_averages(_params, _train, output)
-    out = {}
-    for layer in effective:
-        measures = neurons.noise_digit_measures(effective[layer], averages[layer])
-        out[layer] = dict(effective=np.asarray(effective[layer]), average=np.asarray(averages[layer].images),
-                          dead=np.asarray(averages[layer].dead), **measures._asdict())
-    return out
+def epoch_maps(run_id: str, epoch: int, output: str, _run, _train) -> dict:
+    """One epoch's maps in the layout of ``advx.derived.EpochResults.maps``, the same bits as those."""
+    return derived.epoch_maps(_run, epoch, _train, output)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)

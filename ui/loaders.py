@@ -40,7 +40,7 @@ def maps(run, epoch: int, output: str = neurons.DEFAULT_OUTPUT_WEIGHTING) -> dic
     ready = epoch_results(run, output)
     if ready is not None:
         return ready.maps(int(epoch))
-    return cache.epoch_maps(run.run_id, int(epoch), output, run.params_at(int(epoch)), pixels()[0])
+    return cache.epoch_maps(run.run_id, int(epoch), output, run, pixels()[0])
 
 
 def effective_maps(run, epoch: int) -> dict:

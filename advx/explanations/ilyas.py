@@ -25,8 +25,8 @@ from advx import paths
 from advx import subspace as S
 from advx.config import TrainConfig
 from advx.data import MNIST
-from advx.explanations.splits import part_from_coordinates, split_parts, subspace_coordinates, targets_for
-from advx.model import device_rows, to_pixels
+from advx.explanations.splits import coordinates_of_rows, part_of_rows, split_parts, targets_for
+from advx.model import aligned_rows, device_rows, to_pixels
 from advx.train import train
 
 ILYAS_EPS = 2.0  # L2: about a fifth of a digit's norm; PGD reaches the target on most training images
@@ -64,15 +64,19 @@ class NonRobustSet(NamedTuple):
 
 
 def non_robust_set(params: dict, images, targets, key: jax.Array, *, eps: float = ILYAS_EPS,
-                   steps: int = ILYAS_STEPS, report: Report = silent) -> NonRobustSet:
+                   steps: int = ILYAS_STEPS, report: Report = silent, out: Optional[np.ndarray] = None) -> NonRobustSet:
     """Targeted L2 PGD (``steps`` of ``ILYAS_REL_STEP * eps``, a random start from ``key``) from each of
     ``images`` toward ``targets (n,)``, each result labelled with its target: ``(n, 784)`` float32.
 
     ``images``: pixels as ``advx.model.to_pixels`` takes them, e.g. MNIST's ``(n, 28, 28)`` uint8 (scaled one
-    chunk at a time, so the whole float32 set is never held beside the result)."""
+    chunk at a time, so the whole float32 set is never held beside the result). ``out``: an ``(n, 784)`` float32
+    array to write the result into (default: a new one)."""
     model_fn = A.as_model_fn(params)
     targets = np.asarray(targets, np.int32)
-    out, hits = np.empty((len(images), 784), np.float32), 0
+    out = np.empty((len(images), 784), np.float32) if out is None else out
+    if out.shape != (len(images), 784) or out.dtype != np.float32:
+        raise ValueError(f"out must be ({len(images)}, 784) float32, got {out.shape} {out.dtype}")
+    hits = 0
     for start in range(0, len(images), CHUNK):
         part = slice(start, start + CHUNK)
         adversarial = A.pgd(model_fn, to_pixels(np.asarray(images[part])), targets[part], eps,
@@ -119,90 +123,92 @@ def _rows(n: int):
     return (slice(start, start + CHUNK) for start in range(0, n, CHUNK))
 
 
-def _minus_clean(attacked, mnist: MNIST) -> np.ndarray:
-    """``attacked - clean`` ``(60000, 784)`` float32 (the perturbations), ``CHUNK`` rows at a time: the values of
-    the whole-array difference without the whole clean set beside it."""
-    out = np.empty((len(attacked), 784), np.float32)
-    for rows in _rows(len(out)):
-        np.subtract(attacked[rows], to_pixels(mnist.train_images[rows]), out=out[rows])
-    return out
+def _to_coordinates(sub: S.DataSubspace, attacked: np.ndarray, mnist: MNIST) -> None:
+    """``attacked (60000, 784)`` float32, in place, ``CHUNK`` rows at a time: minus the clean images (the
+    perturbations, as ``part_set``'s whole-array difference), then their subspace coordinates
+    (``coordinates_of_rows``)."""
+    for rows in _rows(len(attacked)):
+        np.subtract(attacked[rows], to_pixels(mnist.train_images[rows]), out=attacked[rows])
+        attacked[rows] = coordinates_of_rows(sub, attacked[rows])
 
 
-def _plus_clean(part: np.ndarray, mnist: MNIST) -> np.ndarray:
-    """``part + clean`` in place in ``part (60000, 784)`` (a view such as a transpose will do), ``CHUNK`` rows at a
-    time; the same values as ``clean + part``."""
-    for rows in _rows(len(part)):
-        part[rows] += to_pixels(mnist.train_images[rows])
-    return part
+def _to_part(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str, mnist: MNIST) -> None:
+    """``coords (60000, 784)``, in place, ``CHUNK`` rows at a time: the clean images plus the ``part`` of each
+    perturbation, the same values as ``part_set``'s ``clean + part``."""
+    for rows in _rows(len(coords)):
+        np.add(part_of_rows(sub, coords[rows], k, part), to_pixels(mnist.train_images[rows]), out=coords[rows])
 
 
 class _Spilled:
-    """An array kept in a temporary file of the cache folder until it is read back once, so that it does not hold
-    memory meanwhile; kept in memory where the folder cannot be written."""
+    """A copy of a C-contiguous array kept in a temporary file of the cache folder until it is read back once, so
+    that it does not hold memory meanwhile; kept in memory where the folder cannot be written."""
 
     def __init__(self, array: np.ndarray):
-        self._array, self._file = None, None
+        self._array, self._file, self._shape, self._dtype = None, None, array.shape, array.dtype
         try:
             self._file = tempfile.TemporaryFile(dir=paths.cache_dir(), prefix="spill-")
-            np.save(self._file, array, allow_pickle=False)
+            if self._file.write(memoryview(array).cast("B")) != array.nbytes:
+                raise OSError("the spill file took only part of the array")
+            self._file.flush()
         except OSError:
             if self._file is not None:
                 self._file.close()
-            self._array, self._file = array, None
+            self._array, self._file = array.copy(), None
 
-    def read(self) -> np.ndarray:
+    def read_into(self, out: np.ndarray) -> None:
+        """Writes the array back into ``out`` (C-contiguous, of its shape and dtype) and forgets it."""
+        if out.shape != self._shape or out.dtype != self._dtype:
+            raise ValueError(f"the kept array is {self._shape} {self._dtype}, not {out.shape} {out.dtype}")
         if self._file is None:
-            return self._array
+            out[...], self._array = self._array, None
+            return
         with self._file:
             self._file.seek(0)
-            return np.load(self._file, allow_pickle=False)
+            if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
+                raise OSError("the spill file was cut short")
 
 
 def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, config: TrainConfig, key: jax.Array,
                      standard: float, report: Optional[Report] = None) -> IlyasResult:
     """The whole experiment (see the module's text) on MNIST's 60,000 training images: an ``IlyasResult``.
 
-    Each set is trained on as soon as it is made and dropped after, so that at most two copies of the training
-    set (188 MB each) are held at once: the shifted set, then its inside and outside parts (from the subspace
-    coordinates of its perturbations, made on the whole array, the same products as ``part_set``'s), then the
-    random set. The clean images are scaled ``CHUNK`` rows at a time, a set is trained on from its one device
-    copy, and the coordinates wait in a temporary file while the inside part trains. Each set's random keys come
-    from ``key`` by ``fold_in``, so the order changes no result; the results equal the plain composition of
-    ``non_robust_set``, ``part_set`` and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
+    One host array holds every training set in turn, so that one copy of the training set (188 MB) is held at
+    a time: the shifted set, written by the attack; then, in place, its perturbations' subspace coordinates,
+    kept in a temporary file, and the inside part made from them; the outside part from the file; then the
+    random set. The array is aligned so that training reads it in place on the CPU (``device_rows``), and each
+    step over it goes ``CHUNK`` rows at a time. Each set's random keys come from ``key`` by ``fold_in``, so
+    the order changes no result; the results equal the plain composition of ``non_robust_set``, ``part_set``
+    and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
     """
     report = report or silent
     accuracy, success = {}, {}
+    images = aligned_rows(len(mnist.train_images))  # every training set in turn
 
-    def attacked(i: int) -> tuple[jax.Array, np.ndarray]:
+    def attacked(i: int) -> np.ndarray:
         kind = TARGET_KINDS[i]
         targets = relabel_targets(mnist.train_labels, kind, jax.random.fold_in(key, 1))
         start = 0 if i == 0 else 5.5
-        built = non_robust_set(params, mnist.train_images, targets, jax.random.fold_in(key, 2 + i),
+        built = non_robust_set(params, mnist.train_images, targets, jax.random.fold_in(key, 2 + i), out=images,
                                report=lambda f, text: report((start + (f or 0)) / 8, f"the {kind} set: {text}"))
         success[kind] = built.success
-        return device_rows(built.images), built.labels
+        return built.labels
 
-    def trained_on(variant: str, images: jax.Array, labels: np.ndarray, at: float) -> None:
+    def trained_on(variant: str, labels: np.ndarray, at: float) -> None:
         report(at / 8, f"training on the {variant} set")
-        accuracy[variant] = train_and_test(config, images, labels, mnist)
+        accuracy[variant] = train_and_test(config, device_rows(images), labels, mnist)  # the device array is
+        # dropped on return, before the host array is written again
 
-    images, labels = attacked(0)  # on the device only: the host copy is dropped
-    trained_on("shifted", images, labels, 1)
-    delta = _minus_clean(np.asarray(images), mnist)  # the perturbations, in place of the set
-    del images
-    coords = subspace_coordinates(sub, delta)
-    del delta
-    kept = _Spilled(coords)  # for the outside part, on disk while the inside part trains
-    for part, at in (("inside", 2.5), ("outside", 4)):
-        coords = kept.read() if coords is None else coords
-        images = _plus_clean(part_from_coordinates(sub, coords, k, part), mnist)
-        coords = None
-        images = device_rows(images)
-        trained_on(f"shifted {part}", images, labels, at)
-        del images
-    images, labels = attacked(1)
-    trained_on("random", images, labels, 6.5)
-    del images
+    labels = attacked(0)
+    trained_on("shifted", labels, 1)
+    _to_coordinates(sub, images, mnist)
+    kept = _Spilled(images)  # for the outside part, on disk while the inside part trains
+    _to_part(sub, images, k, "inside", mnist)
+    trained_on("shifted inside", labels, 2.5)
+    kept.read_into(images)
+    _to_part(sub, images, k, "outside", mnist)
+    trained_on("shifted outside", labels, 4)
+    labels = attacked(1)
+    trained_on("random", labels, 6.5)
     return IlyasResult(accuracy=np.stack([accuracy[v] for v in VARIANTS]),
                        success=np.array([success[t] for t in TARGET_KINDS]), standard=float(standard), k=int(k),
                        eps=float(ILYAS_EPS))

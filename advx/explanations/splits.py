@@ -46,23 +46,26 @@ def split_parts(sub: S.DataSubspace, delta, k: int) -> tuple[np.ndarray, np.ndar
     return inside.T, outside.T
 
 
-def subspace_coordinates(sub: S.DataSubspace, delta) -> np.ndarray:
-    """``(784, n)`` float32: the coordinates of each row of ``delta (n, 784)`` along every direction of ``sub``'s
-    basis, the first product of ``split_parts``; ``part_from_coordinates`` makes either part from them."""
-    return sub.basis.T @ np.asarray(delta, np.float32).T
+def coordinates_of_rows(sub: S.DataSubspace, delta) -> np.ndarray:
+    """``(n, 784)`` float32: row ``i`` holds the coordinates of ``delta[i]`` (``delta (n, 784)``) along every
+    direction of ``sub``'s basis, the first product of ``split_parts`` (its ``(784, n)`` result transposed).
+
+    On a block of rows it gives the same bits as on the whole array (each image's coordinates are its own dot
+    products with the basis; ``tests/test_explanations.py`` checks it), so a caller can go over the training set
+    in blocks and write each block's coordinates over its perturbations."""
+    return (sub.basis.T @ np.asarray(delta, np.float32).T).T
 
 
-def part_from_coordinates(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str) -> np.ndarray:
-    """``(n, 784)`` float32: the ``part`` (``"inside"`` or ``"outside"``) of ``split_parts(sub, delta, k)`` from
-    ``coords = subspace_coordinates(sub, delta)``, bit for bit: the same products on the whole array (a product
-    in chunks of rows rounds differently), one part at a time, so a caller can drop ``delta`` after its
-    coordinates and hold one part at a time."""
+def part_of_rows(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str) -> np.ndarray:
+    """``(n, 784)`` float32: the ``part`` (``"inside"`` or ``"outside"``) of ``split_parts(sub, delta, k)`` made from
+    ``coords = coordinates_of_rows(sub, delta)``, bit for bit, for the whole array or any block of its rows: the
+    product with the basis's first ``k`` directions (or the others) on the coordinates laid out as
+    ``split_parts`` lays them out."""
     k = sub.check_k(k)
-    if part == "inside":
-        return (sub.basis[:, :k] @ coords[:k]).T
-    if part == "outside":
-        return (sub.basis[:, k:] @ coords[k:]).T
-    raise ValueError(f"part must be 'inside' or 'outside', got {part!r}")
+    if part not in ("inside", "outside"):
+        raise ValueError(f"part must be 'inside' or 'outside', got {part!r}")
+    directions = slice(None, k) if part == "inside" else slice(k, None)
+    return (sub.basis[:, directions] @ np.ascontiguousarray(np.asarray(coords)[:, directions].T)).T
 
 
 def perturbations(params: dict, images, labels, eps: float, key: jax.Array, norm: str) -> dict[str, np.ndarray]:
