@@ -122,11 +122,35 @@ def _plain_ilyas(params, sub, k, mnist, config, key, standard):
     return accuracy, np.array([sets[kind].success for kind in X.TARGET_KINDS])
 
 
-@pytest.mark.parametrize("spill", ["to a file", "held (the cache folder cannot be written)"])
+class _FailingFile:
+    """A temporary file whose writes fail after the first two (a disk that fills up)."""
+
+    def __init__(self, real):
+        self._real, self._writes = real, 0
+
+    def write(self, data):
+        self._writes += 1
+        if self._writes > 2:
+            raise OSError(28, "No space left on device")
+        return self._real.write(data)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._real.close()
+
+
+@pytest.mark.parametrize("spill", ["to a file", "held (the cache folder cannot be written)",
+                                   "to a file until the disk is full"])
 def test_the_lean_non_robust_experiment_equals_the_plain_composition_bit_for_bit(sub, trained_run, mnist, monkeypatch,
                                                                               tmp_path, spill):
-    """``ilyas_experiment`` holds at most two copies of the training set (chunked scaling, the device copy in place
-    of the host one, the coordinates kept in a file): none of it may change a number."""
+    """``ilyas_experiment`` holds one copy of the training set at a time (the attacks written to files, one host array
+    that training reads in place and that becomes the parts block by block, the coordinates kept in a file): none
+    of it may change a number, whether the files can be written, cannot, or fill the disk half-way."""
     from dataclasses import replace
 
     from advx.config import TrainConfig
@@ -138,6 +162,11 @@ def test_the_lean_non_robust_experiment_equals_the_plain_composition_bit_for_bit
     if spill.startswith("held"):
         monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path / "not-a-folder"))
         (tmp_path / "not-a-folder").write_text("a file where the folder would be")
+    if spill.endswith("full"):
+        import tempfile
+
+        real = tempfile.TemporaryFile
+        monkeypatch.setattr(ilyas.tempfile, "TemporaryFile", lambda **kw: _FailingFile(real(**kw)))
     trained_sets = []  # every training set, bit for bit, in the order trained on
     train_and_test = ilyas.train_and_test
 

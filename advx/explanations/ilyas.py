@@ -69,8 +69,9 @@ def non_robust_set(params: dict, images, targets, key: jax.Array, *, eps: float 
     ``images`` toward ``targets (n,)``, each result labelled with its target: ``(n, 784)`` float32.
 
     ``images``: pixels as ``advx.model.to_pixels`` takes them, e.g. MNIST's ``(n, 28, 28)`` uint8 (scaled one
-    chunk at a time, so the whole float32 set is never held beside the result). ``out``: an ``(n, 784)`` float32
-    array to write the result into (default: a new one)."""
+    chunk at a time, so the whole float32 set is never held beside the result). ``out``: where to write the
+    result, ``CHUNK`` rows at a time: an ``(n, 784)`` float32 array or anything of that ``shape`` and ``dtype``
+    that takes ``out[rows] = values`` (default: a new array); ``images`` of the result is ``out``."""
     model_fn = A.as_model_fn(params)
     targets = np.asarray(targets, np.int32)
     out = np.empty((len(images), 784), np.float32) if out is None else out
@@ -139,76 +140,114 @@ def _to_part(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str, mnist: 
         np.add(part_of_rows(sub, coords[rows], k, part), to_pixels(mnist.train_images[rows]), out=coords[rows])
 
 
-class _Spilled:
-    """A copy of a C-contiguous array kept in a temporary file of the cache folder until it is read back once, so
-    that it does not hold memory meanwhile; kept in memory where the folder cannot be written."""
+class _RowFile:
+    """``(n, features)`` float32 rows kept in a temporary file of the cache folder, written block by block
+    (``rows[a:b] = values``, as into an array) and read back once (``read_into``), so that they hold no memory
+    meanwhile. Where the folder cannot be written, or a write fails, the rows are kept in memory instead."""
 
-    def __init__(self, array: np.ndarray):
-        self._array, self._file, self._shape, self._dtype = None, None, array.shape, array.dtype
+    def __init__(self, n: int, features: int = 784):
+        self.shape, self.dtype = (int(n), int(features)), np.dtype(np.float32)
+        self._array, self._file = None, None
         try:
             self._file = tempfile.TemporaryFile(dir=paths.cache_dir(), prefix="spill-")
-            if self._file.write(memoryview(array).cast("B")) != array.nbytes:
-                raise OSError("the spill file took only part of the array")
-            self._file.flush()
         except OSError:
-            if self._file is not None:
-                self._file.close()
-            self._array, self._file = array.copy(), None
+            self._array = np.zeros(self.shape, np.float32)
+
+    @classmethod
+    def of(cls, array: np.ndarray) -> "_RowFile":
+        """A copy of ``array (n, features)``, made ``CHUNK`` rows at a time."""
+        kept = cls(*array.shape)
+        for rows in _rows(len(array)):
+            kept[rows] = array[rows]
+        return kept
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __setitem__(self, rows: slice, values) -> None:
+        start, stop, step = rows.indices(self.shape[0])
+        values = np.ascontiguousarray(values, np.float32)
+        if step != 1 or values.shape != (stop - start, self.shape[1]):
+            raise ValueError(f"rows {start}:{stop} take ({stop - start}, {self.shape[1]}) values, got {values.shape}")
+        if self._file is not None:
+            try:
+                self._file.seek(start * self.shape[1] * 4)
+                if self._file.write(memoryview(values).cast("B")) != values.nbytes:
+                    raise OSError("the file took only part of the rows")
+                return
+            except OSError:
+                self._to_memory()
+        self._array[rows] = values
+
+    def _to_memory(self) -> None:
+        """The rows written so far, into memory (a full disk, say): the file is dropped."""
+        self._array = np.zeros(self.shape, np.float32)
+        with self._file:
+            self._file.seek(0)
+            self._file.readinto(memoryview(self._array).cast("B"))
+        self._file = None
 
     def read_into(self, out: np.ndarray) -> None:
-        """Writes the array back into ``out`` (C-contiguous, of its shape and dtype) and forgets it."""
-        if out.shape != self._shape or out.dtype != self._dtype:
-            raise ValueError(f"the kept array is {self._shape} {self._dtype}, not {out.shape} {out.dtype}")
+        """Writes the rows into ``out`` (C-contiguous, of their shape) and forgets them."""
+        if out.shape != self.shape or out.dtype != self.dtype or not out.flags.c_contiguous:
+            raise ValueError(f"the rows are {self.shape} {self.dtype}, not {out.shape} {out.dtype}")
         if self._file is None:
             out[...], self._array = self._array, None
             return
         with self._file:
             self._file.seek(0)
             if self._file.readinto(memoryview(out).cast("B")) != out.nbytes:
-                raise OSError("the spill file was cut short")
+                raise OSError("the temporary file of rows was cut short")
+        self._file = None
 
 
 def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, config: TrainConfig, key: jax.Array,
                      standard: float, report: Optional[Report] = None) -> IlyasResult:
     """The whole experiment (see the module's text) on MNIST's 60,000 training images: an ``IlyasResult``.
 
-    One host array holds every training set in turn, so that one copy of the training set (188 MB) is held at
-    a time: the shifted set, written by the attack; then, in place, its perturbations' subspace coordinates,
-    kept in a temporary file, and the inside part made from them; the outside part from the file; then the
-    random set. The array is aligned so that training reads it in place on the CPU (``device_rows``), and each
-    step over it goes ``CHUNK`` rows at a time. Each set's random keys come from ``key`` by ``fold_in``, so
-    the order changes no result; the results equal the plain composition of ``non_robust_set``, ``part_set``
-    and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
+    At most one copy of the training set (188 MB) is held in memory at a time. Each attack writes its set to a
+    temporary file of the cache folder as it goes (``_RowFile``), so that the attack's own working memory
+    (about 180 MB for a chunk of 10,000 images) never comes on top of a whole set; the set is then read into
+    one host array, aligned so that training reads it in place on the CPU (``device_rows``). After the shifted
+    set has been trained on, that array becomes, ``CHUNK`` rows at a time, its perturbations' subspace
+    coordinates (copied to a file) and then the inside part; the outside part is made from the file's copy. The
+    array is dropped before the random set's attack. Each set's random keys come from ``key`` by ``fold_in``,
+    so the order changes no result; the results equal the plain composition of ``non_robust_set``,
+    ``part_set`` and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
     """
     report = report or silent
     accuracy, success = {}, {}
-    images = aligned_rows(len(mnist.train_images))  # every training set in turn
+    n = len(mnist.train_images)
 
-    def attacked(i: int) -> np.ndarray:
+    def attacked(i: int) -> tuple[np.ndarray, np.ndarray]:
         kind = TARGET_KINDS[i]
         targets = relabel_targets(mnist.train_labels, kind, jax.random.fold_in(key, 1))
         start = 0 if i == 0 else 5.5
-        built = non_robust_set(params, mnist.train_images, targets, jax.random.fold_in(key, 2 + i), out=images,
+        written = _RowFile(n)
+        built = non_robust_set(params, mnist.train_images, targets, jax.random.fold_in(key, 2 + i), out=written,
                                report=lambda f, text: report((start + (f or 0)) / 8, f"the {kind} set: {text}"))
         success[kind] = built.success
-        return built.labels
+        images = aligned_rows(n)
+        written.read_into(images)
+        return images, built.labels
 
-    def trained_on(variant: str, labels: np.ndarray, at: float) -> None:
+    def trained_on(variant: str, images: np.ndarray, labels: np.ndarray, at: float) -> None:
         report(at / 8, f"training on the {variant} set")
         accuracy[variant] = train_and_test(config, device_rows(images), labels, mnist)  # the device array is
         # dropped on return, before the host array is written again
 
-    labels = attacked(0)
-    trained_on("shifted", labels, 1)
+    images, labels = attacked(0)
+    trained_on("shifted", images, labels, 1)
     _to_coordinates(sub, images, mnist)
-    kept = _Spilled(images)  # for the outside part, on disk while the inside part trains
+    kept = _RowFile.of(images)  # for the outside part, on disk while the inside part trains
     _to_part(sub, images, k, "inside", mnist)
-    trained_on("shifted inside", labels, 2.5)
+    trained_on("shifted inside", images, labels, 2.5)
     kept.read_into(images)
     _to_part(sub, images, k, "outside", mnist)
-    trained_on("shifted outside", labels, 4)
-    labels = attacked(1)
-    trained_on("random", labels, 6.5)
+    trained_on("shifted outside", images, labels, 4)
+    del images
+    images, labels = attacked(1)
+    trained_on("random", images, labels, 6.5)
     return IlyasResult(accuracy=np.stack([accuracy[v] for v in VARIANTS]),
                        success=np.array([success[t] for t in TARGET_KINDS]), standard=float(standard), k=int(k),
                        eps=float(ILYAS_EPS))
