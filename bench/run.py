@@ -278,8 +278,11 @@ def part_computation(ctx) -> dict:
         clock(lambda: neurons.neuron_stats(params, train_u8), r), "max activation and firing rate per neuron")
     add("effective weights + dataset averages, all neurons, 60,000 images",
         clock(lambda: (neurons.all_effective_weights(params), neurons.all_dataset_averages(params, train_u8)), r),
-        "one epoch, uint8 images as the app holds them")
+        "one epoch, uint8 images, one pass (advx.neurons)")
     from advx import derived
+    add("one epoch's maps as a page computes them (advx.derived.epoch_maps)",
+        clock(lambda: derived.epoch_maps(run, run.n_epochs, train_u8), r),
+        "the every-epoch job's pass for the epoch's group of 4, in chunks: the same bits as that job")
     add(f"every-epoch neuron results ({run.n_epochs + 1} epochs; advx.derived, background job of the app)",
         clock(lambda: derived.epoch_results(run, train_u8), 1),
         "averages, measures, statistics of all 138 neurons at every epoch; read back from disk afterwards")
