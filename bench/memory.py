@@ -109,10 +109,17 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
             begin = starts.pop(label)
             during = [rss for t, rss in trace if begin <= t <= at + 0.2]
             before = [rss for t, rss in trace if t <= begin]
+            peak_at = max(((rss, t) for t, rss in trace if begin <= t <= at + 0.2), default=(0, begin))[1]
             out.append({"job": label, "seconds": round(at - begin, 1),
                         "rss_at_start_mb": round((before[-1] if before else 0) / 2**20),
                         "peak_mb": round(max(during, default=0) / 2**20),
-                        "results_kept_after_mb": round(int(parts[3]) / 2**20) if len(parts) == 4 else None})
+                        "results_kept_after_mb": round(int(parts[3]) / 2**20) if len(parts) == 4 else None,
+                        "_span": (begin, at), "_peak_at": peak_at})
+    for job in out:  # the other jobs running at the moment of this one's peak
+        job["alongside_at_peak"] = [other["job"] for other in out if other is not job
+                                    and other["_span"][0] <= job["_peak_at"] <= other["_span"][1]]
+    for job in out:
+        del job["_span"], job["_peak_at"]
     return sorted(out, key=lambda j: -j["peak_mb"])[:top]
 
 
@@ -260,7 +267,8 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
     jobs = job_peaks(job_log, sampler.trace)
     for job in jobs:
         log(f"  job {job['job']!r}: {job['seconds']:.1f} s, from {job['rss_at_start_mb']} MB to a peak of "
-            f"{job['peak_mb']} MB; finished jobs then kept {job['results_kept_after_mb']} MB of results")
+            f"{job['peak_mb']} MB; finished jobs then kept {job['results_kept_after_mb']} MB of results"
+            + (f"; at its peak also running: {', '.join(job['alongside_at_peak'])}" if job["alongside_at_peak"] else ""))
     return {"pages_visited": list(visits), "visits": visits, "runs_copied_in": copied,
             "sampled_tree_peak_mb": sampler.peak / 2**20, "samples": sampler.samples,
             "server_vmhwm_mb": hwm / 2**20, "final_tree_rss_mb": final / 2**20, "peak_mb": peak / 2**20,

@@ -30,6 +30,7 @@ KEEP_FINISHED = 64  # finished jobs kept in memory (most are under ~15 MB: a run
 KEEP_BYTES = 512 * 2**20  # and no more than this in their results' arrays, the newest always kept
 COLLECT_AFTER_S = 1.0  # a job that ran this long is followed by a garbage collection
 FORGET_PROGRAMS_AFTER_S = 10.0  # and one that ran this long, by forgetting the compiled programs held in memory
+TRIM_EVERY_S = 1.0  # while jobs run, their progress reports give the heap's free pages back at most this often
 JOB_LOG = "ADVX_JOB_LOG"  # a file named by this variable gets a line per job started and ended (bench/memory.py)
 
 
@@ -48,11 +49,17 @@ class Job:
         self._lanes: set[str] = set()  # the lanes it was queued in
 
     def report(self, fraction: Optional[float], text: str = "") -> None:
-        """What a running computation says of itself: a share done in [0, 1] and a short text."""
+        """What a running computation says of itself: a share done in [0, 1] and a short text.
+
+        A report also gives the heap's free pages back to the system, at most every ``TRIM_EVERY_S`` over all
+        jobs: a long job's phases free hundreds of MB of temporaries (a training's compilation, an attack's
+        chunks) that would otherwise stay resident under the next phase's peak (the non-robust training's
+        peak in one process: 674 MB without, 606 MB with, from a start of 267)."""
         if fraction is not None:
             self.fraction = min(max(float(fraction), 0.0), 1.0)
         if text:
             self.text = text
+        _trim_now_and_then()
 
     def done(self) -> bool:
         return self._future.done()
@@ -85,6 +92,16 @@ class Job:
         finally:
             _release_memory(time.monotonic() - self.started)
             _log_job("end", self.label, kept_bytes())
+
+
+_last_trim = [0.0]
+
+
+def _trim_now_and_then() -> None:
+    now = time.monotonic()
+    if now - _last_trim[0] >= TRIM_EVERY_S:
+        _last_trim[0] = now
+        startup.trim_heap()
 
 
 def kept_bytes() -> int:

@@ -238,6 +238,7 @@ def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, co
 
     images, labels = attacked(0)
     trained_on("shifted", images, labels, 1)
+    report(2.4 / 8, "the shifted set's perturbations inside and outside the data subspace")
     _to_coordinates(sub, images, mnist)
     kept = _RowFile.of(images)  # for the outside part, on disk while the inside part trains
     _to_part(sub, images, k, "inside", mnist)
