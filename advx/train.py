@@ -229,6 +229,24 @@ def epoch_function(config: TrainConfig, n_train: int):
     return _epoch_fn(config, n_train)
 
 
+def compile_training(config: TrainConfig, n_train: int, train_dtype, test_images) -> None:
+    """Compiles ``train``'s programs for ``config`` without running them: its epoch on a training set of ``n_train``
+    rows of 784 pixels of ``train_dtype`` (uint8 or float32) and its test metrics on ``test_images``.
+
+    For a caller about to build a large training set: compiled first, the compiler's working memory (50-100 MB
+    for the 784-64-64-10 network) does not come on top of the set. ``train`` then finds both programs compiled
+    (the same programs, so the same results)."""
+    _, epoch = _epoch_fn(config, int(n_train))
+    params, key = initial_params(config)
+    optimizer, _ = _epoch_fn(config, int(n_train))
+    test = np.asarray(test_images)
+    test_rows = jax.ShapeDtypeStruct((test.shape[0], int(np.prod(test.shape[1:]))), test.dtype)
+    labels = lambda n: jax.ShapeDtypeStruct((n,), jnp.int32)  # noqa: E731
+    epoch.lower(params, optimizer.init(params), key, jax.ShapeDtypeStruct((int(n_train), 784), train_dtype),
+                labels(int(n_train)), 0).compile()
+    _evaluate_pixels.lower(params, test_rows, labels(test.shape[0])).compile()
+
+
 def evaluate_images(params: dict, images: jax.Array, y: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``train``'s test metrics ``(mean loss, accuracy)`` for ``(n, 784)`` uint8 ``images`` and ``(n,)`` labels."""
     return _evaluate_pixels(params, images, y)

@@ -93,7 +93,7 @@ class Sampler(threading.Thread):
 def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> list[dict]:
     """The background jobs the server logged (``ui.jobs``' ``ADVX_JOB_LOG``) with the server's RSS when each started
     and its peak while it ran (other work may overlap), highest peak first."""
-    starts, out = {}, []
+    starts, phases, out = {}, {}, []
     try:
         lines = log_path.read_text().splitlines()
     except OSError:
@@ -104,8 +104,10 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
             continue
         at, event, label = float(parts[0]), parts[1], parts[2]
         if event == "start":
-            starts[label] = at
-        elif label in starts:
+            starts[label], phases[label] = at, []
+        elif event == "phase" and len(parts) == 4:
+            phases.setdefault(label, []).append((at, parts[3]))
+        elif event == "end" and label in starts:
             begin = starts.pop(label)
             during = [rss for t, rss in trace if begin <= t <= at + 0.2]
             before = [rss for t, rss in trace if t <= begin]
@@ -114,6 +116,8 @@ def job_peaks(log_path: Path, trace: list[tuple[float, int]], top: int = 8) -> l
                         "rss_at_start_mb": round((before[-1] if before else 0) / 2**20),
                         "peak_mb": round(max(during, default=0) / 2**20),
                         "results_kept_after_mb": round(int(parts[3]) / 2**20) if len(parts) == 4 else None,
+                        "phase_at_peak": next((text for t, text in reversed(phases.get(label, [])) if t <= peak_at),
+                                              None),
                         "_span": (begin, at), "_peak_at": peak_at})
     for job in out:  # the other jobs running at the moment of this one's peak
         job["alongside_at_peak"] = [other["job"] for other in out if other is not job
@@ -268,6 +272,7 @@ def measure(work_dir: Path, log=print, *, sessions: int = 1, compute: bool = Fal
     for job in jobs:
         log(f"  job {job['job']!r}: {job['seconds']:.1f} s, from {job['rss_at_start_mb']} MB to a peak of "
             f"{job['peak_mb']} MB; finished jobs then kept {job['results_kept_after_mb']} MB of results"
+            + (f"; its peak came at {job['phase_at_peak']!r}" if job["phase_at_peak"] else "")
             + (f"; at its peak also running: {', '.join(job['alongside_at_peak'])}" if job["alongside_at_peak"] else ""))
     return {"pages_visited": list(visits), "visits": visits, "runs_copied_in": copied,
             "sampled_tree_peak_mb": sampler.peak / 2**20, "samples": sampler.samples,

@@ -88,7 +88,7 @@ def test_the_non_robust_set_is_labelled_with_the_target_and_moves_each_image_at_
     np.testing.assert_allclose(both - clean, built.images, atol=1e-5)
 
 
-@pytest.mark.parametrize("block", [10_000, 777])
+@pytest.mark.parametrize("block", [X.ilyas.BLOCK, 10_000, 777])
 def test_the_parts_made_block_by_block_are_the_whole_arrays_parts_bit_for_bit(sub, mnist, block):
     """The non-robust experiment writes each block's coordinates, then its part, over its perturbations: every block
     must give what ``split_parts`` gives on the whole array."""
@@ -158,7 +158,8 @@ def test_the_lean_non_robust_experiment_equals_the_plain_composition_bit_for_bit
 
     small = replace(mnist, train_images=mnist.train_images[:1000], train_labels=mnist.train_labels[:1000],
                     test_images=mnist.test_images[:500], test_labels=mnist.test_labels[:500])
-    monkeypatch.setattr(ilyas, "CHUNK", 400)  # chunks of 400, 400 and 200 rows
+    monkeypatch.setattr(ilyas, "CHUNK", 400)  # attacks in chunks of 400, 400 and 200 rows
+    monkeypatch.setattr(ilyas, "BLOCK", 300)  # the work in place in blocks of 300, 300, 300 and 100
     if spill.startswith("held"):
         monkeypatch.setenv("ADVX_CACHE_DIR", str(tmp_path / "not-a-folder"))
         (tmp_path / "not-a-folder").write_text("a file where the folder would be")

@@ -304,3 +304,44 @@ def test_stale_temporary_files_age_limit_is_one_hour(tmp_path):
     removed = store.remove_stale_temporary_files(tmp_path)
     assert removed == [files["just-over"]]
     assert not files["just-over"].exists() and files["just-under"].exists()
+
+
+def test_training_compiled_ahead_is_not_compiled_again_and_trains_the_same(mnist):
+    """``compile_training`` compiles ``train``'s epoch and test metrics for a set it has not seen (the non-robust
+    training compiles before it holds a 188 MB set); ``train`` then compiles neither, and trains the same bits."""
+    import logging
+    from dataclasses import replace
+
+    import jax
+
+    from advx.model import to_pixels
+    from advx.train import compile_training
+
+    small = replace(mnist, train_images=to_pixels(mnist.train_images[:1000]), train_labels=mnist.train_labels[:1000],
+                    test_images=mnist.test_images[:500], test_labels=mnist.test_labels[:500])
+    config = TrainConfig(epochs=2, batch_size=100, seed=11)
+    compiled: list[str] = []
+
+    class Compiles(logging.Handler):
+        def emit(self, record):
+            if "XLA compilation of" in record.getMessage():
+                compiled.append(record.getMessage().split("XLA compilation of ")[1].split(" in ")[0])
+
+    handler, log = Compiles(), logging.getLogger("jax")
+    log.addHandler(handler)
+    try:
+        with jax.log_compiles(True):
+            compile_training(config, 1000, np.float32, small.test_images)
+            ahead, compiled[:] = list(compiled), []
+            run = train(config, small)
+    finally:
+        log.removeHandler(handler)
+    assert {"jit(epoch)", "jit(_evaluate_pixels)"} <= set(ahead)
+    assert not {"jit(epoch)", "jit(_evaluate_pixels)"} & set(compiled), compiled
+    jax.clear_caches()
+    again = train(config, small)  # compiled by train itself this time
+    for name, values in run.history.items():
+        if name != "epoch_seconds":
+            np.testing.assert_array_equal(values, again.history[name])
+    for a, b in zip(jax.tree.leaves(run.final_params), jax.tree.leaves(again.final_params)):
+        np.testing.assert_array_equal(a, b)

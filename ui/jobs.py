@@ -57,8 +57,9 @@ class Job:
         peak in one process: 674 MB without, 606 MB with, from a start of 267)."""
         if fraction is not None:
             self.fraction = min(max(float(fraction), 0.0), 1.0)
-        if text:
+        if text and text != self.text:
             self.text = text
+            _log_job("phase", self.label, text=text)
         _trim_now_and_then()
 
     def done(self) -> bool:
@@ -109,15 +110,16 @@ def kept_bytes() -> int:
     return sum(job.nbytes for job in list(_jobs.values()) if job.done())
 
 
-def _log_job(event: str, label: str, kept: Optional[int] = None) -> None:
-    """``<wall time>\t<start|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does; an end adds
-    ``\t<bytes>``, the size of the results the finished jobs then keep in memory."""
+def _log_job(event: str, label: str, kept: Optional[int] = None, text: str = "") -> None:
+    """``<wall time>\t<start|phase|end>\t<label>`` appended to the file ``$ADVX_JOB_LOG`` names, if it does; an end
+    adds ``\t<bytes>``, the size of the results the finished jobs then keep in memory, and a phase (a new progress
+    text) adds ``\t<text>``."""
     path = os.environ.get(JOB_LOG)
     if path:
+        extra = f"\t{kept}" if kept is not None else f"\t{' '.join(text.split())}" if text else ""
         try:
             with open(path, "a") as f:
-                f.write(f"{time.time():.3f}\t{event}\t{label}" + ("" if kept is None else f"\t{kept}")
-                        + "\n")
+                f.write(f"{time.time():.3f}\t{event}\t{' '.join(label.split())}{extra}\n")
         except OSError:
             pass
 

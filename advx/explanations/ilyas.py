@@ -27,12 +27,13 @@ from advx.config import TrainConfig
 from advx.data import MNIST
 from advx.explanations.splits import coordinates_of_rows, part_of_rows, split_parts, targets_for
 from advx.model import aligned_rows, device_rows, to_pixels
-from advx.train import train
+from advx.train import compile_training, train
 
 ILYAS_EPS = 2.0  # L2: about a fifth of a digit's norm; PGD reaches the target on most training images
 ILYAS_STEPS = 10  # PGD steps of ε/4 (Madry et al.'s CIFAR-10 schedule is 7 of ε/4): the 60,000 images in < 60 s
 ILYAS_REL_STEP = 0.25
-CHUNK = 10000  # images per call of the attack, and rows per step of the elementwise work on the whole set
+CHUNK = 10000  # images per call of the attack
+BLOCK = 2500  # rows per step of the work on a whole set in place (its temporaries: 3 x 8 MB)
 TARGET_KINDS = ("shifted", "random")
 VARIANTS = ("shifted", "random", "shifted inside", "shifted outside")
 
@@ -121,11 +122,11 @@ class IlyasResult(NamedTuple):
 
 
 def _rows(n: int):
-    return (slice(start, start + CHUNK) for start in range(0, n, CHUNK))
+    return (slice(start, start + BLOCK) for start in range(0, n, BLOCK))
 
 
 def _to_coordinates(sub: S.DataSubspace, attacked: np.ndarray, mnist: MNIST) -> None:
-    """``attacked (60000, 784)`` float32, in place, ``CHUNK`` rows at a time: minus the clean images (the
+    """``attacked (60000, 784)`` float32, in place, ``BLOCK`` rows at a time: minus the clean images (the
     perturbations, as ``part_set``'s whole-array difference), then their subspace coordinates
     (``coordinates_of_rows``)."""
     for rows in _rows(len(attacked)):
@@ -134,7 +135,7 @@ def _to_coordinates(sub: S.DataSubspace, attacked: np.ndarray, mnist: MNIST) -> 
 
 
 def _to_part(sub: S.DataSubspace, coords: np.ndarray, k: int, part: str, mnist: MNIST) -> None:
-    """``coords (60000, 784)``, in place, ``CHUNK`` rows at a time: the clean images plus the ``part`` of each
+    """``coords (60000, 784)``, in place, ``BLOCK`` rows at a time: the clean images plus the ``part`` of each
     perturbation, the same values as ``part_set``'s ``clean + part``."""
     for rows in _rows(len(coords)):
         np.add(part_of_rows(sub, coords[rows], k, part), to_pixels(mnist.train_images[rows]), out=coords[rows])
@@ -155,7 +156,7 @@ class _RowFile:
 
     @classmethod
     def of(cls, array: np.ndarray) -> "_RowFile":
-        """A copy of ``array (n, features)``, made ``CHUNK`` rows at a time."""
+        """A copy of ``array (n, features)``, made ``BLOCK`` rows at a time."""
         kept = cls(*array.shape)
         for rows in _rows(len(array)):
             kept[rows] = array[rows]
@@ -209,9 +210,10 @@ def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, co
     temporary file of the cache folder as it goes (``_RowFile``), so that the attack's own working memory
     (about 180 MB for a chunk of 10,000 images) never comes on top of a whole set; the set is then read into
     one host array, aligned so that training reads it in place on the CPU (``device_rows``). After the shifted
-    set has been trained on, that array becomes, ``CHUNK`` rows at a time, its perturbations' subspace
+    set has been trained on, that array becomes, ``BLOCK`` rows at a time, its perturbations' subspace
     coordinates (copied to a file) and then the inside part; the outside part is made from the file's copy. The
-    array is dropped before the random set's attack. Each set's random keys come from ``key`` by ``fold_in``,
+    array is dropped before the random set's attack, and the training programs are compiled before any set is
+    in memory (``advx.train.compile_training``). Each set's random keys come from ``key`` by ``fold_in``,
     so the order changes no result; the results equal the plain composition of ``non_robust_set``,
     ``part_set`` and ``train_and_test`` bit for bit (``tests/test_explanations.py``).
     """
@@ -236,6 +238,9 @@ def ilyas_experiment(params: dict, sub: S.DataSubspace, k: int, mnist: MNIST, co
         accuracy[variant] = train_and_test(config, device_rows(images), labels, mnist)  # the device array is
         # dropped on return, before the host array is written again
 
+    report(0.0, "compiling the training")
+    compile_training(config, n, np.float32, mnist.test_images)  # before any set is in memory
+    report(0.0, f"the shifted set: attacking {n:,} images")
     images, labels = attacked(0)
     trained_on("shifted", images, labels, 1)
     report(2.4 / 8, "the shifted set's perturbations inside and outside the data subspace")
