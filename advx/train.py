@@ -236,9 +236,8 @@ def compile_training(config: TrainConfig, n_train: int, train_dtype, test_images
     For a caller about to build a large training set: compiled first, the compiler's working memory (50-100 MB
     for the 784-64-64-10 network) does not come on top of the set. ``train`` then finds both programs compiled
     (the same programs, so the same results)."""
-    _, epoch = _epoch_fn(config, int(n_train))
+    optimizer, epoch = _epoch_fn(config, int(n_train))
     params, key = initial_params(config)
-    optimizer, _ = _epoch_fn(config, int(n_train))
     test = np.asarray(test_images)
     test_rows = jax.ShapeDtypeStruct((test.shape[0], int(np.prod(test.shape[1:]))), test.dtype)
     labels = lambda n: jax.ShapeDtypeStruct((n,), jnp.int32)  # noqa: E731
