@@ -28,3 +28,8 @@ def answer_with(monkeypatch, names, job) -> None:
     real = road.ask
     monkeypatch.setattr(road, "ask", lambda spec, lane="now": job if spec.name in names else real(spec, lane))
     jobs.set_synchronous(False)
+
+
+def pictures(at: AppTest) -> list[str]:
+    """The HTML of every picture of maps on the page (``advx.figures.maps.picture``), in order."""
+    return [h.proto.body for h in at.get("html") if "advx-maps" in h.proto.body]

@@ -43,11 +43,20 @@ def _page_url(server, page: AppPage, params: dict | None = None) -> str:
 
 
 def _expects_charts(page: AppPage) -> bool:
-    return "plotly_chart" in (Path(__file__).resolve().parents[1] / page.path).read_text()
+    """Whether the page's first view draws a chart (a page in ``story.NO_CHARTS`` draws its maps as pictures)."""
+    return page.url_path not in story.NO_CHARTS and "plotly_chart" in (
+        Path(__file__).resolve().parents[1] / page.path).read_text()
 
 
 def _assert_charts_drawn(tab, page: AppPage) -> int:
-    """Every Plotly element Streamlit sent is drawn, and a page that plots shows at least one chart."""
+    """Every Plotly element Streamlit sent is drawn, and a page that plots shows at least one chart; every picture
+    of maps (``ui.maps.show``) has all its tiles loaded."""
+    if "maps.show(" in (Path(__file__).resolve().parents[1] / page.path).read_text():
+        tab.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] .advx-maps img\").length > 0",
+                              timeout=60_000)
+        broken = tab.evaluate("() => Array.from(document.querySelectorAll(\"[data-testid='stMain'] .advx-maps img\"))"
+                              ".filter(i => !(i.complete && i.naturalWidth === 28)).map(i => i.alt)")
+        assert not broken, f"{page.path}: map tiles not drawn: {broken}"
     elements = tab.locator("[data-testid='stPlotlyChart']").count()
     drawn = wait_for_charts(tab, max(elements, 1 if _expects_charts(page) else 0))
     assert drawn >= elements, f"{page.path}: {elements} Plotly elements, only {drawn} drawn"

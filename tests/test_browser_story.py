@@ -68,6 +68,9 @@ _MAP_WIDTHS = """() => {
       if (axis && axis._length && columns >= 28) widths.push(axis._length * 28 / columns);
     }
   }
+  // maps drawn as pictures (advx.figures.maps.picture): each tile an image, once it has loaded
+  for (const img of document.querySelectorAll("[data-testid='stMain'] .advx-maps img"))
+    if (img.complete && img.naturalWidth === 28) widths.push(img.getBoundingClientRect().width);
   return widths;
 }"""
 

@@ -110,3 +110,56 @@ def test_every_grid_of_maps_is_one_mosaic():
 def test_a_mosaic_refuses_mismatched_titles():
     with pytest.raises(ValueError, match="5 maps but 2 titles"):
         M.mosaic(_maps(), NAMES[:2])
+
+
+def _rgb(png: bytes) -> np.ndarray:
+    """A PNG's pixels, read by Pillow (not by the code that wrote them)."""
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.float64)
+
+
+def _plotly_rgb(values: np.ndarray, colorscale, cmin: float, cmax: float) -> np.ndarray:
+    """The colours plotly's own colour sampling gives ``values`` on ``colorscale`` over ``[cmin, cmax]``."""
+    import plotly.colors
+
+    fractions = np.clip((np.ravel(values) - cmin) / (cmax - cmin), 0, 1)
+    rgb = [[float(v) for v in c[c.index("(") + 1:-1].split(",")]
+           for c in plotly.colors.sample_colorscale(colorscale, list(fractions))]
+    return np.array(rgb).reshape(np.shape(values) + (3,))
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_a_picture_draws_every_tile_on_the_figures_colours(signed):
+    maps = _maps(7, seed=3) if signed else np.random.default_rng(3).uniform(0, 1, (784, 7))
+    maps[:5, 0] = [-50, 50, np.nan, 0, 1e-9] if signed else [-1, 2, 0, 1, 0.5]  # clamped ends; a NaN drawn as 0
+    names = [f"output #{i}" for i in range(7)]
+    dead = [False, False, True, False, False, False, False]
+    fig = M.mosaic(maps, names, signed=signed, ncols=3, dead=dead, notes=[f"HF {i}" for i in range(7)],
+                   title="output (epoch 3)", colorbar_title="weight")
+    axis = fig.layout.coloraxis
+    html = M.picture(json.loads(pio.to_json(fig, validate=False)))  # from the JSON spec, as a page has it
+    assert html == M.picture(fig)
+    found = M.picture_tiles(html)
+    assert [name for name, _ in found] == names
+    for (name, png), (_, tile) in zip(found, M.tiles(fig)):
+        expected = _plotly_rgb(np.nan_to_num(tile), [[float(f), c] for f, c in axis.colorscale], axis.cmin, axis.cmax)
+        np.testing.assert_allclose(_rgb(png), expected, atol=1.0, err_msg=name)
+    assert html.count("never fires") == 2  # the dead map: its hover and its mark
+    assert "output (epoch 3)" in html and "weight" in html and "HF 6" in html
+    assert f">{axis.cmin:.3g}<" in html and f">{axis.cmax:.3g}<" in html  # the colour bar's ends
+    assert "grid-template-columns:repeat(3," in html
+
+
+def test_a_picture_escapes_its_text():
+    fig = M.mosaic(_maps(2), ["<b>x</b>", "it's"], ncols=2, title="a < b", notes=["&", ""])
+    html = M.picture(fig)
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html and "a &lt; b" in html
+    assert [name for name, _ in M.picture_tiles(html)] == ["<b>x</b>", "it's"]
+
+
+def test_png_round_trips_through_pillow():
+    rgb = np.random.default_rng(0).integers(0, 256, (5, 9, 3), dtype=np.uint8)
+    np.testing.assert_array_equal(_rgb(M.png(rgb)), rgb)

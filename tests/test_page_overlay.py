@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import assert_ran, open_page
+from advx.figures import maps as M
+from apptest_support import assert_ran, open_page, pictures
+from ui import maps
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "views" / "overlay.py")
@@ -24,8 +29,10 @@ def warm(trained_run):
     return at
 
 
-def _open(**query) -> AppTest:
-    return open_page(PAGE, TIMEOUT, **query)
+def _open(hover: bool = True, **query) -> AppTest:
+    """The page with the link ``query``; its image panels as interactive charts (whose figures the tests read)
+    unless ``hover`` is False, when they are pictures, as a visit starts."""
+    return open_page(PAGE, TIMEOUT, session_state={maps.KEPT: True} if hover else None, **query)
 
 
 _ok = assert_ran
@@ -80,6 +87,23 @@ def test_defaults_show_the_seeds_7_turned_into_a_0():
     paper = at.dataframe[0].value
     assert "measured here" in set(paper["source"]) and (paper["error_rate"] == 0.999).any()
     assert _query(at) == {"image": "0", "target": "0", "source": "effective_weights", "norm": "linf", "eps": "0.8"}
+
+
+def test_a_visit_starts_with_the_image_panels_as_pictures_of_the_same_images():
+    charts = _open()
+    at = _open(hover=False)
+    _ok(at)
+    assert at.toggle(key="ov_hover").value is False and len(at.get("plotly_chart")) == 6
+    drawn = pictures(at)
+    assert len(drawn) == 3
+    for html, title in zip(drawn, ("original #0 (label 7)", "Effective weights", "with overlay (predicted 0)")):
+        assert title in html
+        spec = _spec(charts, title)
+        (name, png), = M.picture_tiles(html)
+        axis = spec["layout"]["coloraxis"]
+        expected = M.colours(np.asarray(spec["data"][0]["z"], float), axis["colorscale"], axis["cmin"], axis["cmax"])
+        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), expected)
+        assert name == spec["data"][0]["name"]
 
 
 def test_moving_the_eps_slider_updates_the_view_and_the_link():

@@ -19,7 +19,9 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import answer_with, assert_ran, open_page
+from apptest_support import answer_with, assert_ran, pictures
+from apptest_support import open_page as _open_page
+from ui import maps
 
 import advx.experiments.robust as ER
 from advx import experiments as E
@@ -48,6 +50,12 @@ def comparison(trained_run, robust_run, mnist):
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(ER, "SIZES", SMALL)
         return E.robust_comparison(trained_run, robust_run, mnist)
+
+
+def open_page(path: str, timeout: float, session_state: dict | None = None, **query) -> AppTest:
+    """The page with its maps as interactive charts (whose figures the tests read), unless ``session_state`` says
+    otherwise."""
+    return _open_page(path, timeout, {maps.KEPT: True, **(session_state or {})}, **query)
 
 
 def _ok(at: AppTest) -> None:
@@ -95,6 +103,17 @@ def _array(value) -> np.ndarray:
 
 def _notes(at: AppTest) -> str:
     return " ".join(w.value for w in at.warning if "Link corrected" in w.value)
+
+
+def test_a_visit_starts_with_the_maps_as_pictures(trained_run, robust_run, comparison):
+    at = open_page(PAGE, TIMEOUT, {maps.KEPT: False})
+    _ok(at)
+    drawn = pictures(at)
+    titles = _titles(at)
+    assert at.toggle(key="ss_hover").value is False and not any("epoch" in t and "smart" in t for t in titles)
+    assert sum(f"book-smart, epoch {trained_run.n_epochs}" in html for html in drawn) >= 1
+    assert sum(f"street-smart, epoch {robust_run.n_epochs}" in html for html in drawn) >= 1
+    assert any("test image #0" in html for html in drawn) and len(drawn) >= 4
 
 
 def test_default_view(trained_run, robust_run, comparison):

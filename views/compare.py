@@ -5,7 +5,7 @@ import streamlit as st
 from advx import neurons
 from advx.figures import neurons as figs
 from advx.text import neurons as words
-from ui import classmode, links, loaders, resources, story
+from ui import classmode, links, loaders, maps, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -32,6 +32,7 @@ _, test = loaders.pixels()
 # rather than 16). The maps are drawn in two passes: first what needs no pass over the 60,000 training images (the
 # effective weights), then the firing rates and the dataset averages into their slots.
 links.seed("cmp_view", words.COMPARE_VIEWS[links.url_choice("view", "maps", list(words.COMPARE_VIEWS))])
+hover = maps.hover_toggle("cmp_hover")
 tabs = dict(zip(words.COMPARE_VIEWS, st.tabs(list(words.COMPARE_VIEWS.values()), key="cmp_view", on_change="rerun")))
 view = next((code for code, tab in tabs.items() if tab.open), "maps")
 parsed = {code: neurons.parse_neuron(code, widths) for code in codes}
@@ -49,20 +50,20 @@ with tabs[view]:
             layer, neuron = parsed[code]
             heading(col, code)
             rate_slot = col.empty()
-            col.plotly_chart(figs.map_grid(effective[layer]["effective"][:, [neuron]], ["effective weights"], ncols=1,
-                                           tile_px=classmode.map_px(170),
-                                           notes=[words.measure_note(effective[layer], neuron, "effective")]),
-                             key=f"cmp_ew_{code}")
+            maps.show(col, figs.map_grid(effective[layer]["effective"][:, [neuron]], ["effective weights"], ncols=1,
+                                         tile_px=classmode.map_px(170),
+                                         notes=[words.measure_note(effective[layer], neuron, "effective")]),
+                      f"cmp_ew_{code}", hover)
             slots[code] = (rate_slot, col.empty())
         stats, now = loaders.stats(run, epoch), loaders.maps(run, epoch)
         for code, (rate_slot, average_slot) in slots.items():
             layer, neuron = parsed[code]
             rate_slot.markdown(words.firing_sentence(layer, stats[layer], neuron))
-            average_slot.plotly_chart(figs.map_grid(now[layer]["average"][:, [neuron]], ["dataset average"],
-                                                    signed=False, ncols=1, tile_px=classmode.map_px(170),
-                                                    dead=now[layer]["dead"][[neuron]],
-                                                    notes=[words.measure_note(now[layer], neuron, "average")]),
-                                      key=f"cmp_avg_{code}")
+            maps.show(average_slot, figs.map_grid(now[layer]["average"][:, [neuron]], ["dataset average"],
+                                                  signed=False, ncols=1, tile_px=classmode.map_px(170),
+                                                  dead=now[layer]["dead"][[neuron]],
+                                                  notes=[words.measure_note(now[layer], neuron, "average")]),
+                      f"cmp_avg_{code}", hover)
     else:
         stats = loaders.stats(run, epoch)
         acts = loaders.test_activations(run, epoch) if view == "activations" else None
@@ -72,10 +73,10 @@ with tabs[view]:
             heading(col, code)
             if acts is None:
                 top, _ = loaders.top_images(run, epoch, layer, neuron, count=9)
-                col.plotly_chart(figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top],
-                                               signed=False, ncols=3, tile_px=classmode.map_px(80),
-                                               title="9 test images closest to firing" if dead else "top 9 test images"),
-                                 key=f"cmp_top_{code}")
+                maps.show(col, figs.map_grid(test[top].T, [f"#{i} ({mnist.test_labels[i]})" for i in top],
+                                             signed=False, ncols=3, tile_px=classmode.map_px(80),
+                                             title="9 test images closest to firing" if dead else "top 9 test images"),
+                          f"cmp_top_{code}", hover)
             else:
                 col.markdown(words.firing_sentence(layer, stats[layer], neuron))
                 col.plotly_chart(figs.activation_histogram(acts[layer][:, neuron], "activation on test images",

@@ -7,7 +7,7 @@ from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
 from advx.text import glossary as G
-from ui import charts, links, loaders, resources, story
+from ui import charts, links, loaders, maps, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -38,6 +38,7 @@ story.fill_lead(lead, "views/dataset_averages.py", words.noise_lead(codes, width
 chosen = nw.by_layer(codes, widths)
 # One tab per layer, only the open one drawn (a widget change redraws 2 charts, not 6). Open first: the output layer,
 # where the contrast is starkest (each class's average is its digit; its effective weights are noise).
+hover = maps.hover_toggle("da_hover")
 tabs, open_layer = nw.layer_tabs(chosen, "da_layer")
 shown, arrays = {}, {}
 for layer, idx in chosen.items():
@@ -48,13 +49,14 @@ for layer, idx in chosen.items():
         continue
     labels = [neurons.neuron_label(layer, neuron) for neuron in idx]
     left, right = tabs[layer].columns(2)
-    left.plotly_chart(fig_ew := figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
-                                    notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
-                                    title=f"{layer}: effective weights (epoch {epoch})"), key=f"da_ew_{layer}")
-    right.plotly_chart(fig_avg := figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
-                                     notes=[words.measure_note(m, neuron, "average") for neuron in idx],
-                                     colorbar_title="pixel",
-                                     title=f"{layer}: dataset averages (epoch {epoch})"), key=f"da_avg_{layer}")
+    fig_ew = figs.map_grid(m["effective"][:, idx], labels, ncols=3, colorbar_title="weight",
+                           notes=[words.measure_note(m, neuron, "effective") for neuron in idx],
+                           title=f"{layer}: effective weights (epoch {epoch})")
+    fig_avg = figs.map_grid(m["average"][:, idx], labels, signed=False, ncols=3, dead=m["dead"][idx],
+                            notes=[words.measure_note(m, neuron, "average") for neuron in idx],
+                            colorbar_title="pixel", title=f"{layer}: dataset averages (epoch {epoch})")
+    maps.show(left, fig_ew, f"da_ew_{layer}", hover)
+    maps.show(right, fig_avg, f"da_avg_{layer}", hover)
     shown[f"{layer}_effective_weights"], shown[f"{layer}_dataset_averages"] = fig_ew, fig_avg
 
 init = loaders.maps(run, 0, weight)  # after the grids are drawn: the comparison with initialisation needs it

@@ -12,7 +12,7 @@ from advx.figures import drawing as F
 from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import drawing as words
-from ui import attack_widgets, cache, draw_pad, links, loaders, resources, road, story
+from ui import attack_widgets, cache, draw_pad, links, loaders, maps, resources, road, story
 from ui.page_downloads import offer
 
 SUBSPACE_LEVEL = 0.95
@@ -73,6 +73,7 @@ with pad_column:
         st.session_state.update(dr_seen=sent, dr_raw=raw, dr_origin="pad", dr_example=None)
     st.selectbox("Start from an example", list(examples), index=None, key="dr_example", on_change=_pick_example,
                  placeholder="Start from an example…", format_func=lambda n: f"a {examples[n].digit} ({n})")
+    hover = maps.hover_toggle("dr_hover")
 raw = st.session_state.dr_raw
 pre = D.preprocess(raw) if st.session_state.dr_origin == "pad" else D.as_input(
     raw if raw is not None else np.zeros((D.SIDE, D.SIDE), np.float32))
@@ -82,8 +83,8 @@ if drawing_text is not None:  # an empty pad shows no empty plots (the note belo
     raw_fig = F.raw_panel(raw, pre.box, "as drawn" if st.session_state.dr_origin == "pad"
                           else f"from the {st.session_state.dr_origin}")
     input_fig = F.input_panel(x, "what the network reads (28 × 28)")
-    raw_column.plotly_chart(raw_fig, key="dr_raw_fig", config=PANEL)
-    input_column.plotly_chart(input_fig, key="dr_input_fig", config=PANEL)
+    maps.show(raw_column, raw_fig, "dr_raw_fig", hover, config=PANEL)
+    maps.show(input_column, input_fig, "dr_input_fig", hover, config=PANEL)
 st.caption("MNIST's own preprocessing: the ink's bounding box (dotted) scaled to fit 20 × 20 keeping its shape, "
            "with grey levels where a pixel is partly inked, then moved so that its centre of mass is at the middle "
            "of the 28 × 28 field. The link of this page holds the 28 × 28 input, so sharing it shares the drawing.")
@@ -173,10 +174,10 @@ def fool_view():
         column.metric(f"{net.title} with the overlay", str(fooling.prediction),
                       f"{fooling.probabilities[target]:.1%} for {target}", delta_color="off")
         pattern, adversarial = column.columns(2)
-        pattern.plotly_chart(F.image_panel(fooling.pattern, f"effective weights of output {target}", signed=True),
-                             key=f"dr_pattern_{net.name}", config=PANEL)
-        adversarial.plotly_chart(fig := F.input_panel(fooling.adversarial, f"ε = {eps:g}: reads {fooling.prediction}"),
-                                 key=f"dr_adversarial_{net.name}", config=PANEL)
+        maps.show(pattern, F.image_panel(fooling.pattern, f"effective weights of output {target}", signed=True),
+                  f"dr_pattern_{net.name}", hover, config=PANEL)
+        maps.show(adversarial, fig := F.input_panel(fooling.adversarial, f"ε = {eps:g}: reads {fooling.prediction}"),
+                  f"dr_adversarial_{net.name}", hover, config=PANEL)
         for sentence in words.fool_sentences(net.title, fooling, readings[net.name].prediction):
             column.markdown(f"- {sentence}")
         figures[f"overlay_{net.name}"], arrays[f"overlay_{net.name}"] = fig, fooling.adversarial

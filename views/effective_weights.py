@@ -7,7 +7,7 @@ from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
 from advx.text import glossary as G
-from ui import charts, links, loaders, resources, story
+from ui import charts, links, loaders, maps, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -45,6 +45,7 @@ effective = loaders.effective_maps(run, epoch)  # drawn at once; the measures be
 chosen = nw.by_layer(codes, widths)
 # One tab per layer, only the open one drawn (a widget change redraws one chart, or two beside the Jacobian); the
 # output layer first, as on Dataset averages.
+hover = maps.hover_toggle("ew_hover")
 tabs, open_layer = nw.layer_tabs(chosen, "ew_layer")
 shown, arrays = {}, {}
 for layer, idx in chosen.items():
@@ -59,17 +60,17 @@ for layer, idx in chosen.items():
                            title=f"{layer} (epoch {epoch})", colorbar_title="weight")
     shown[layer] = linear
     if view == "linear":
-        tabs[layer].plotly_chart(linear, key=f"ew_grid_{layer}")
+        maps.show(tabs[layer], linear, f"ew_grid_{layer}", hover)
         continue
     grid = jac[layer][:, idx]
     hf, r = neurons.high_frequency_share(grid), neurons.pixel_correlation(grid, effective[layer]["effective"][:, idx])
     left, right = tabs[layer].columns(2)
-    left.plotly_chart(linear, key=f"ew_grid_{layer}")
-    right.plotly_chart(figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
+    maps.show(left, linear, f"ew_grid_{layer}", hover)
+    maps.show(right, figs.map_grid(grid, labels, ncols=min(len(idx), 3), colorbar_title="gradient",
                                      notes=[f"HF {V.format_number(h, 3)} · r {V.format_number(c)}"
                                             for h, c in zip(hf, r)],
                                      title=f"{layer}: local Jacobian at #{index} (epoch {epoch})"),
-                       key=f"ew_jac_{layer}")
+              f"ew_jac_{layer}", hover)
 
 now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))

@@ -12,7 +12,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import overlay as words
 from advx.text import glossary as G
-from ui import attack_widgets, cache, links, loaders, resources, road, story
+from ui import attack_widgets, cache, links, loaders, maps, resources, road, story
 from ui.page_downloads import offer
 
 DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
@@ -81,7 +81,7 @@ def eps_view():
         f"original #{image} (label {labels[image]})", V.SOURCE_LABELS[source],
         f"with overlay (predicted {after.argmax()})"])
     for column, panel, name in zip(st.columns(3), panels, ("original", "pattern", "adversarial")):
-        column.plotly_chart(panel, key=f"ov_image_{name}", config=PANEL_CONFIG)
+        maps.show(column, panel, f"ov_image_{name}", hover, config=PANEL_CONFIG)
     left, right = st.columns([2, 1])
     left.plotly_chart(F.probability_bars(clean[image], after, target, int(labels[image])), key="ov_bars")
     right.metric("Prediction with the overlay", f"{after.argmax()}", f"{after.max():.1%} confident",
@@ -124,6 +124,7 @@ def eps_view():
 
 
 st.header("2 · The overlay on one image")
+hover = maps.hover_toggle("ov_hover")
 eps_view()
 road.show(overview_job)
 

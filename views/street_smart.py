@@ -14,6 +14,7 @@ from advx import vocabulary as V
 from advx.text import robust as words
 from advx.text import glossary as G
 from ui import cache, charts, links, loaders, resources, road, story
+from ui import maps as mapview
 from ui.page_downloads import offer
 
 BOOK, STREET = V.NETWORK_NAMES
@@ -86,12 +87,13 @@ st.header("3 · Effective weights, epoch by epoch")
 longest = max(standard.n_epochs, chosen.config.epochs)
 links.seed("ss_epoch", links.url_int("epoch", longest, 0, longest))
 epoch = st.slider("Training epoch (0 = random initialisation)", 0, longest, key="ss_epoch")
+hover = mapview.hover_toggle("ss_hover")
 at = {name: min(epoch, r.n_epochs) for name, r in runs.items()}
 figures, arrays = {"training_curves": curves_fig}, {}
 for (name, r), column in zip(runs.items(), st.columns(2)):
     maps = loaders.effective_maps(r, at[name])["output"]
-    column.plotly_chart(fig := F.class_grid(maps["effective"], f"{name}, epoch {at[name]}",
-                                            maps["effective_high_frequency"]), key=f"ss_weights_{name}")
+    mapview.show(column, fig := F.class_grid(maps["effective"], f"{name}, epoch {at[name]}",
+                                             maps["effective_high_frequency"]), f"ss_weights_{name}", hover)
     figures[f"effective_weights_{name}"], arrays[f"effective_weights_{name}"] = fig, maps["effective"]
 st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the post's picture of what makes the "
            f"network answer c. HF: the share of the map's energy at high spatial frequency (pixel noise "
@@ -103,8 +105,8 @@ results = road.show_all(epoch_jobs)
 if results is not None:
     for (name, ready), column in zip(results.items(), st.columns(2)):
         maps = ready.maps(at[name])["output"]
-        column.plotly_chart(F.class_grid(maps["average"], f"{name}, epoch {at[name]}", signed=False),
-                            key=f"ss_averages_{name}")
+        mapview.show(column, F.class_grid(maps["average"], f"{name}, epoch {at[name]}", signed=False),
+                     f"ss_averages_{name}", hover)
     st.caption("Each output neuron's dataset average: the training images averaged with the neuron's softmax "
                "probability as weight, what the neuron responds to in the data.")
 
@@ -115,11 +117,11 @@ label, pixels = int(mnist.test_labels[index]), loaders.pixels()[1][index]
 found = {name: cache.robust_image_maps(r.run_id, at[name], index, label, r.params_at(at[name]), pixels)
          for name, r in runs.items()}
 left, right = st.columns([1, 3])
-left.plotly_chart(image_figure(pixels, f"test image #{index} (a {label})"), key="ss_image_figure")
+mapview.show(left, image_figure(pixels, f"test image #{index} (a {label})"), "ss_image_figure", hover)
 left.markdown("\n\n".join(f"{name}, epoch {at[name]}: reads **{m.probabilities.argmax()}** "
                           f"({m.probabilities.max():.1%})" for name, m in found.items()))
-right.plotly_chart(fig := F.image_maps({n: (m.maps, m.high_frequency) for n, m in found.items()}, label),
-                   key="ss_image_maps")
+mapview.show(right, fig := F.image_maps({n: (m.maps, m.high_frequency) for n, m in found.items()}, label),
+             "ss_image_maps", hover)
 figures["image_maps"] = fig
 arrays |= {f"image_maps_{name}": m.maps for name, m in found.items()}
 st.caption(f"For class {label}: the effective weights (the same for every image), the local Jacobian (the gradient "

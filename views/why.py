@@ -11,6 +11,7 @@ from advx import vocabulary as V
 from advx.text import subspace as words
 from advx.text import glossary as G
 from ui import cache, jobs, links, resources, road, story
+from ui import maps as mapview
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -76,8 +77,8 @@ if spectra is not None:
         c: st.column_config.NumberColumn(format="percent" if "inside" in c else "%.2f") for c in layers if c != "layer"})
     focus = st.selectbox("Split one neuron", codes, key="why_focus", format_func=lambda c: neurons.neuron_label(
         *neurons.parse_neuron(c, widths)))
-    st.plotly_chart(F.signed_parts(S.neuron_parts(sub, k, maps, *neurons.parse_neuron(focus, widths))),
-                    key="why_parts")
+    mapview.show(st, F.signed_parts(S.neuron_parts(sub, k, maps, *neurons.parse_neuron(focus, widths))),
+                 "why_parts", mapview.hover_toggle("why_hover"))
 
 st.header("3 · What training changed in W1, and what the optimizer has to do with it")
 runs = road.show_all(run_jobs)

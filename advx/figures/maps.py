@@ -8,13 +8,21 @@ value. One trace draws in a fraction of the time of one heatmap (and one pair of
 The gaps are sized for a phone: a tile's title is wrapped to the width a tile has on a 390-px screen, and the band
 above each row of tiles leaves room for those lines at that width (on a wide screen the band is roomier).
 
-``tiles(fig)`` gives back each map as drawn, for tests.
+``picture(fig)`` draws the same mosaic without plotly.js: one HTML block of PNG tiles on the same colours, its titles
+as text (which a narrow screen wraps), a colour bar under it. A browser draws it in a fraction of a chart's time, but
+a pixel's value is not shown on hover; the figure itself (or its HTML download) has that.
+
+``tiles(fig)`` gives back each map as drawn, for tests; ``picture_tiles(html)`` each tile's colours.
 """
 
 from __future__ import annotations
 
 import base64
+import html as _html
 import math
+import re
+import struct
+import zlib
 from typing import Sequence
 
 import numpy as np
@@ -110,7 +118,9 @@ def mosaic(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, ncol
     height = round(y_edges[-1] * tile_px / SIDE) + top_margin + 10
     trace = dict(type="heatmap", z=z, x=x_edges, y=y_edges, coloraxis="coloraxis", customdata=customdata,
                  text=text.tolist(),
-                 hoverongaps=False, name=title or "maps", meta=dict(tiles=placed),
+                 hoverongaps=False, name=title or "maps",
+                 meta=dict(tiles=placed, ncols=ncols, tile_px=tile_px, dead=dead.tolist(), colorbar_title=colorbar_title,
+                           titles=[str(t) for t in titles], notes=None if notes is None else [n or "" for n in notes]),
                  hovertemplate="%{text}<br>row %{customdata[0]}, col %{customdata[1]}: %{z:.3g}<extra></extra>")
     layout = dict(coloraxis=coloraxis, height=height, margin=margin(t=top_margin), showlegend=False,
                   title=dict(text=title) if title else None, annotations=annotations,
@@ -143,3 +153,124 @@ def canvas(fig) -> np.ndarray:
     """The whole canvas of a mosaic (NaN in the gaps), from a ``go.Figure`` or its JSON spec."""
     spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
     return _array(spec["data"][0]["z"])
+
+
+def colours(values: np.ndarray, colorscale: Sequence, cmin: float, cmax: float) -> np.ndarray:
+    """``values`` as ``uint8`` RGB (a trailing axis of 3) on a plotly colour scale over ``[cmin, cmax]``: linear in
+    RGB between the scale's stops, values outside the range clamped, as plotly.js colours a heatmap's cells."""
+    stops = np.array([float(f) for f, _ in colorscale])
+    rgb = np.array([[float(c) for c in re.findall(r"[\d.]+", str(col))[:3]] if str(col).startswith("rgb")
+                    else [int(str(col)[i:i + 2], 16) for i in (1, 3, 5)] for _, col in colorscale], np.float64)
+    span = cmax - cmin if cmax > cmin else 1.0
+    t = np.clip((np.asarray(values, np.float64) - cmin) / span, 0.0, 1.0)
+    channels = [np.interp(t, stops, rgb[:, c]) for c in range(3)]
+    return np.clip(np.round(np.stack(channels, axis=-1)), 0, 255).astype(np.uint8)
+
+
+def png(rgb: np.ndarray) -> bytes:
+    """An ``(h, w, 3)`` ``uint8`` array as PNG bytes (8-bit RGB, no filter)."""
+    rgb = np.ascontiguousarray(rgb, np.uint8)
+    h, w, _ = rgb.shape
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    rows = b"".join(b"\x00" + rgb[r].tobytes() for r in range(h))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows, 6)) + chunk(b"IEND", b""))
+
+
+def _number(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _gradient(colorscale: Sequence) -> str:
+    return ", ".join(f"{col} {100 * float(f):.1f}%" for f, col in colorscale)
+
+
+def _plain(text) -> str:
+    """A plotly title as plain text: its line breaks made spaces, its markup dropped."""
+    return " ".join(re.sub(r"<[^>]+>", " ", str(text or "").replace("<br>", " ")).split())
+
+
+def _panel(spec: dict) -> dict:
+    """What a picture draws of a plain heatmap figure (one image, such as ``advx.figures.attacks.image_panel``):
+    one tile under the figure's title, its colours, and its rectangles (the shapes the figure outlines)."""
+    trace, layout = spec["data"][0], spec["layout"]
+    z = _array(trace["z"])
+    if trace.get("coloraxis"):
+        axis = dict(layout["coloraxis"])
+    else:
+        axis = dict(colorscale=trace["colorscale"], cmin=trace["zmin"], cmax=trace["zmax"],
+                    showscale=trace.get("showscale", True))
+    title = _plain((layout.get("title") or {}).get("text"))
+    boxes = [(float(sh["y0"]) + 0.5, float(sh["x0"]) + 0.5, float(sh["y1"]) + 0.5, float(sh["x1"]) + 0.5)
+             for sh in layout.get("shapes") or [] if sh.get("type") == "rect"]
+    return dict(tiles=[(trace.get("name") or title, z, "", "", False, boxes)], axis=axis, ncols=1, tile_px=260,
+                heading=title, colorbar_title=_plain(((axis.get("colorbar") or {}).get("title") or {}).get("text")))
+
+
+def _grid(spec: dict) -> dict:
+    """What a picture draws of a mosaic: its tiles with their titles and notes, its colours, its title."""
+    trace, layout = spec["data"][0], spec["layout"]
+    meta = trace["meta"]
+    notes = meta.get("notes") or [""] * len(meta["tiles"])
+    tiles_ = [(name, values, title, note, dead, []) for (name, values), title, note, dead
+              in zip(tiles(spec), meta["titles"], notes, meta["dead"])]
+    return dict(tiles=tiles_, axis=layout["coloraxis"], ncols=int(meta["ncols"]), tile_px=float(meta["tile_px"]),
+                heading=_plain((layout.get("title") or {}).get("text")), colorbar_title=meta.get("colorbar_title"))
+
+
+def picture(fig) -> str:
+    """A figure of maps as one block of HTML, drawn without plotly.js: a tile per map, a PNG of its pixels on the
+    figure's colours, under its title and note; the figure's title above and its colour bar under the tiles.
+    Hovering a tile names the map and the range of its values.
+
+    ``fig``: a mosaic (``mosaic``) or a figure of one image (a single heatmap, such as
+    ``advx.figures.attacks.image_panel``), as a ``go.Figure`` or its JSON spec.
+    """
+    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    drawn = _grid(spec) if "tiles" in (spec["data"][0].get("meta") or {}) else _panel(spec)
+    axis = drawn["axis"]
+    scale, cmin, cmax = axis["colorscale"], float(axis["cmin"]), float(axis["cmax"])
+    cells = []
+    for name, values, title, note, dead, boxes in drawn["tiles"]:
+        data = base64.b64encode(png(colours(np.nan_to_num(values), scale, cmin, cmax))).decode()
+        h, w = np.shape(values)
+        shown = f"{title} (dead)" if dead else title
+        hover = f"{name}: never fires" if dead else f"{name}: {_number(np.nanmin(values))} to {_number(np.nanmax(values))}"
+        marks = ("<div style='position:absolute;inset:0;display:flex;align-items:center;justify-content:center;"
+                 "text-align:center;font-size:12px;color:#7f8c8d'>dead:<br>never fires</div>") if dead else ""
+        for top, left, bottom, right in boxes:  # in pixels of the image, edges included
+            marks += (f"<div style='position:absolute;top:{100 * top / h:.2f}%;left:{100 * left / w:.2f}%;"
+                      f"height:{100 * (bottom - top) / h:.2f}%;width:{100 * (right - left) / w:.2f}%;"
+                      f"border:1px dotted #c0392b'></div>")
+        caption = _html.escape(shown) + (f"<br><span style='font-size:11px;opacity:0.75'>{_html.escape(note)}</span>"
+                                         if note else "")
+        caption = (f"<figcaption style='font-size:12px;line-height:1.3;text-align:center;overflow-wrap:anywhere;"
+                   f"margin-bottom:2px'>{caption}</figcaption>") if shown else ""
+        cells.append(
+            f"<figure style='margin:0;min-width:0;display:flex;flex-direction:column;justify-content:flex-end' "
+            f"title='{_html.escape(hover, quote=True)}'>{caption}<div style='position:relative'>"
+            f"<img alt='{_html.escape(name, quote=True)}' src='data:image/png;base64,{data}' style='display:block;"
+            f"width:100%;height:auto;image-rendering:pixelated;border:1px solid #ddd'>{marks}</div></figure>")
+    heading = (f"<div style='font-size:14px;font-weight:600;margin-bottom:6px;overflow-wrap:anywhere'>"
+               f"{_html.escape(drawn['heading'])}</div>") if drawn["heading"] else ""
+    bar = "" if axis.get("showscale") is False else (
+        f"<div style='display:flex;align-items:center;gap:6px;font-size:12px;margin-top:6px'>"
+        f"<span>{_number(cmin)}</span><div style='flex:1;max-width:240px;height:10px;border:1px solid #ddd;"
+        f"background:linear-gradient(to right, {_gradient(scale)})'></div><span>{_number(cmax)}</span>"
+        f"<span style='opacity:0.75'>{_html.escape(str(drawn['colorbar_title'] or ''))}</span></div>")
+    ncols = drawn["ncols"]
+    width = round(ncols * drawn["tile_px"] + (ncols - 1) * 8)
+    return (f"<div class='advx-maps' style='max-width:{width}px'>{heading}"
+            f"<div style='display:grid;grid-template-columns:repeat({ncols},minmax(0,1fr));gap:8px'>"
+            f"{''.join(cells)}</div>{bar}</div>")
+
+
+_TILE = re.compile(r"<img alt='([^']*)' src='data:image/png;base64,([A-Za-z0-9+/=]+)'")  # noqa: E501
+
+
+def picture_tiles(html: str) -> list[tuple[str, bytes]]:
+    """``[(map name, PNG bytes)]`` of each tile of a ``picture``, in order."""
+    return [(_html.unescape(name), base64.b64decode(data)) for name, data in _TILE.findall(html)]
