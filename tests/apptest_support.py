@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
+
+import numpy as np
 from streamlit.testing.v1 import AppTest
 
+from advx.figures import maps as M
+from ui import maps
 
-def open_page(path: str, timeout: float, session_state: dict | None = None, **query) -> AppTest:
-    """Run the page at ``path`` once, with ``query`` as its link parameters and ``session_state`` preset."""
+
+def open_page(path: str, timeout: float, session_state: dict | None = None, *, hover: bool = False,
+              **query) -> AppTest:
+    """Run the page at ``path`` once, with ``query`` as its link parameters and ``session_state`` preset. Its maps
+    are pictures, as a visit starts, unless ``hover``: then they are the interactive charts (whose figures a test
+    can read), as after "Values on hover"."""
     at = AppTest.from_file(path, default_timeout=timeout)
-    for key, value in (session_state or {}).items():
+    for key, value in {maps.KEPT: hover, **(session_state or {})}.items():
         at.session_state[key] = value
     for name, value in query.items():
         at.query_params[name] = value
@@ -33,3 +42,10 @@ def answer_with(monkeypatch, names, job) -> None:
 def pictures(at: AppTest) -> list[str]:
     """The HTML of every picture of maps on the page (``advx.figures.maps.picture``), in order."""
     return [h.proto.body for h in at.get("html") if "advx-maps" in h.proto.body]
+
+
+def picture_pixels(html: str) -> list[tuple[str, np.ndarray]]:
+    """``[(map name, (h, w, 3) uint8 RGB)]`` of each tile of a picture, its PNG read by Pillow."""
+    from PIL import Image
+
+    return [(name, np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))) for name, png in M.picture_tiles(html)]

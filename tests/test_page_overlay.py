@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from advx.figures import maps as M
-from apptest_support import assert_ran, open_page, pictures
-from ui import maps
+from apptest_support import assert_ran, open_page, picture_pixels, pictures
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "views" / "overlay.py")
@@ -32,7 +29,7 @@ def warm(trained_run):
 def _open(hover: bool = True, **query) -> AppTest:
     """The page with the link ``query``; its image panels as interactive charts (whose figures the tests read)
     unless ``hover`` is False, when they are pictures, as a visit starts."""
-    return open_page(PAGE, TIMEOUT, session_state={maps.KEPT: True} if hover else None, **query)
+    return open_page(PAGE, TIMEOUT, hover=hover, **query)
 
 
 _ok = assert_ran
@@ -99,10 +96,10 @@ def test_a_visit_starts_with_the_image_panels_as_pictures_of_the_same_images():
     for html, title in zip(drawn, ("original #0 (label 7)", "Effective weights", "with overlay (predicted 0)")):
         assert title in html
         spec = _spec(charts, title)
-        (name, png), = M.picture_tiles(html)
+        (name, rgb), = picture_pixels(html)
         axis = spec["layout"]["coloraxis"]
         expected = M.colours(np.asarray(spec["data"][0]["z"], float), axis["colorscale"], axis["cmin"], axis["cmax"])
-        np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), expected)
+        np.testing.assert_array_equal(rgb, expected)
         assert name == spec["data"][0]["name"]
 
 

@@ -21,7 +21,6 @@ from streamlit.testing.v1 import AppTest
 
 from apptest_support import answer_with, assert_ran, pictures
 from apptest_support import open_page as _open_page
-from ui import maps
 
 import advx.experiments.robust as ER
 from advx import experiments as E
@@ -52,10 +51,10 @@ def comparison(trained_run, robust_run, mnist):
         return E.robust_comparison(trained_run, robust_run, mnist)
 
 
-def open_page(path: str, timeout: float, session_state: dict | None = None, **query) -> AppTest:
-    """The page with its maps as interactive charts (whose figures the tests read), unless ``session_state`` says
-    otherwise."""
-    return _open_page(path, timeout, {maps.KEPT: True, **(session_state or {})}, **query)
+def open_page(path: str, timeout: float, session_state: dict | None = None, *, hover: bool = True,
+              **query) -> AppTest:
+    """The page with its maps as the charts the tests read, unless ``hover`` is False."""
+    return _open_page(path, timeout, session_state, hover=hover, **query)
 
 
 def _ok(at: AppTest) -> None:
@@ -106,7 +105,7 @@ def _notes(at: AppTest) -> str:
 
 
 def test_a_visit_starts_with_the_maps_as_pictures(trained_run, robust_run, comparison):
-    at = open_page(PAGE, TIMEOUT, {maps.KEPT: False})
+    at = open_page(PAGE, TIMEOUT, hover=False)
     _ok(at)
     drawn = pictures(at)
     titles = _titles(at)

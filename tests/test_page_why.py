@@ -14,7 +14,6 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from apptest_support import answer_with, assert_ran, open_page
-from ui import maps
 
 from advx import subspace as S
 from advx.config import TrainConfig
@@ -40,7 +39,7 @@ def levels(mnist):
 
 
 def _open(**query) -> AppTest:
-    return open_page(PAGE, TIMEOUT, {CONFIG_KEY: SHORT, maps.KEPT: True}, **query)  # maps as charts, to read
+    return open_page(PAGE, TIMEOUT, {CONFIG_KEY: SHORT}, hover=True, **query)  # maps as charts, to read
 
 
 def _ok(at: AppTest) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from pathlib import Path
@@ -10,10 +9,9 @@ from pathlib import Path
 import numpy as np
 import plotly.colors
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from apptest_support import assert_ran, open_page
+from apptest_support import assert_ran, open_page, picture_pixels, pictures
 from advx.figures import maps as M
 from advx.text import neurons as words
 from ui import maps
@@ -33,9 +31,9 @@ def _default_run_is_stored(trained_run):
 
 
 def _open(path: str, hover: bool = True, **query) -> AppTest:
-    """The page at ``path`` with the link ``query``; its maps drawn as interactive charts (whose figures the tests
-    read) unless ``hover`` is False, when they are pictures, as a visit starts."""
-    return open_page(path, TIMEOUT, session_state={maps.KEPT: True} if hover else None, **query)
+    """The page at ``path`` with the link ``query``, its maps as the charts the tests read unless ``hover`` is
+    False."""
+    return open_page(path, TIMEOUT, hover=hover, **query)
 
 
 _ok = assert_ran
@@ -131,9 +129,6 @@ def test_activations_invalid_link_is_corrected():
 # ------------------------------------------------------------------ Maps as pictures
 
 
-def _pictures(at: AppTest) -> list[list[tuple[str, bytes]]]:
-    """The tiles of every picture of maps on the page, in order (``advx.figures.maps.picture``)."""
-    return [M.picture_tiles(h.proto.body) for h in at.get("html") if "advx-maps" in h.proto.body]
 
 
 @pytest.mark.parametrize("path, toggle, count", [(EFFECTIVE, "ew_hover", 1), (AVERAGES, "da_hover", 2),
@@ -142,19 +137,18 @@ def test_maps_start_as_pictures_of_the_same_figures(path, toggle, count):
     at = _open(path, hover=False)
     _ok(at)
     assert at.toggle(key=toggle).value is False and not at.get("plotly_chart")
-    pictures = _pictures(at)
-    assert len(pictures) == count
+    drawn = [picture_pixels(html) for html in pictures(at)]
+    assert len(drawn) == count
     at.toggle(key=toggle).set_value(True).run()  # the same maps as interactive charts
     _ok(at)
     specs = _specs(at)
-    assert len(specs) == count and not _pictures(at) and at.session_state[maps.KEPT] is True
-    for picture, spec in zip(pictures, specs):
+    assert len(specs) == count and not pictures(at) and at.session_state[maps.KEPT] is True
+    for picture, spec in zip(drawn, specs):
         trace, axis = spec["data"][0], spec["layout"]["coloraxis"]
         assert [name for name, _ in picture] == [name for name, _ in M.tiles(spec)]
-        for (name, png), (_, tile) in zip(picture, M.tiles(spec)):
-            drawn = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"), np.int16)
+        for (name, rgb), (_, tile) in zip(picture, M.tiles(spec)):
             expected = M.colours(np.nan_to_num(tile), axis["colorscale"], axis["cmin"], axis["cmax"])
-            assert np.abs(drawn - expected).max() <= 0, (path, name, trace.get("name"))
+            assert np.abs(rgb.astype(np.int16) - expected).max() <= 0, (path, name, trace.get("name"))
     again = _open(path, hover=False)  # a new visit starts with pictures again...
     assert not again.get("plotly_chart")
     kept = _open(path)  # ...and a visit that turned the values on keeps them from page to page
