@@ -4,7 +4,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui import classmode, startup, story
+from ui import classmode, maps, startup, story
 
 st.set_page_config(page_title="advx: why adversarial examples exist", page_icon=":material/science:", layout="wide")
 
@@ -16,7 +16,7 @@ navigation = st.navigation({
               for path, title, icon in entries if (HERE / path).exists()]
     for section, entries in story.PAGES.items()
 })
-if navigation.url_path not in story.NO_CHARTS:
+if maps.interactive():  # the visit draws Plotly charts: start fetching their code while the page runs
     startup.preload_chart_code()
 try:
     navigation.run()

@@ -571,6 +571,47 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
       }
     });
   });
+  // Charts drawn as HTML and SVG (advx.figures.svg): their texts are HTML elements marked with data-kind.
+  const box = (el) => {
+    const r = el.getBoundingClientRect();
+    if (r.width <= 2 * inset || r.height <= 2 * inset) return null;
+    const x0 = r.left + inset, y0 = r.top + inset, x1 = r.right - inset, y1 = r.bottom - inset;
+    return [[x0, y0], [x1, y0], [x1, y1], [x0, y1]];
+  };
+  document.querySelectorAll('.advx-chart').forEach((chart, n) => {
+    const frame = chart.getBoundingClientRect();
+    if (frame.width === 0 || frame.height === 0) return;
+    const title = (chart.querySelector("[data-kind='title']") || {}).textContent || `drawn chart ${n + 1}`;
+    const items = [];
+    chart.querySelectorAll('[data-kind]').forEach(el => {
+      const kind = el.dataset.kind;
+      if (kind === 'cell' || !visible(el)) return;
+      const q = box(el);
+      if (q) items.push({kind, text: el.textContent.trim().slice(0, 60), q, el});
+    });
+    for (const item of items) {
+      if (item.kind === 'tick label') continue;
+      const xs = item.q.map(p => p[0]);
+      if (Math.min(...xs) < frame.left - 1 || Math.max(...xs) > frame.right + 1) {
+        problems.push(`${title}: ${item.kind} “${item.text}” runs past the edge of the chart`);
+      }
+    }
+    for (let i = 0; i < items.length; i++) {
+      for (let j = i + 1; j < items.length; j++) {
+        const a = items[i], b = items[j];
+        if (a.el.contains(b.el) || b.el.contains(a.el)) continue;
+        if (!separated(a.q, b.q)) problems.push(`${title}: ${a.kind} “${a.text}” overlaps ${b.kind} “${b.text}”`);
+      }
+    }
+    chart.querySelectorAll('*').forEach(el => {
+      const own = Array.from(el.childNodes).some(c => c.nodeType === 3 && c.textContent.trim() !== '');
+      if (!own || el.closest('svg') || !visible(el) || getComputedStyle(el).visibility === 'hidden') return;
+      const size = parseFloat(getComputedStyle(el).fontSize);
+      if (size < minFont - 0.01) {
+        problems.push(`${title}: text “${el.textContent.trim().slice(0, 40)}” is ${size} px (under ${minFont} px)`);
+      }
+    });
+  });
   document.querySelectorAll("[data-testid='stTable'], [data-testid='stDataFrame']").forEach((table, n) => {
     const frame = table.getBoundingClientRect();
     if (frame.width === 0 || frame.height === 0) return;
@@ -594,7 +635,8 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
 def layout_problems(page, min_font_px: float = MIN_FONT_PX, inset_px: float = 1.5) -> list[str]:
     """What is wrong with the layout the page shows now, read from the elements' boxes on the screen.
 
-    Inside each Plotly chart (``.js-plotly-plot``): the chart's title, its axis titles, tick labels, annotations
+    Inside each Plotly chart (``.js-plotly-plot``) and each chart drawn as HTML and SVG (``.advx-chart``, whose texts
+    carry ``data-kind``): the chart's title, its axis titles, tick labels, annotations
     (facet titles, notes) and legend, each taken as the quadrilateral it covers (a rotated tick label as rotated),
     must not overlap one another (boxes shrunk by ``inset_px`` so that touching is no overlap) nor run past the chart's
     edge (a title too long for a phone is cut off there), and no text may be

@@ -42,27 +42,27 @@ def _page_url(server, page: AppPage, params: dict | None = None) -> str:
     return f"{url}?{urlencode(params)}" if params else url
 
 
-def _expects_charts(page: AppPage) -> bool:
-    """Whether the page's first view draws a chart (a page in ``story.NO_CHARTS`` draws its maps as pictures)."""
-    return page.url_path not in story.NO_CHARTS and "plotly_chart" in (
-        Path(__file__).resolve().parents[1] / page.path).read_text()
+def _draws_charts(page: AppPage) -> bool:
+    """Whether the page draws charts (``ui.maps.chart``): its first view shows at least one, drawn as HTML and SVG."""
+    return ".chart(" in (Path(__file__).resolve().parents[1] / page.path).read_text()
 
 
 def _assert_charts_drawn(tab, page: AppPage) -> int:
-    """Every Plotly element Streamlit sent is drawn, and a page that plots shows at least one chart; every picture
-    of maps (``ui.maps.show``) has all its tiles loaded."""
+    """Every Plotly element Streamlit sent is drawn; a page that plots shows at least one chart drawn as HTML and
+    SVG; every picture of maps (``ui.maps.show``) has all its tiles loaded. Returns the charts shown."""
     if "maps.show(" in (Path(__file__).resolve().parents[1] / page.path).read_text():
         tab.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] .advx-maps img\").length > 0",
                               timeout=60_000)
         broken = tab.evaluate("() => Array.from(document.querySelectorAll(\"[data-testid='stMain'] .advx-maps img\"))"
                               ".filter(i => !(i.complete && i.naturalWidth === 28)).map(i => i.alt)")
         assert not broken, f"{page.path}: map tiles not drawn: {broken}"
+    if _draws_charts(page):
+        tab.wait_for_function("() => document.querySelectorAll(\"[data-testid='stMain'] .advx-chart\").length > 0",
+                              timeout=60_000)
     elements = tab.locator("[data-testid='stPlotlyChart']").count()
-    drawn = wait_for_charts(tab, max(elements, 1 if _expects_charts(page) else 0))
+    drawn = wait_for_charts(tab, elements)
     assert drawn >= elements, f"{page.path}: {elements} Plotly elements, only {drawn} drawn"
-    if _expects_charts(page):
-        assert drawn >= 1, f"{page.path} calls st.plotly_chart but no chart is drawn"
-    return drawn
+    return drawn + tab.locator("[data-testid='stMain'] .advx-chart").count()
 
 
 # What a student must never read: a value shown as None or nan, or text written for the lab's developers.
@@ -136,11 +136,10 @@ def test_page_renders_reacts_and_round_trips_its_link(app_server, browser, page,
         assert not missing, f"the navigation lacks {missing}: {nav!r}"
         _assert_charts_drawn(tab, page)
         _assert_plain_words(tab, page)
-        # The chart code is fetched once (the early start and Streamlit's own import are one module), and not at
-        # all by a page that draws no chart.
+        # Until "Interactive charts" is turned on, no page loads the chart code: its figures are pictures and drawings.
         fetched = tab.evaluate("performance.getEntriesByType('resource').map(r => r.name)"
                                ".filter(n => /\\/static\\/js\\/PlotlyChart\\./.test(n))")
-        assert len(fetched) == (0 if page.url_path in story.NO_CHARTS else 1), fetched
+        assert not fetched, fetched
 
         change = change_main_widget(tab)
         lap("change")

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from ui import story
 from browser_support import (CHART_SELECTOR, app_server, assert_no_errors, browser, layout_problems,  # noqa: F401
                              open_at_phone_width, registered_pages, screenshot)
 
@@ -32,9 +31,9 @@ def test_page_fits_a_phone(app_server, browser, page, request):  # noqa: F811
     tab = open_at_phone_width(browser, f"{app_server.url}/{page.url_path}")
     try:
         assert_no_errors(tab)
-        if page.url_path not in story.NO_CHARTS and "plotly_chart" in (ROOT / page.path).read_text():
-            assert tab.locator(f"{CHART_SELECTOR} .js-plotly-plot").count() >= 1, \
-                f"{page.path} calls st.plotly_chart but no chart is drawn"
+        if ".chart(" in (ROOT / page.path).read_text():
+            assert tab.locator("[data-testid='stMain'] .advx-chart").count() >= 1, \
+                f"{page.path} draws charts but none is shown"
         problems = layout_problems(tab)
         screenshot(tab, f"phone-{page.name}")
         assert not problems, f"{page.path} at 390 px:\n" + "\n".join(problems)

@@ -31,9 +31,6 @@ PAGES = {
     ],
     "Reference": [("views/glossary.py", "Glossary", ":material/menu_book:")],
 }
-# The URL paths of the pages whose first view draws no chart (Glossary; the pages of maps, which draw them as pictures
-# until "Values on hover" is turned on): they need not load the chart code before it is needed.
-NO_CHARTS = {"glossary", "effective_weights", "dataset_averages", "compare"}
 
 SUMMARIES = {
     "views/train.py": "train the network on MNIST (seconds on a laptop CPU).",

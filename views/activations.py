@@ -7,7 +7,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, resources, story
+from ui import links, loaders, maps, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -32,20 +32,21 @@ _, test = loaders.pixels()
 acts = loaders.test_activations(run, epoch)
 sparse = loaders.sparsity(run, epoch, definition, high, mild)
 probs = acts["output"][index]
+maps.hover_toggle("act_hover")
 left, right = st.columns([1, 3])
-left.plotly_chart(figs.image(test[index], f"test image #{index}"), key="act_image_fig")
+maps.show(left, figs.image(test[index], f"test image #{index}"), "act_image_fig")
 left.markdown(f"Label **{mnist.test_labels[index]}**; the network says **{probs.argmax()}** "
               f"({probs.max():.1%}).")
 for layer, s in sparse.items():
     c = neurons.level_counts(s.levels[index : index + 1])[0]
-    right.plotly_chart(figs.activation_bars(acts[layer][index], s.levels[index], layer,
+    maps.chart(right, figs.activation_bars(acts[layer][index], s.levels[index], layer,
                        title=f"{layer}: {c[neurons.HIGH]} high, {c[neurons.MILD]} mild, {c[neurons.INACTIVE]} inactive"),
-                       key=f"act_bars_{layer}")
+               f"act_bars_{layer}")
 
 story.fill_lead(lead, "views/activations.py", words.sparsity_lead(sparse))
 st.subheader("Over all 10,000 test images")
-st.plotly_chart(hist_fig := figs.count_histograms({layer: s.counts for layer, s in sparse.items()},
-                                      {layer: s.width for layer, s in sparse.items()}), key="act_hist")
+maps.chart(st, hist_fig := figs.count_histograms({layer: s.counts for layer, s in sparse.items()},
+                                      {layer: s.width for layer, s in sparse.items()}), "act_hist")
 st.markdown("  \n".join(words.sparsity_sentence(s) for s in sparse.values()))
 st.markdown(f"Compared with the post: {words.post_verdict(sparse)}")
 
@@ -61,7 +62,7 @@ st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high
 st.subheader("Firing rates")
 stats = loaders.stats(run, epoch)
 hidden = {layer: s.firing_rate for layer, s in stats.items() if layer != "output"}
-st.plotly_chart(rates_fig := figs.firing_rates(hidden), key="act_rates")
+maps.chart(st, rates_fig := figs.firing_rates(hidden), "act_rates")
 dead = {layer: stats[layer].dead_neurons for layer in hidden}
 st.markdown("Share of the 60,000 training images on which each neuron is active (activation above 0). "
             + (" ".join(f"**Dead in {layer}** (never fire): {', '.join(f'#{i}' for i in v)}."

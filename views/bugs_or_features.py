@@ -8,7 +8,7 @@ from advx import vocabulary as V
 from advx.experiments import explanations as EX
 from advx.text import explanations as W
 from advx.figures import explanations as F
-from ui import links, resources, road, story
+from ui import links, maps, resources, road, story
 from ui.page_downloads import offer
 
 PERCENT = st.column_config.NumberColumn(format="percent")
@@ -39,6 +39,7 @@ def show_findings(group: list[dict]) -> None:
     story.numbers(W.finding_numbers(group))
 
 
+maps.hover_toggle("bf_hover")
 st.header("2 · Every attack, split inside and outside the data subspace")
 if (splits := road.show(jobs["splits"])) is not None:
     labels = {a: W.ATTACK_LABELS[a] for a in X.ATTACKS}
@@ -47,7 +48,7 @@ if (splits := road.show(jobs["splits"])) is not None:
             ("logit", "logit_outside", "share of the target logit's change from outside"))):
         figures[f"split_{name}"] = F.split_curves(splits.ks, getattr(splits, field), splits.random_outside, labels,
                                                   splits.k_level, title=f"{y_title.capitalize()}", y_title=y_title)
-        column.plotly_chart(figures[f"split_{name}"], key=f"bf_split_{name}")
+        maps.chart(column, figures[f"split_{name}"], f"bf_split_{name}")
     st.dataframe(pd.DataFrame(W.split_rows(splits, k)), hide_index=True, key="bf_split_rows",
                  column_config={c: PERCENT for c in ("reaches the target", "energy outside",
                                                      "logit change from outside", "random direction outside")})
@@ -61,10 +62,10 @@ if (restricted := road.show(jobs["restricted"])) is not None:
     left, right = st.columns(2)
     figures["restricted"] = F.restricted_eps(restricted.ks, restricted.smallest,
                                              title="The ε PGD needs, kept in the data subspace")
-    left.plotly_chart(figures["restricted"], key="bf_restricted")
+    maps.chart(left, figures["restricted"], "bf_restricted")
     rows, captions, shown = W.gallery_rows(restricted, k)
     figures["gallery"] = F.gallery(rows, captions, title=f"Clean, kept in the top-{shown} subspace, unrestricted")
-    right.plotly_chart(figures["gallery"], key="bf_gallery")
+    maps.show(right, figures["gallery"], "bf_gallery")
     st.caption(W.NOTES["restricted"])
     findings["restricted"] = W.restricted_findings(restricted, splits.k_level if splits is not None else 100)
     show_findings(findings["restricted"][:1])
@@ -75,7 +76,7 @@ if (ilyas := road.show(jobs["ilyas"])) is not None:
     variants = dict(zip(X.VARIANTS, W.VARIANT_LABELS))
     figures["ilyas"] = F.accuracy_bars(W.ilyas_rows(ilyas, variants), chance=X.verdicts.CHANCE,
                                        title="Trained on attacks, tested on clean digits")
-    st.plotly_chart(figures["ilyas"], key="bf_ilyas")
+    maps.chart(st, figures["ilyas"], "bf_ilyas")
     st.caption(W.NOTES["ilyas"] + " " + W.ILYAS_PUBLISHED)
     findings["ilyas"] = W.ilyas_findings(ilyas)
     show_findings(findings["ilyas"])
@@ -90,7 +91,7 @@ if (lin := road.show(jobs["linearity"])) is not None:
             ("flipped", {"mlp": lin.mlp_flipped, "linear": lin.linear_flipped}, "share the target wins", True))):
         figures[f"linearity_{name}"] = F.model_curves(lin.sizes, curves, models, lin.eps, title=y_title.capitalize(),
                                                       x_title=axis, y_title=y_title, percent=percent)
-        column.plotly_chart(figures[f"linearity_{name}"], key=f"bf_linearity_{name}")
+        maps.chart(column, figures[f"linearity_{name}"], f"bf_linearity_{name}")
     st.caption(W.NOTES["linearity"])
     findings["linearity"] = W.linearity_findings(lin)
     show_findings(findings["linearity"])
@@ -100,7 +101,7 @@ if (initial := road.show(jobs["initial"])) is not None:
     figures["initial"] = F.epoch_eps(initial.epochs, initial.smallest, initial.accuracy,
                                      norm_label=V.NORM_LABELS[initial.norm],
                                      title="Smallest ε that flips an image")
-    st.plotly_chart(figures["initial"], key="bf_initial")
+    maps.chart(st, figures["initial"], "bf_initial")
     st.caption(W.NOTES["initial"])
     findings["initial"] = W.initial_findings(initial)
     show_findings(findings["initial"])
@@ -111,7 +112,7 @@ if (boundary := road.show(jobs["boundary"])) is not None:
     parts = {"inside": f"on the data (top-{boundary.k})", "outside": "off the data", "anywhere": "unrestricted"}
     figures["boundary"] = F.boundary_lines(boundary.epochs, W.boundary_medians(boundary), parts,
                                            title="Distance to the boundary, by epoch")
-    st.plotly_chart(figures["boundary"], key="bf_boundary")
+    maps.chart(st, figures["boundary"], "bf_boundary")
     st.caption(W.NOTES["boundary"])
     findings["boundary"] = W.boundary_findings(boundary)
     show_findings(findings["boundary"])

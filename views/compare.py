@@ -79,9 +79,9 @@ with tabs[view]:
                           f"cmp_top_{code}", hover)
             else:
                 col.markdown(words.firing_sentence(layer, stats[layer], neuron))
-                col.plotly_chart(figs.activation_histogram(acts[layer][:, neuron], "activation on test images",
+                maps.chart(col, figs.activation_histogram(acts[layer][:, neuron], "activation on test images",
                                                            dead=dead, value_name="probability" if layer == "output"
-                                                           else "activation"), key=f"cmp_hist_{code}")
+                                                           else "activation"), f"cmp_hist_{code}")
 st.caption(f"{words.MEASURES_HELP} Output neurons are weighted by the softmax probability of their class; the top "
            "images of a neuron are ranked by its pre-activation (the logit for output neurons). "
            "Image titles give the test index and the label. The dataset average and the top images can tell different "

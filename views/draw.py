@@ -122,8 +122,8 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
     stats = loaders.stats(r, r.n_epochs)
     reading = readings[net.name] = D.read(r.final_params, x, {layer: s.neuron_max for layer, s in stats.items()})
     column.metric(net.title, str(reading.prediction), f"{reading.confidence:.1%} sure", delta_color="off")
-    column.plotly_chart(fig := F.probability_bars(reading.probabilities, f"{net.title}: probabilities"),
-                        key=f"dr_probs_{net.name}", config=PANEL)
+    maps.chart(column, fig := F.probability_bars(reading.probabilities, f"{net.title}: probabilities"),
+               f"dr_probs_{net.name}", config=PANEL)
     column.markdown(words.reading_sentence(net.title, reading))
     figures[f"probabilities_{net.name}"], arrays[f"probabilities_{net.name}"] = fig, reading.probabilities
 if len(networks) == 1:
@@ -138,9 +138,9 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
     sparse = loaders.sparsity(r, r.n_epochs, "neuron_max", neurons.DEFAULT_HIGH, neurons.DEFAULT_MILD)
     for layer, s in sparse.items():
         counts = readings[net.name].counts[layer]
-        column.plotly_chart(F.against_test(s.counts[:, neurons.HIGH], counts[neurons.HIGH], discrete=True,
+        maps.chart(column, F.against_test(s.counts[:, neurons.HIGH], counts[neurons.HIGH], discrete=True,
                                            title=f"{net.title}, {layer}", x_title="high neurons per image"),
-                            key=f"dr_counts_{net.name}_{layer}", config=PANEL)
+                   f"dr_counts_{net.name}_{layer}", config=PANEL)
         column.markdown(words.neuron_sentence(layer, counts, s.counts))
         arrays[f"activations_{net.name}_{layer}"] = readings[net.name].activations[layer]
 
@@ -151,8 +151,8 @@ if sub is not None:
     k = sub.k_for(SUBSPACE_LEVEL)
     share, test_shares = S.energy_fraction(sub, x.reshape(-1), k), cache.test_energy_shares(mnist.sha, k, sub, x_test)
     left, right = st.columns([3, 2])
-    left.plotly_chart(F.against_test(test_shares, share, title=f"Energy inside the top-{k} data subspace",
-                                     x_title="share of the image's energy"), key="dr_subspace", config=PANEL)
+    maps.chart(left, F.against_test(test_shares, share, title=f"Energy inside the top-{k} data subspace",
+                                     x_title="share of the image's energy"), "dr_subspace", config=PANEL)
     right.markdown(words.subspace_sentence(share, k, SUBSPACE_LEVEL, test_shares))
 
 # ---- 5 · Fool it

@@ -6,7 +6,7 @@ from advx.figures import attacks as F
 from advx.findings import tally
 from advx.text import home as words
 from advx import report
-from ui import cache, classmode, resources, story
+from ui import cache, classmode, maps, resources, story
 
 st.title("advx: why adversarial examples exist")
 st.markdown(
@@ -23,7 +23,7 @@ if mnist is not None:
     for column, panel, name in zip(st.columns(3), F.overlay_panels(hook.original, hook.pattern, hook.adversarial,
                                                                     words.hook_titles(hook)),
                                    ("original", "pattern", "adversarial")):
-        column.plotly_chart(panel, key=f"home_{name}", config={"displayModeBar": False})
+        maps.show(column, panel, f"home_{name}", config={"displayModeBar": False})
     st.markdown(words.hook_sentence(hook))
     st.page_link("views/overlay.py", label="Try it yourself: Adversarial overlay →", icon=":material/my_location:")
 

@@ -11,7 +11,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import population as words
 from advx.text import population_summary as summary
-from ui import charts, links, resources, road, story
+from ui import charts, links, maps, resources, road, story
 from ui.page_downloads import offer
 
 NumberColumn = st.column_config.NumberColumn
@@ -76,6 +76,7 @@ def result(name: str):
     return road.show(measures[name])
 
 
+maps.hover_toggle("net_hover")
 transfer = result("transfer")
 if transfer is not None:
     table = words.transfer_table(transfer, configs, measure)
@@ -84,7 +85,7 @@ if transfer is not None:
         getattr(P.select_transfer(transfer, shown), measure)[P.TRANSFER_ATTACKS.index(attack)], list(PARTS.values()),
         labels, title=f"{V.ATTACK_TITLES[attack]}, {V.NORM_LABELS[norm]} ε = {transfer.eps:g}: share "
                       f"{words.MEASURE_LABELS[measure].split(' ')[0]}")
-    st.plotly_chart(figures["transfer"], key="net_transfer")
+    maps.chart(st, figures["transfer"], "net_transfer")
     st.caption(f"Each cell: the share of the correctly classified digits of the network shown to that are "
                f"{words.MEASURE_LABELS[measure]}. Rows: the network the attack was crafted on; columns: the network it is shown to; the diagonal is "
                f"each network's own white-box result. Targeted at 0, over the correctly classified digits among the "
@@ -92,7 +93,7 @@ if transfer is not None:
                f"outside the top-{transfer.k} data subspace) is applied alone, rescaled to the same ε.")
     figures["split"] = F.split_bars(table, PARTS, V.OPTIMIZER_LABELS,
                                     title="Own-network result kept on the others")
-    st.plotly_chart(figures["split"], key="net_split_bars")
+    maps.chart(st, figures["split"], "net_split_bars")
     st.dataframe(pd.DataFrame(table).drop(columns=["optimizer_name", "part_name"]), hide_index=True,
                  key="net_transfer_rows",
                  column_config={**PERCENT, "ratio": NumberColumn("others / own", format="%.2f"),
@@ -113,7 +114,7 @@ if agreement is not None:
     figures["agreement"] = F.agreement_heatmaps(
         P.agreement_stack(P.select_agreement(agreement, shown), neuron), list(P.AGREEMENT_PARTS.values()), labels,
         title=f"Output {neuron}'s effective weights: correlation")
-    st.plotly_chart(figures["agreement"], key="net_agreement")
+    maps.chart(st, figures["agreement"], "net_agreement")
     st.caption(f"Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron, "
                f"split at k = {agreement.k}. Two independent random draws correlate about 0; the same map, 1.")
     st.dataframe(pd.DataFrame(P.agreement_table(agreement, configs, neuron)), hide_index=True, key="net_relations",
@@ -140,7 +141,7 @@ if rows is not None:
     curves = P.scale_curves(rows, when)
     figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), V.OPTIMIZER_LABELS,
                                       title=f"Against the initialisation scale (attacks of L2 size {scale_eps})")
-    st.plotly_chart(figures["scale"], key="net_scale")
+    maps.chart(st, figures["scale"], "net_scale")
     st.dataframe(pd.DataFrame(P.scale_table(curves, sizes.index(scale_eps))), hide_index=True, key="net_scale_rows",
                  column_config={"init scale": NumberColumn(format="×%g"), **PERCENT,
                                 "gradient outside": NumberColumn(format="%.2f"),

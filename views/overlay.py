@@ -83,15 +83,15 @@ def eps_view():
     for column, panel, name in zip(st.columns(3), panels, ("original", "pattern", "adversarial")):
         maps.show(column, panel, f"ov_image_{name}", hover, config=PANEL_CONFIG)
     left, right = st.columns([2, 1])
-    left.plotly_chart(F.probability_bars(clean[image], after, target, int(labels[image])), key="ov_bars")
+    maps.chart(left, F.probability_bars(clean[image], after, target, int(labels[image])), "ov_bars")
     right.metric("Prediction with the overlay", f"{after.argmax()}", f"{after.max():.1%} confident",
                  delta_color="off")
     right.metric(f"Probability of {target}", f"{after[target]:.1%}", f"{after[target] - clean[image][target]:+.1%}")
     # ---- 3 · ε curve
     st.header("3 · How large must ε be?")
-    st.plotly_chart(curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean,
+    maps.chart(st, curve_fig := F.eps_curve(grid, curves.probabilities[:, target], curves.control_mean,
                                              curves.control_max, target=target, norm_label=V.NORM_LABELS[norm],
-                                             current=eps, minimal=minimal), key="ov_curve")
+                                             current=eps, minimal=minimal), "ov_curve")
     st.caption("Grey: 16 random patterns of the same norm (random signs for sign patterns). The red line marks the "
                "smallest ε that flips the prediction to the target (grid scan, then bisection).")
     # ---- 4 · Over the test set (its poller, after this fragment, reruns the page when the sweep is done)
@@ -102,10 +102,10 @@ def eps_view():
     if overview is not None:
         rate, random_rate = overview.success[step], overview.control_success[step]
         left, right = st.columns([3, 2])
-        left.plotly_chart(F.success_matrix(overview.matrices[step], title=f"Share turned into the target at "
-                                           f"{V.NORM_LABELS[norm]} ε = {eps:g}"), key="ov_matrix")
-        right.plotly_chart(F.confidence_histogram(overview.confidence_counts[step], overview.confidence_edges,
-                                                  title="Confidence of the successful overlays"), key="ov_confidence")
+        maps.chart(left, F.success_matrix(overview.matrices[step], title=f"Share turned into the target at "
+                                           f"{V.NORM_LABELS[norm]} ε = {eps:g}"), "ov_matrix")
+        maps.chart(right, F.confidence_histogram(overview.confidence_counts[step], overview.confidence_edges,
+                                                  title="Confidence of the successful overlays"), "ov_confidence")
         right.caption(f"Over the whole test set: the {int((labels == predicted).sum()):,} correctly classified images "
                       f"and the nine "
                       f"other targets: {rate:.1%} succeed (median confidence {overview.median_confidence[step]:.1%}); "
@@ -132,7 +132,7 @@ st.subheader("The overlay beside FGSM and PGD, at equal ε")
 rows = road.get(E.attack_comparison.spec(run, mnist, target))
 if rows is not None:
     for column, each in zip(st.columns(len(A.NORMS)), A.NORMS):
-        column.plotly_chart(F.comparison(rows, target=target, norm=each), key=f"ov_comparison_{each}")
+        maps.chart(column, F.comparison(rows, target=target, norm=each), f"ov_comparison_{each}")
     story.numbers(words.comparison_sentences(rows, norm, target))
 st.caption(f"Targeted at {target}, over the correctly classified images among the first {E.COMPARISON_IMAGES:,} "
            f"of the test set whose label is not the target. The overlay uses one pattern for every image; {G.link('fgsm', 'FGSM')} "

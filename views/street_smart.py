@@ -78,7 +78,7 @@ if robust is not None:
     st.markdown(R.training_sentence(robust, comparison))
 
 st.header("2 · Training curves")
-st.plotly_chart(curves_fig := F.training_curves({name: r.history for name, r in runs.items()}), key="ss_curves")
+mapview.chart(st, curves_fig := F.training_curves({name: r.history for name, r in runs.items()}), "ss_curves")
 st.caption("Solid: accuracy on the 10,000 clean test images after each epoch. Dotted: accuracy on the network's own "
            "training batches during the epoch; the street-smart network's batches are PGD's examples, so its dotted "
            "line is its robust accuracy while training (at the ramped ε).")
@@ -132,9 +132,9 @@ st.caption(f"For class {label}: the effective weights (the same for every image)
 st.header("6 · Accuracy under attack, against ε")
 if comparison is not None:
     for norm, column in zip(V.NORMS, st.columns(2)):
-        column.plotly_chart(fig := F.accuracy_curves(getattr(comparison, f"{norm}_eps"),
+        mapview.chart(column, fig := F.accuracy_curves(getattr(comparison, f"{norm}_eps"),
                                                      getattr(comparison, f"{norm}_accuracy"), comparison.clean_accuracy,
-                                                     V.NORM_LABELS[norm]), key=f"ss_accuracy_{norm}")
+                                                     V.NORM_LABELS[norm]), f"ss_accuracy_{norm}")
         figures[f"accuracy_{norm}"] = fig
     story.numbers([*words.accuracy_sentences(comparison), words.masking_sentence(comparison),
                    words.masking_sentence(comparison, "l2")])
@@ -143,16 +143,16 @@ if comparison is not None:
 
 st.header("7 · Noise or digit: what the numbers say")
 if comparison is not None:
-    st.plotly_chart(fig := F.map_character(comparison.map_high_frequency, comparison.epochs, epoch,
+    mapview.chart(st, fig := F.map_character(comparison.map_high_frequency, comparison.epochs, epoch,
                                            noise=neurons.NOISE_HIGH_FREQUENCY_SHARE, digit=words.DIGIT_LIKE_HF),
-                    key="ss_character")
+                  "ss_character")
     figures["map_character"] = fig
     st.markdown("\n".join(f"- {s}" for s in [*words.maps_finding(comparison), words.epochs_sentence(comparison)]))
 
 st.header("8 · The post's overlay")
 if comparison is not None:
-    st.plotly_chart(fig := F.overlay_success(comparison.overlay_eps, comparison.overlay_success,
-                                             comparison.overlay_control), key="ss_overlay")
+    mapview.chart(st, fig := F.overlay_success(comparison.overlay_eps, comparison.overlay_success,
+                                             comparison.overlay_control), "ss_overlay")
     figures["overlay"] = fig
     st.markdown(words.overlay_sentence(comparison))
 

@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import downloads, resources, road, story
+from ui import downloads, maps, resources, road, story
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -63,7 +63,8 @@ m1.metric("Test accuracy", f"{run.test_accuracy:.2%}")
 m2.metric("Epochs", run.n_epochs)
 m3.metric("Median epoch time", f"{pd.Series(run.history['epoch_seconds']).median():.2f} s")
 curves = learning_curves(run.history)
-st.plotly_chart(curves, key="train_curves")
+maps.hover_toggle("train_hover")
+maps.chart(st, curves, "train_curves")
 d1, d2, d3 = st.columns(3)
 with d1:
     downloads.run_bundle_download(run, key="train_bundle_download")

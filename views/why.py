@@ -54,7 +54,7 @@ k = st.slider("k: how many principal directions make up the data subspace", 1, 7
 # Section 4's attacks start now, in the background, and run while the other sections are drawn.
 column_jobs = {"projected": road.ask(E.counterfactual_column.spec(run, mnist, k)),
                "trained": road.ask(E.counterfactual_column.spec(run, mnist, 0))}
-st.plotly_chart(variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), key="why_variance")
+mapview.chart(st, variance_fig := F.explained_variance(sub.explained, k, S.VARIANCE_LEVELS), "why_variance")
 st.caption(words.subspace_caption(sub))
 story.numbers(words.subspace_numbers(sub))
 
@@ -67,8 +67,7 @@ spectra = None if maps is None else cache.neuron_spectra(run.run_id, sub, maps) 
 if spectra is not None:
     measured = {layer: S.measure_neurons(sub, k, spectra, layer) for layer in chosen}
     labels = [neurons.neuron_label(layer, i) for layer, idx in chosen.items() for i in idx]
-    st.plotly_chart(F.neuron_energy_scatter(labels, *S.chosen_energies(measured, chosen)),
-                    key="why_energies")
+    mapview.chart(st, F.neuron_energy_scatter(labels, *S.chosen_energies(measured, chosen)), "why_energies")
     st.caption("Each neuron's effective weights at initialisation (open) and trained (filled): energy inside the data "
                "subspace against energy outside it. Above the dotted line, more of the neuron lives outside the data "
                "than inside. The table pools every neuron of a layer.")
@@ -85,12 +84,12 @@ runs = road.show_all(run_jobs)
 studies = None if runs is None else {name: cache.first_layer_study(r.run_id, k, sub, r) for name, r in runs.items()}
 if studies is not None:
     left, right = st.columns(2)
-    left.plotly_chart(F.share_map(studies["adam"].maps.share_inside, "Share of ΔW1 inside, per pixel (Adam)"),
-                      key="why_share")
-    right.plotly_chart(F.blank_map(sub.blank, "Blank pixels (red: 0 on every training image)"), key="why_blank")
-    st.plotly_chart(F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
+    mapview.chart(left, F.share_map(studies["adam"].maps.share_inside, "Share of ΔW1 inside, per pixel (Adam)"),
+                  "why_share")
+    mapview.chart(right, F.blank_map(sub.blank, "Blank pixels (red: 0 on every training image)"), "why_blank")
+    mapview.chart(st, F.energy_curves({"training images": sub.explained, "W1 at initialisation": studies["adam"].init_curve,
                                      **{words.RUN_LABELS[n]: s.change_curve for n, s in studies.items()}}, k),
-                    key="why_curves")
+                  "why_curves")
     st.caption("Share of each matrix's energy inside the top-k subspace, for every k. A change ΔW1 that follows the "
                "images' curve was made of images; one that lags behind it reached directions the images barely "
                "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
@@ -103,8 +102,8 @@ st.header("4 · The counterfactual: delete what training never touched")
 columns = None if runs is None else road.show_all({kind: column_jobs[kind] for kind in S.COLUMN_KINDS})
 if columns is not None:
     titles = words.column_labels(k, {"trained": run.config, "noise": runs["noise"].config, "decay": runs["decay"].config})
-    st.plotly_chart(F.counterfactual_bars({titles[kind]: rates for kind, rates in columns.items()}, V.ATTACK_TITLES,
-                                          target=S.COUNTERFACTUAL_TARGET), key="why_counterfactual_bars")
+    mapview.chart(st, F.counterfactual_bars({titles[kind]: rates for kind, rates in columns.items()}, V.ATTACK_TITLES,
+                                          target=S.COUNTERFACTUAL_TARGET), "why_counterfactual_bars")
     st.caption(words.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
     table = pd.DataFrame(words.counterfactual_rows(columns, titles)).set_index("measure")
     with story.numbers_box():
