@@ -14,8 +14,8 @@ from ui import maps
 def open_page(path: str, timeout: float, session_state: dict | None = None, *, hover: bool = False,
               **query) -> AppTest:
     """Run the page at ``path`` once, with ``query`` as its link parameters and ``session_state`` preset. Its maps
-    are pictures, as a visit starts, unless ``hover``: then they are the interactive charts (whose figures a test
-    can read), as after "Values on hover"."""
+    are pictures and its charts drawings, as a visit starts, unless ``hover``: then every figure is its interactive
+    Plotly chart (whose spec a test can read), as after "Interactive charts"."""
     at = AppTest.from_file(path, default_timeout=timeout)
     for key, value in {maps.KEPT: hover, **(session_state or {})}.items():
         at.session_state[key] = value
@@ -42,6 +42,11 @@ def answer_with(monkeypatch, names, job) -> None:
 def pictures(at: AppTest) -> list[str]:
     """The HTML of every picture of maps on the page (``advx.figures.maps.picture``), in order."""
     return [h.proto.body for h in at.get("html") if "advx-maps" in h.proto.body]
+
+
+def drawn_charts(at: AppTest) -> list[str]:
+    """The HTML of every chart drawn as HTML and SVG on the page (``advx.figures.svg.chart``), in order."""
+    return [m.proto.body for m in at.markdown if "advx-chart" in m.proto.body]
 
 
 def picture_pixels(html: str) -> list[tuple[str, np.ndarray]]:

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from browser_support import (CHART_SELECTOR, app_server, assert_no_errors, browser, layout_problems,  # noqa: F401
-                             open_at_phone_width, registered_pages, screenshot)
+import numpy as np
+
+from browser_support import (CHART_SELECTOR, PHONE, app_server, assert_no_errors, browser,  # noqa: F401
+                             layout_problems, new_page, open_at_phone_width, registered_pages, screenshot)
 
 pytestmark = pytest.mark.browser
 
@@ -45,8 +47,6 @@ def _drawn(browser, fig, width: int = 390, height: int = 900):  # noqa: F811
     """A tab of ``PHONE`` width showing ``fig`` alone, drawn by the plotly.js that ships with plotly."""
     import plotly.io as pio
 
-    from browser_support import new_page
-
     tab = new_page(browser, width=width, height=height)
     tab.set_content(pio.to_html(fig, include_plotlyjs=True, full_html=True, config={"responsive": True}))
     tab.wait_for_selector(".js-plotly-plot .main-svg")
@@ -77,6 +77,37 @@ def test_the_check_finds_overlapping_titles_and_small_text(browser):  # noqa: F8
         assert layout_problems(tab) == []
     finally:
         tab.context.close()
+
+
+def test_the_check_reads_the_charts_drawn_as_html_and_svg(browser):  # noqa: F811
+    """A chart drawn by ``advx.figures.svg`` at a phone's width: its subplots stack, nothing overlaps; the same chart
+    with its tick labels pushed onto its axis title, or its text shrunk, is caught."""
+    from plotly.subplots import make_subplots
+    import plotly.graph_objects as go
+
+    from advx.figures import svg
+
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("highly activated neurons per image", "mildly activated"))
+    for col in (1, 2):
+        fig.add_trace(go.Bar(x=list(range(12)), y=np.linspace(0.3, 0.0, 12), name=f"layer {col}"), row=1, col=col)
+    fig.update_layout(title="Two panels side by side", height=340, yaxis=dict(tickformat=".0%"))
+    fig.update_xaxes(title="neurons")
+    html = svg.chart(fig)
+    pushed = html.replace("line-height:1.25;padding-top:2px", "line-height:1.25;margin-top:-16px")  # title on ticks
+    shrunk = html.replace(f"font-size:{svg.FONT}px", "font-size:8px")
+    for body, expect in ((html, None), (pushed, "overlaps"), (shrunk, "is 8 px")):
+        tab = new_page(browser, **PHONE)
+        try:
+            tab.set_content(f"<html><body style='margin:8px;font-family:sans-serif'>{body}</body></html>")
+            panels = tab.evaluate("Array.from(document.querySelectorAll('.advx-panel')).map(p => "
+                                  "p.getBoundingClientRect().top)")
+            problems = layout_problems(tab)
+        finally:
+            tab.context.close()
+        if expect is None:
+            assert problems == [] and len(panels) == 2 and panels[1] > panels[0] + 100, (problems, panels)  # stacked
+        else:
+            assert any(expect in p for p in problems), problems
 
 
 def test_a_mosaic_draws_at_phone_width_and_its_hover_names_the_pixel(browser):  # noqa: F811

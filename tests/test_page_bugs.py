@@ -39,7 +39,7 @@ def _text(at) -> str:
 
 
 def test_default_view_shows_every_explanation_with_its_verdicts(explanation_results):
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
     numbers = [h.value.split(" · ")[0] for h in at.header]
     assert (at.title[0].value, numbers) == ("Bugs or features?", [str(n) for n in range(1, 8)])
@@ -57,7 +57,7 @@ def test_default_view_shows_every_explanation_with_its_verdicts(explanation_resu
 
 
 def test_a_link_restores_the_view_and_the_widgets_write_it():
-    at = open_page(PAGE, TIMEOUT, norm="l2", k="25")
+    at = open_page(PAGE, TIMEOUT, hover=True, norm="l2", k="25")
     _ok(at)
     assert not at.warning
     assert (at.radio(key="bf_norm").value, at.select_slider(key="bf_k").value) == ("l2", "25")
@@ -71,7 +71,7 @@ def test_a_link_restores_the_view_and_the_widgets_write_it():
 
 
 def test_bad_links_are_corrected_with_a_note():
-    at = open_page(PAGE, TIMEOUT, norm="l7", k="33")
+    at = open_page(PAGE, TIMEOUT, hover=True, norm="l7", k="33")
     _ok(at)
     warnings = " ".join(w.value for w in at.warning)
     assert "`norm=l7`" in warnings and "`k=33`" in warnings
@@ -96,7 +96,7 @@ def pending_job():
 def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending_job):
     answer_with(monkeypatch, ("attack splits", "restricted attacks", "non-robust training", "linearity",
                               "initial eps", "boundary"), pending_job)
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
     assert not at.dataframe and len(at.table) == 1 and len(at.table[0].value) == len(W.EXPLANATIONS)
     assert not at.get("plotly_chart")

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from advx import drawing as D
-from apptest_support import assert_ran, open_page, pictures
+from apptest_support import assert_ran, drawn_charts, open_page, pictures
 
 PAGE = str(Path(__file__).resolve().parents[1] / "views" / "draw.py")
 TIMEOUT = 120
@@ -57,7 +57,7 @@ def test_a_drawing_in_the_link_is_read_and_kept_in_the_link(seven):
     text = _text(at)
     assert "reads **7**" in text and "Layer_1" in text and "data subspace" in text and "PGD" in text
     # the drawing, its input, and each network's overlay and adversarial image are pictures (no hover asked for)
-    assert len(at.get("plotly_chart")) >= 4 and len(pictures(at)) >= 4 and not _corrections(at)
+    assert len(drawn_charts(at)) >= 4 and len(pictures(at)) >= 4 and not _corrections(at)
 
 
 def test_a_first_visit_starts_from_the_example_seven():

@@ -46,7 +46,7 @@ def _text(at) -> str:
 
 
 def test_default_view_shows_every_measure_for_both_optimizers():
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
     assert at.title[0].value == "Many networks"
     assert [h.value.split(" · ")[0] for h in at.header] == ["1", "2", "3", "4", "5", "6"]
@@ -80,7 +80,7 @@ def test_default_view_shows_every_measure_for_both_optimizers():
 def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
 
     blank_k = E.data_subspace(mnist).n_nonblank
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     at.slider(key="net_neuron").set_value(7)
     at.radio(key="net_optimizers").set_value("sgd")
     at.selectbox(key="net_attack").set_value("overlay")
@@ -105,7 +105,7 @@ def test_widgets_slice_the_stored_results_and_write_the_link(mnist):
 def test_a_link_restores_the_view():
     view = {"norm": "l2", "attack": "fgsm", "measure": "fooled", "optimizers": "adam", "split": "blank",
             "neuron": "4", "when": "final", "scale_eps": "1"}
-    at = open_page(PAGE, TIMEOUT, **view)
+    at = open_page(PAGE, TIMEOUT, hover=True, **view)
     _ok(at)
     assert not at.warning
     assert (at.radio(key="net_norm").value, at.selectbox(key="net_attack").value, at.radio(key="net_measure").value,
@@ -118,7 +118,7 @@ def test_a_link_restores_the_view():
 
 
 def test_bad_links_are_corrected_with_a_note():
-    at = open_page(PAGE, TIMEOUT, norm="l7", attack="nope", measure="x", optimizers="rmsprop", split="?",
+    at = open_page(PAGE, TIMEOUT, hover=True, norm="l7", attack="nope", measure="x", optimizers="rmsprop", split="?",
                    neuron="42", when="soon", scale_eps="9")
     _ok(at)
     warnings = " ".join(w.value for w in at.warning)
@@ -146,7 +146,7 @@ def pending_job():
 
 def test_sections_wait_for_their_measures_without_blocking(monkeypatch, pending_job):
     answer_with(monkeypatch, ("agreement", "transfer", "scale"), pending_job)
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 20  # section 1 is drawn at once
     assert not at.get("plotly_chart")
@@ -158,7 +158,7 @@ def test_sections_wait_for_their_measures_without_blocking(monkeypatch, pending_
 
 def test_everything_waits_for_the_networks_while_they_train(monkeypatch, pending_job):
     answer_with(monkeypatch, ("populations",), pending_job)
-    at = open_page(PAGE, TIMEOUT)
+    at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
     assert not at.dataframe and not at.get("plotly_chart")
     assert any("epoch 6/15 of 12 networks" in p.proto.text for p in at.get("progress"))

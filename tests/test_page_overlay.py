@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from advx.figures import maps as M
-from apptest_support import assert_ran, open_page, picture_pixels, pictures
+from advx.figures import svg
+from apptest_support import assert_ran, drawn_charts, open_page, picture_pixels, pictures
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "views" / "overlay.py")
@@ -90,7 +92,7 @@ def test_a_visit_starts_with_the_image_panels_as_pictures_of_the_same_images():
     charts = _open()
     at = _open(hover=False)
     _ok(at)
-    assert at.toggle(key="ov_hover").value is False and len(at.get("plotly_chart")) == 6
+    assert at.toggle(key="ov_hover").value is False and not at.get("plotly_chart") and len(drawn_charts(at)) == 6
     drawn = pictures(at)
     assert len(drawn) == 3
     for html, title in zip(drawn, ("original #0 (label 7)", "Effective weights", "with overlay (predicted 0)")):
@@ -101,6 +103,29 @@ def test_a_visit_starts_with_the_image_panels_as_pictures_of_the_same_images():
         expected = M.colours(np.asarray(spec["data"][0]["z"], float), axis["colorscale"], axis["cmin"], axis["cmax"])
         np.testing.assert_array_equal(rgb, expected)
         assert name == spec["data"][0]["name"]
+
+
+def test_the_drawn_charts_carry_the_values_of_the_interactive_ones():
+    """A visit's charts are drawn without plotly.js; hovering still gives each bar's and cell's value, read here
+    from the drawing's tooltips and checked against the numbers of the interactive charts' own figures."""
+    charts = _open()
+    at = _open(hover=False)
+    _ok(at)
+    drawn = drawn_charts(at)
+    matrix = _spec(charts, "Share turned into the target")
+    z = np.array([[np.nan if v is None else v for v in row] for row in matrix["data"][0]["z"]], float)
+    (html,) = [h for h in drawn if "Share turned into the target" in h]
+    expected = [f"true {r} → target {c}: {z[r, c]:.1%}" for r in range(10) for c in range(10) if np.isfinite(z[r, c])]
+    assert svg.tooltips(html) == expected and len(expected) == 90  # the diagonal is blank
+    bars = _spec(charts, "Probabilities")
+    (html,) = [h for h in drawn if "Probabilities" in h]
+    expected = [f"class {k}: {p:.3f}" for trace in bars["data"] for k, p in zip(range(10), trace["y"])]
+    assert svg.tooltips(html) == expected
+    # each bar's height in the plot (0 to svg.V on the axis's range [0, 1]) is its probability, to the drawing's 0.1
+    heights = [float(h) for h in re.findall(r"<rect [^>]*height='([^']*)' fill='[^']*'><title>", html)]
+    probabilities = [p for trace in bars["data"] for p in trace["y"]]
+    np.testing.assert_allclose(heights, np.asarray(probabilities) * svg.V, atol=0.06)
+    assert at.toggle(key="ov_hover").value is False and not at.get("plotly_chart")
 
 
 def test_moving_the_eps_slider_updates_the_view_and_the_link():
