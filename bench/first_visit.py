@@ -42,10 +42,10 @@ PAGE_TIMEOUT_S = 900
 MAIN = "[data-testid='stMain']"
 BUSY = (f"{MAIN} [data-testid='stProgress'], {MAIN} [data-testid='stSpinner'], "
         "[data-testid='stStatusWidget']")
-# The first thing a page shows beyond its title, introduction and widgets: a section heading, a drawn chart, a table or
-# a picture of maps (advx.figures.maps.picture).
+# The first thing a page shows beyond its title, introduction and widgets: a section heading, a drawn chart (Plotly's
+# or advx.figures.svg's), a table or a picture of maps (advx.figures.maps.picture).
 FIRST_SECTION = (f"{MAIN} h2, {MAIN} h3, {MAIN} [data-testid='stPlotlyChart'] .js-plotly-plot, "
-                 f"{MAIN} [data-testid='stDataFrame'], {MAIN} .advx-maps img")
+                 f"{MAIN} [data-testid='stDataFrame'], {MAIN} .advx-maps img, {MAIN} .advx-chart")
 
 
 def pages() -> list[tuple[str, str]]:

@@ -46,7 +46,7 @@ def pictures(at: AppTest) -> list[str]:
 
 def drawn_charts(at: AppTest) -> list[str]:
     """The HTML of every chart drawn as HTML and SVG on the page (``advx.figures.svg.chart``), in order."""
-    return [m.proto.body for m in at.markdown if "advx-chart" in m.proto.body]
+    return [h.proto.body for h in at.get("html") if "advx-chart" in h.proto.body]
 
 
 def picture_pixels(html: str) -> list[tuple[str, np.ndarray]]:

@@ -122,7 +122,7 @@ def test_the_drawn_charts_carry_the_values_of_the_interactive_ones():
     expected = [f"class {k}: {p:.3f}" for trace in bars["data"] for k, p in zip(range(10), trace["y"])]
     assert svg.tooltips(html) == expected
     # each bar's height in the plot (0 to svg.V on the axis's range [0, 1]) is its probability, to the drawing's 0.1
-    heights = [float(h) for h in re.findall(r"<rect [^>]*height='([^']*)' fill='[^']*'><title>", html)]
+    heights = [float(h) * svg.V / 100 for h in re.findall(r"<div title='[^']*' style='[^']*;height:([\d.]+)%;", html)]
     probabilities = [p for trace in bars["data"] for p in trace["y"]]
     np.testing.assert_allclose(heights, np.asarray(probabilities) * svg.V, atol=0.06)
     assert at.toggle(key="ov_hover").value is False and not at.get("plotly_chart")

@@ -54,7 +54,7 @@ def chart(container, fig: go.Figure, key: str, hover: bool | None = None, config
     default, the visit's choice) or if ``advx.figures.svg`` cannot draw it, else its HTML and SVG drawing."""
     if not (interactive() if hover is None else hover):
         try:
-            container.markdown(svg.chart(fig), unsafe_allow_html=True)  # st.html would strip its SVG
+            container.html(svg.chart(fig))
             return
         except svg.Unsupported:
             pass

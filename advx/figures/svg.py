@@ -1,4 +1,4 @@
-"""Charts drawn without plotly.js: a figure of lines, markers, bars or small heatmaps as one block of HTML and SVG.
+"""Charts drawn without plotly.js: a figure of lines, markers, bars or small heatmaps as one block of HTML.
 
 ``chart(fig)`` reads the figure's own spec (its traces, axes, subplots' domains, shapes, annotations, legend and
 colour axis) and draws the same picture for a browser to show at once: no chart code to download, parse or run.
@@ -6,15 +6,18 @@ colour axis) and draws the same picture for a browser to show at once: no chart 
 - **Text is HTML**, in the page's font at 11 px or more: titles, axis titles, tick labels, annotations and the legend
   wrap on a narrow screen instead of colliding. A figure's subplots are panels side by side that stack when the
   screen is too narrow for them.
-- **The plot area is SVG** in a box whose width follows the page: lines keep their thickness and markers stay round
-  as it stretches (``vector-effect: non-scaling-stroke``).
+- **The plot area** is a box whose width follows the page. Its lines, fills, grid, axes and shapes are SVG images
+  (``data:`` URLs, so that the block passes ``st.html``'s sanitiser, which strips inline SVG); lines keep their
+  thickness as the box stretches (``vector-effect: non-scaling-stroke``). Markers, bars and heatmap cells are HTML
+  boxes over it.
 - **Hover keeps its values**: every marker, bar and heatmap cell carries its trace's hover text (its
-  ``hovertemplate`` filled in with the point's values), shown as the browser's tooltip. A line without markers
-  carries it at up to ``HOVER_POINTS`` of its points. A heatmap of more than ``PNG_CELLS`` cells is drawn as a
-  picture (``advx.figures.maps.png``) and its tooltip gives the range of its values.
+  ``hovertemplate`` filled in with the point's values) as the browser's tooltip. A line without markers carries it
+  at up to ``HOVER_POINTS`` of its points. A heatmap of more than ``PNG_CELLS`` cells is drawn as a picture
+  (``advx.figures.maps.png``) and its tooltip gives the range of its values.
 
 What it does not draw (another trace type, a fill between traces, stacked bars) raises ``Unsupported``; the caller
 shows the Plotly chart instead. The figure itself (and its HTML download) stays the interactive one.
+``tooltips(html)`` and ``drawings(html)`` read a chart back, for tests.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import html as _html
 import math
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote, unquote
 
 import numpy as np
 
@@ -34,7 +38,7 @@ FONT = 12  # tick labels, legend
 SMALL = 11  # the smallest text drawn (heatmap cells, notes)
 TITLE_FONT = 15  # the figure's title
 PANEL_FONT = 13  # a subplot's title
-HOVER_POINTS = 120  # the most points of a line without markers that carry a tooltip
+HOVER_POINTS = 60  # the most points of a line without markers that carry a tooltip
 PNG_CELLS = 600  # a heatmap with more cells is drawn as a picture
 MIN_PLOT_PX = 150  # the least height of a plot area
 PANEL_MIN_PX = 260  # the width under which panels side by side stack
@@ -155,9 +159,8 @@ def _title_text(title) -> str:
 
 
 def _tip(text: str) -> str:
-    """A tooltip's text for an SVG ``<title>``: escaped, its line breaks as character references (the chart is
-    shown through Markdown, where a blank line would end the block of HTML)."""
-    return _html.escape(text, quote=False).replace("\n", "&#10;")
+    """A tooltip's text for a ``title`` attribute: escaped, its line breaks as character references."""
+    return _html.escape(text, quote=True).replace("\n", "&#10;")
 
 
 # --- axes -------------------------------------------------------------------------------------------------------
@@ -554,7 +557,42 @@ def _stroke(colour: str, width: float, dash: str | None = None) -> str:
             + (f" stroke-dasharray='{dashes}'" if dashes else ""))
 
 
-def _scatter(panel: Panel, trace: dict, index: int, out: list) -> None:
+def _thinned(points: list, step: float = 1.0) -> list:
+    """A line's vertices without those closer than ``step`` (a thousandth of the plot's width) along x to the last
+    kept one, its first and last kept: the same line to the eye, a fraction of the points where they crowd (the
+    top of a log axis)."""
+    if len(points) < 3:
+        return points
+    kept = [points[0]]
+    for p in points[1:-1]:
+        if abs(p[0] - kept[-1][0]) >= step:
+            kept.append(p)
+    return kept + [points[-1]]
+
+
+def _pct(v: float) -> str:
+    """A coordinate of the plot's SVG space as a percentage of the plot's box."""
+    return f"{100 * v / V:.2f}%"
+
+
+def _title_attr(tip: str) -> str:
+    return f" title='{_tip(tip)}'" if tip else ""
+
+
+def _box(x: float, y: float, width: float, height: float, fill: str, tip: str) -> str:
+    """A bar or a heatmap cell (in the plot's SVG coordinates) as an HTML box that carries its tooltip."""
+    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_pct(x)};top:{_pct(y)};width:{_pct(width)};"
+            f"height:{_pct(height)};background:{fill}'></div>")
+
+
+def _dot(point: tuple[float, float], size: float, fill: str, tip: str) -> str:
+    """A marker (or an invisible target along a line) centred on ``point``, ``size`` pixels across."""
+    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_pct(point[0])};top:{_pct(point[1])};"
+            f"width:{size:g}px;height:{size:g}px;margin:{-size / 2:g}px 0 0 {-size / 2:g}px;border-radius:50%;"
+            f"background:{fill}'></div>")
+
+
+def _scatter(panel: Panel, trace: dict, index: int, out: list, hits: list) -> None:
     xs, ys = _trace_values(trace, "x"), _list(trace.get("y"))
     colour = _colour(trace, index)
     mode = trace.get("mode") or ("lines+markers" if len(ys) < 20 else "lines")
@@ -574,6 +612,7 @@ def _scatter(panel: Panel, trace: dict, index: int, out: list) -> None:
         segment: list = []
         for p in points + [None]:
             if p is None:
+                segment = _thinned(segment)
                 if len(segment) > 1:
                     out.append(f"<polyline points='{' '.join(f'{x:.1f},{y:.1f}' for x, y in segment)}' "
                                f"{_stroke(colour, float(line.get('width') or 2), line.get('dash'))}/>")
@@ -592,17 +631,14 @@ def _scatter(panel: Panel, trace: dict, index: int, out: list) -> None:
         tip = _hover(trace, i, _point_values(trace, i, xs[i], ys[i]),
                      f"{name}: {format_value(xs[i])}, {format_value(ys[i])}" if name else
                      f"{format_value(xs[i])}, {format_value(ys[i])}")
-        title = f"<title>{_tip(tip)}</title>" if tip else ""
         if markers:
             c = marker_colours[i] if marker_colours and i < len(marker_colours) else _colour(trace, index, "marker")
-            out.append(f"<path d='M{p[0]:.1f} {p[1]:.1f}h0' stroke='{c}' stroke-width='{size:g}' "
-                       f"stroke-linecap='round' vector-effect='non-scaling-stroke'>{title}</path>")
-        elif title:
-            out.append(f"<path d='M{p[0]:.1f} {p[1]:.1f}h0' stroke='transparent' stroke-width='12' "
-                       f"stroke-linecap='round' vector-effect='non-scaling-stroke'>{title}</path>")
+            hits.append(_dot(p, size, c, tip))
+        elif tip:  # the line's tooltips: invisible round targets along it
+            hits.append(_dot(p, 12, "transparent", tip))
 
 
-def _bars(panel: Panel, bars: list[tuple[int, dict]], layout: dict, out: list, texts: list) -> None:
+def _bars(panel: Panel, bars: list[tuple[int, dict]], layout: dict, hits: list, texts: list) -> None:
     """The panel's bar traces, side by side in each slot (plotly's ``group`` mode) unless a trace sets its widths or
     the layout overlays them."""
     gap = float(layout.get("bargap") if layout.get("bargap") is not None else 0.2)
@@ -649,9 +685,7 @@ def _bars(panel: Panel, bars: list[tuple[int, dict]], layout: dict, out: list, t
                                                  v if not horizontal else cats[i]),
                          f"{name}: {format_value(cats[i])}, {format_value(v)}" if name else
                          f"{format_value(cats[i])}: {format_value(v)}")
-            title = f"<title>{_tip(tip)}</title>" if tip else ""
-            out.append(f"<rect x='{x:.1f}' y='{y:.1f}' width='{max(width, 0.5):.1f}' height='{max(height, 0):.1f}' "
-                       f"fill='{fill}'>{title}</rect>")
+            hits.append(_box(x, y, max(width, 0.5), max(height, 0.0), fill, tip))
             if i < len(bar_texts) and bar_texts[i] not in (None, "") and trace.get("textposition") in ("outside", "auto", None):
                 if horizontal:
                     texts.append((hi_v, (lo_c + hi_c) / 2, plain(bar_texts[i]), "left", "middle"))
@@ -691,7 +725,7 @@ def _luminance(rgb) -> float:
     return 0.299 * r + 0.587 * g + 0.114 * b
 
 
-def _heatmap(panel: Panel, trace: dict, layout: dict, out: list, texts: list, bars: list) -> None:
+def _heatmap(panel: Panel, trace: dict, layout: dict, hits: list, texts: list, bars: list) -> None:
     z = M._array(trace["z"]).astype(np.float64)
     if z.ndim != 2:
         raise Unsupported("a heatmap whose z is not 2-D")
@@ -721,9 +755,9 @@ def _heatmap(panel: Panel, trace: dict, layout: dict, out: list, texts: list, ba
         finite = z[np.isfinite(z)]
         tip = f"{name + ': ' if name else ''}{format_value(float(finite.min())) if finite.size else ''} to " \
               f"{format_value(float(finite.max())) if finite.size else ''}"
-        out.append(f"<image href='data:image/png;base64,{data}' x='{left * V:.1f}' y='{(1 - bottom) * V:.1f}' "
-                   f"width='{(right - left) * V:.1f}' height='{(bottom - top) * V:.1f}' preserveAspectRatio='none' "
-                   f"style='image-rendering:pixelated'><title>{_tip(tip)}</title></image>")
+        hits.append(f"<img{_title_attr(tip)} alt='' src='data:image/png;base64,{data}' style='position:absolute;"
+                    f"left:{_pct(left * V)};top:{_pct((1 - bottom) * V)};width:{_pct((right - left) * V)};"
+                    f"height:{_pct((bottom - top) * V)};image-rendering:pixelated'>")
         return
     dx = [abs(b - a) for a, b in zip(fx, fx[1:])] or [1.0]
     dy = [abs(b - a) for a, b in zip(fy, fy[1:])] or [1.0]
@@ -742,8 +776,7 @@ def _heatmap(panel: Panel, trace: dict, layout: dict, out: list, texts: list, ba
             tip = _hover(trace, 0, values, f"{format_value(xs[c])}, {format_value(ys[r])}: {format_value(value)}")
             x0, y0 = (fx[c] - wx / 2) * V, (1 - fy[r] - wy / 2) * V
             colour = "#%02x%02x%02x" % tuple(int(v) for v in rgb[r, c])
-            out.append(f"<rect x='{x0:.1f}' y='{y0:.1f}' width='{wx * V + 0.5:.1f}' height='{wy * V + 0.5:.1f}' "
-                       f"fill='{colour}'>{f'<title>{_tip(tip)}</title>' if tip else ''}</rect>")
+            hits.append(_box(x0, y0, wx * V + 0.5, wy * V + 0.5, colour, tip))
             shown_text = fill_template(template, values) if template else None
             if shown_text:
                 ink = "#ffffff" if _luminance(rgb[r, c]) < 0.5 else TEXT
@@ -853,8 +886,23 @@ def _square_cells(panel: Panel) -> float | None:
     return None
 
 
+def _layer(parts: list[str]) -> str:
+    """SVG drawing (lines, fills, grid, shapes) as one image over the plot's box, a little beyond its edges so that a
+    line along an edge is not cut in half."""
+    if not parts:
+        return ""
+    pad = 6.0
+    drawing = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='{-pad:g} {-pad:g} {V + 2 * pad:g} {V + 2 * pad:g}' "
+               f"preserveAspectRatio='none'>{''.join(parts)}</svg>")
+    inset = f"{-100 * pad / V:.2f}%"
+    size = f"{100 * (V + 2 * pad) / V:.2f}%"
+    return (f"<img alt='' src='data:image/svg+xml,{quote(drawing, safe=' =:/,.-')}' style='position:absolute;"
+            f"left:{inset};top:{inset};width:{size};height:{size};max-width:none;pointer-events:none'>")
+
+
 def _panel_html(panel: Panel, layout: dict, height_px: float, bars: list, colour_start: int) -> str:
     out: list[str] = _grid_lines(panel)
+    hits: list[str] = []  # what carries a tooltip: markers, bars, cells, targets along lines (HTML, over the drawing)
     texts: list = []
     bar_traces = []
     for offset, trace in enumerate(panel.traces):
@@ -863,21 +911,21 @@ def _panel_html(panel: Panel, layout: dict, height_px: float, bars: list, colour
         kind = trace.get("type", "scatter")
         index = colour_start + offset
         if kind == "scatter":
-            _scatter(panel, trace, index, out)
+            _scatter(panel, trace, index, out, hits)
         elif kind == "bar":
             bar_traces.append((index, trace))
         else:
-            _heatmap(panel, trace, layout, out, texts, bars)
+            _heatmap(panel, trace, layout, hits, texts, bars)
     if bar_traces:
-        _bars(panel, bar_traces, layout, out, texts)
-    out += [_shape(panel, s) for s in panel.shapes]
+        _bars(panel, bar_traces, layout, hits, texts)
+    shapes = [_shape(panel, s) for s in panel.shapes]
     axes = []
     if panel.x.visible:
         axes.append(f"<line x1='0' x2='{V:g}' y1='{V:g}' y2='{V:g}' {_stroke(AXIS, 1)}/>")
     if panel.y.visible:
         axes.append(f"<line x1='0' x2='0' y1='0' y2='{V:g}' {_stroke(AXIS, 1)}/>")
-    svg = (f"<svg viewBox='0 0 {V:g} {V:g}' preserveAspectRatio='none' style='position:absolute;inset:0;"
-           f"width:100%;height:100%;overflow:visible'>{''.join(out + axes)}</svg>")
+    # below: the grid, lines and fills; then the boxes and dots that carry tooltips; above: the axes and shapes
+    svg = _layer(out) + "".join(hits) + _layer(axes + [s for s in shapes if s])
     labels = "".join(_label(t[0], t[1], t[2], t[3], t[4], *(t[5:] or (TEXT, SMALL)),
                             kind="cell" if len(t) > 5 else "annotation") for t in texts)
     labels += "".join(_note(panel, n) for n in panel.notes)
@@ -923,17 +971,21 @@ def _legend(spec: dict) -> str:
         seen.add(key)
         colour = _colour(trace, index, "marker" if trace.get("type") == "bar" else "line")
         if trace.get("type") == "bar":
-            swatch = f"<rect x='2' y='3' width='14' height='10' fill='{colour}'/>"
+            swatch = f"<span style='width:14px;height:10px;background:{colour}'></span>"
         else:
             line = trace.get("line") or {}
             mode = trace.get("mode") or "lines"
-            swatch = (f"<line x1='0' x2='18' y1='8' y2='8' {_stroke(colour, 2, line.get('dash'))}/>"
-                      if "lines" in mode or trace.get("fill") else "")
+            style = {"dot": "dotted", "dash": "dashed", "dashdot": "dashed", "longdash": "dashed"}.get(
+                line.get("dash") or "", "solid")
+            swatch = (f"<span style='width:18px;border-top:2px {style} {colour}'></span>"
+                      if "lines" in mode or trace.get("fill") else "<span style='width:18px'></span>")
             if "markers" in mode:
-                swatch += f"<circle cx='9' cy='8' r='3' fill='{colour}'/>"
+                swatch += (f"<span style='position:absolute;left:6px;top:50%;width:6px;height:6px;margin-top:-3px;"
+                           f"border-radius:50%;background:{colour}'></span>")
         entries.append(f"<span data-kind='legend' style='display:inline-flex;align-items:center;gap:4px;"
                        f"{'opacity:0.5;' if trace.get('visible') == 'legendonly' else ''}'>"
-                       f"<svg width='18' height='16' style='flex:none'>{swatch}</svg>{rich(name)}</span>")
+                       f"<span style='position:relative;display:inline-flex;align-items:center;flex:none;width:18px;"
+                       f"height:16px'>{swatch}</span>{rich(name)}</span>")
     shown = layout.get("showlegend") is True or len(traces) > 1
     if not entries or not shown:
         return ""
@@ -993,12 +1045,18 @@ def chart(fig) -> str:
     bar = _colour_bar(*bars[0]) if bars else ""
     html = (f"<div class='advx-chart' style='font-family:inherit;color:{TEXT};margin-bottom:8px'>"
             f"{heading}{body}{_legend(spec)}{bar}</div>")
-    return html.replace("\n", " ")  # one line: Markdown shows it as one block of HTML
+    return html.replace("\n", " ")  # one line of HTML
 
 
-_TIP = re.compile(r"<title>(.*?)</title>", re.S)
+_TIP = re.compile(r"<(?:div|img) title='([^']*)'")
+_LAYER = re.compile(r"src='data:image/svg\+xml,([^']*)'")
 
 
 def tooltips(html: str) -> list[str]:
     """The hover text of every point, bar and cell of a ``chart``, in order."""
     return [_html.unescape(t) for t in _TIP.findall(html)]  # "&#10;" back to a line break
+
+
+def drawings(html: str) -> list[str]:
+    """The SVG of every drawing layer of a ``chart`` (its lines, fills, grid, axes and shapes), in order."""
+    return [unquote(d) for d in _LAYER.findall(html)]
