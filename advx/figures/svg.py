@@ -192,6 +192,26 @@ class Axis:
             return math.log10(number) if number > 0 else None
         return number
 
+    def positions(self, values: list) -> np.ndarray:
+        """``position`` of every value at once (NaN where there is none)."""
+        if self.kind != "category":
+            try:
+                numbers = np.asarray(values, dtype=np.float64)
+            except (TypeError, ValueError):
+                numbers = None
+            if numbers is not None and numbers.ndim == 1:
+                if self.kind == "log":
+                    with np.errstate(divide="ignore", invalid="ignore"):
+                        return np.where(numbers > 0, np.log10(np.where(numbers > 0, numbers, 1.0)), np.nan)
+                return np.where(np.isfinite(numbers), numbers, np.nan)
+        return np.array([np.nan if (p := self.position(v)) is None else p for v in values], np.float64)
+
+    def fracs(self, values: list) -> np.ndarray:
+        """``at`` of every value at once (NaN where there is none)."""
+        if self.hi == self.lo:
+            return np.full(len(values), np.nan)
+        return (self.positions(values) - self.lo) / (self.hi - self.lo)
+
     def frac(self, position: float | None) -> float | None:
         """A position as a fraction of the axis's length, from ``lo`` (0) to ``hi`` (1)."""
         if position is None or self.hi == self.lo:
@@ -353,7 +373,8 @@ def _auto_range(axis: Axis, traces: list[dict], letter: str, spec: dict) -> tupl
     pad = 0.0
     for trace in traces:
         kind = trace.get("type", "scatter")
-        positions = [axis.position(v) for v in _trace_values(trace, letter)]
+        positions = [None if np.isnan(p) else float(p) for p in axis.positions(_trace_values(trace, letter))] \
+            if kind != "scatter" else None
         if kind == "heatmap":
             points += [p - 0.5 for p in positions if p is not None] + [p + 0.5 for p in positions if p is not None]
         elif kind == "bar":
@@ -369,7 +390,10 @@ def _auto_range(axis: Axis, traces: list[dict], letter: str, spec: dict) -> tupl
                 points += [p for p in positions if p is not None] + [0.0 if axis.kind != "log" else None]
                 pad = max(pad, 0.05)
         else:
-            points += [p for p in positions if p is not None]
+            found = axis.positions(_trace_values(trace, letter))
+            found = found[np.isfinite(found)]
+            if found.size:
+                points += [float(found.min()), float(found.max())]
             if letter == "y" or "markers" in (trace.get("mode") or "lines+markers"):
                 pad = max(pad, 0.05)
     points = [p for p in points if p is not None]
@@ -596,7 +620,12 @@ def _scatter(panel: Panel, trace: dict, index: int, out: list, hits: list) -> No
     xs, ys = _trace_values(trace, "x"), _list(trace.get("y"))
     colour = _colour(trace, index)
     mode = trace.get("mode") or ("lines+markers" if len(ys) < 20 else "lines")
-    points = [_pt(panel, x, y) for x, y in zip(xs, ys)]
+    n = min(len(xs), len(ys))
+    xs, ys = xs[:n], ys[:n]
+    fx, fy = panel.x.fracs(xs), panel.y.fracs(ys)
+    ok = np.isfinite(fx) & np.isfinite(fy)
+    points = [(float(a) * V, (1 - float(b)) * V) if good else None
+              for a, b, good in zip(fx.tolist(), fy.tolist(), ok.tolist())]
     name = plain(trace.get("name"))
     if trace.get("fill") in ("toself", "tozeroy"):
         shown = [p for p in points if p is not None]
