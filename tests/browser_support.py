@@ -495,6 +495,8 @@ def change_main_widget(page) -> WidgetChange | None:
 # ----------------------------------------------------------------------------------------------
 # Layout at a phone's width
 
+# Pages that draw charts (``ui.maps.chart``) but none in their first view: Compare's histograms are in its third view.
+CHARTS_LATER = {"views/compare.py"}
 PHONE = {"width": 390, "height": 844}  # CSS pixels of a common phone held upright
 MIN_FONT_PX = 11
 
