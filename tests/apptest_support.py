@@ -49,6 +49,23 @@ def drawn_charts(at: AppTest) -> list[str]:
     return [h.proto.body for h in at.get("html") if "advx-chart" in h.proto.body]
 
 
+def tables(at: AppTest) -> list:
+    """Every table drawn as HTML on the page (``ui.charts.html_table``), in order, as DataFrames of the texts shown."""
+    import html as _html
+    import re
+
+    import pandas as pd
+
+    found = []
+    for body in (h.proto.body for h in at.get("html") if "advx-table" in h.proto.body):
+        cell = re.compile(r"<t[hd](?:\s[^>]*)?>(.*?)</t[hd]>")
+        head, _, rows = body.partition("</thead>")
+        columns = [_html.unescape(c) for c in cell.findall(head)]
+        found.append(pd.DataFrame([[_html.unescape(c) for c in cell.findall(row)] for row in rows.split("</tr>")
+                                   if "<td" in row], columns=columns))
+    return found
+
+
 def picture_pixels(html: str) -> list[tuple[str, np.ndarray]]:
     """``[(map name, (h, w, 3) uint8 RGB)]`` of each tile of a picture, its PNG read by Pillow."""
     from PIL import Image

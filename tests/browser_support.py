@@ -614,7 +614,7 @@ _LAYOUT_PROBLEMS = """([minFont, inset]) => {
       }
     });
   });
-  document.querySelectorAll("[data-testid='stTable'], [data-testid='stDataFrame']").forEach((table, n) => {
+  document.querySelectorAll("[data-testid='stTable'], [data-testid='stDataFrame'], .advx-table").forEach((table, n) => {
     const frame = table.getBoundingClientRect();
     if (frame.width === 0 || frame.height === 0) return;
     const first = table.querySelector("thead tr th, [role='columnheader']");
@@ -642,7 +642,7 @@ def layout_problems(page, min_font_px: float = MIN_FONT_PX, inset_px: float = 1.
     (facet titles, notes) and legend, each taken as the quadrilateral it covers (a rotated tick label as rotated),
     must not overlap one another (boxes shrunk by ``inset_px`` so that touching is no overlap) nor run past the chart's
     edge (a title too long for a phone is cut off there), and no text may be
-    smaller than ``min_font_px``. A table (``st.table``, ``st.dataframe``) must show its first (key) column.
+    smaller than ``min_font_px``. A table (``st.table``, ``st.dataframe``, ``ui.charts.html_table``) must show its first (key) column.
     Charts and tables of zero size (a closed expander or tab) are not looked at. Returns one sentence per problem.
     """
     return page.evaluate(_LAYOUT_PROBLEMS, [min_font_px, inset_px])

@@ -47,7 +47,7 @@ def _advx_alone(body: str) -> dict:
 
 
 def _page(name: str):
-    at = open_page(str(ROOT / "views" / f"{name}.py"), TIMEOUT)
+    at = open_page(str(ROOT / "views" / f"{name}.py"), TIMEOUT, hover=True)  # its tables as data grids, to read
     assert_ran(at)
     assert not at.error, [e.value for e in at.error]
     return at

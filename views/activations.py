@@ -7,7 +7,7 @@ from advx import neurons
 from advx.figures import neurons as figs
 from advx import vocabulary as V
 from advx.text import neurons as words
-from ui import links, loaders, maps, resources, story
+from ui import charts, links, loaders, maps, resources, story
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
 
@@ -52,10 +52,10 @@ st.markdown(f"Compared with the post: {words.post_verdict(sparse)}")
 
 other = [d for d in neurons.DEFINITIONS if d != definition][0]
 both = {definition: sparse, other: loaders.sparsity(run, epoch, other, high, mild)}
-st.dataframe(pd.DataFrame([
+charts.table(st, pd.DataFrame([
     {"“high” relative to": neurons.DEFINITION_TITLES[d], "layer": layer, "mean high": s.mean(neurons.HIGH),
      "mean mild": s.mean(neurons.MILD), "median high": s.median(neurons.HIGH), "median mild": s.median(neurons.MILD)}
-    for d, layers in both.items() for layer, s in layers.items()]).round(2), hide_index=True, key="act_both")
+    for d, layers in both.items() for layer, s in layers.items()]).round(2), "act_both")
 st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high from {high:.0%}); an activation of "
            "exactly 0 is always inactive.")
 

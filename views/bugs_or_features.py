@@ -8,7 +8,7 @@ from advx import vocabulary as V
 from advx.experiments import explanations as EX
 from advx.text import explanations as W
 from advx.figures import explanations as F
-from ui import links, maps, resources, road, story
+from ui import charts, links, maps, resources, road, story
 from ui.page_downloads import offer
 
 PERCENT = st.column_config.NumberColumn(format="percent")
@@ -49,8 +49,8 @@ if (splits := road.show(jobs["splits"])) is not None:
         figures[f"split_{name}"] = F.split_curves(splits.ks, getattr(splits, field), splits.random_outside, labels,
                                                   splits.k_level, title=f"{y_title.capitalize()}", y_title=y_title)
         maps.chart(column, figures[f"split_{name}"], f"bf_split_{name}")
-    st.dataframe(pd.DataFrame(W.split_rows(splits, k)), hide_index=True, key="bf_split_rows",
-                 column_config={c: PERCENT for c in ("reaches the target", "energy outside",
+    charts.table(st, pd.DataFrame(W.split_rows(splits, k)), "bf_split_rows",
+                 {c: PERCENT for c in ("reaches the target", "energy outside",
                                                      "logit change from outside", "random direction outside")})
     st.caption(W.NOTES["splits"])
     findings["splits"] = W.split_findings(splits)

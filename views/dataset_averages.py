@@ -64,8 +64,7 @@ st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(f"{words.MEASURES_HELP} Hidden neurons are weighted by their ReLU activation; output neurons by the "
            f"{words.OUTPUT_WEIGHTING_TITLES[weight]}. A neuron whose activation is 0 on every training image never "
            "fires: it is marked dead and has no average.")
-st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="da_table",
-             column_config=charts.pinned("neuron"))
+charts.table(st, nw.measures_table(codes, widths, now, init, epoch), "da_table", charts.pinned("neuron"))
 
 offer("dataset_averages", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["da_neurons"], weight=weight, layer=open_layer)

@@ -76,8 +76,7 @@ now, init = loaders.maps(run, epoch), loaders.maps(run, 0)
 story.fill_lead(lead, "views/effective_weights.py", words.noise_lead(codes, widths, now))
 st.markdown(words.noise_summary(codes, widths, now, init, epoch))
 st.caption(words.MEASURES_HELP)
-st.dataframe(nw.measures_table(codes, widths, now, init, epoch), hide_index=True, key="ew_table",
-             column_config=charts.pinned("neuron"))
+charts.table(st, nw.measures_table(codes, widths, now, init, epoch), "ew_table", charts.pinned("neuron"))
 
 offer("effective_weights", shown, arrays)
 links.sync(epoch=epoch, neurons=st.session_state["ew_neurons"], view=view, layer=open_layer, **image_url)

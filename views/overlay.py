@@ -12,7 +12,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import overlay as words
 from advx.text import glossary as G
-from ui import attack_widgets, cache, links, loaders, maps, resources, road, story
+from ui import attack_widgets, cache, charts, links, loaders, maps, resources, road, story
 from ui.page_downloads import offer
 
 DEFAULT_EPS = {"linf": 0.8, "l2": 5.12}
@@ -143,8 +143,8 @@ st.caption(f"Targeted at {target}, over the correctly classified images among th
 st.header("5 · Beside the papers")
 paper_rows = road.get(E.paper_table.spec(run, mnist))
 if paper_rows is not None:
-    st.dataframe(pd.DataFrame(paper_rows).astype({c: float for c in ("error_rate", "accuracy", "mean_confidence")}),
-                 hide_index=True, key="ov_paper", column_config={
+    charts.table(st, pd.DataFrame(paper_rows).astype({c: float for c in ("error_rate", "accuracy",
+                 "mean_confidence")}), "ov_paper", {
                      "network": "network", "attack": "attack", "eps": st.column_config.NumberColumn("ε", format="%g"),
                      **{c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
                         for c in ("error_rate", "accuracy", "mean_confidence")}})

@@ -158,17 +158,16 @@ if comparison is not None:
 
 st.header("9 · The data subspace")
 if comparison is not None:
-    st.dataframe(pd.DataFrame(R.subspace_rows(comparison, tuple(param_layer_names(standard.final_params)))),
-                 hide_index=True, key="ss_subspace", column_config={BOOK: st.column_config.NumberColumn(
+    charts.table(st, pd.DataFrame(R.subspace_rows(comparison, tuple(param_layer_names(standard.final_params)))), "ss_subspace",
+                 {BOOK: st.column_config.NumberColumn(
                      BOOK, format="percent"), STREET: st.column_config.NumberColumn(STREET, format="percent")})
     st.markdown(f"{words.subspace_sentence(comparison)} {words.sparsity_sentence(comparison)}")
 
 st.header("10 · Beside the published numbers")
 published = words.published_rows() + ([] if comparison is None else R.our_published_rows(comparison, standard.config,
                                                                                      robust.config))
-st.dataframe(pd.DataFrame(published), hide_index=True, key="ss_published",
-             column_config=charts.pinned("model", {"accuracy": st.column_config.NumberColumn(format="percent")}),
-             column_order=("model", "attack", "ε (L∞)", "accuracy", "note", "training", "source"))
+charts.table(st, pd.DataFrame(published), "ss_published",
+             charts.pinned("model", {"accuracy": st.column_config.NumberColumn(format="percent")}), column_order=("model", "attack", "ε (L∞)", "accuracy", "note", "training", "source"))
 st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convolution and max-pooling layers and one "
            f"dense layer, trained at L∞ ε = 0.3 with PGD-40. Ours are {'-'.join(map(str, (784, *hidden, 10)))} MLPs "
            f"without convolutions, the street-smart one trained at {chosen.setting()} with PGD-"
@@ -176,7 +175,7 @@ st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convoluti
            "secondary source and could not be checked against the paper here.")
 if comparison is not None:
     with st.expander("Every number of the comparison"):
-        st.dataframe(pd.DataFrame(words.comparison_rows(comparison)), hide_index=True, key="ss_every_number")
+        charts.table(st, pd.DataFrame(words.comparison_rows(comparison)), "ss_every_number")
 else:
     st.caption("Sections 6 to 9 and our rows of this table follow once the comparison is done.")
 

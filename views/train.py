@@ -9,7 +9,7 @@ from advx.config import OPTIMIZERS, SCHEDULES, ConfigError, TrainConfig
 from advx.figures.train import learning_curves
 from advx.model import summary
 from advx.paths import CacheDirError
-from ui import downloads, maps, resources, road, story
+from ui import charts, downloads, maps, resources, road, story
 
 
 def hidden_sizes(text: str) -> tuple[int, ...]:
@@ -75,9 +75,8 @@ with d3:
                               key="train_history_download", label="Download the history (CSV)")
 
 st.subheader("Model summary")
-st.dataframe(pd.DataFrame(summary(run.final_params)).drop(columns="output_shape").rename(columns={
-    "layer": "Layer", "type": "Type", "outputs": "Outputs", "params": "Param #"}),
-    hide_index=True, key="train_summary")
+charts.table(st, pd.DataFrame(summary(run.final_params)).drop(columns="output_shape").rename(columns={
+    "layer": "Layer", "type": "Type", "outputs": "Outputs", "params": "Param #"}), "train_summary")
 st.caption(f"{config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), batch "
            f"{config.batch_size}, random seed {config.seed}. A trained network is kept: the next visit, yours or "
            "anyone's, reads it instead of training again.")
@@ -89,10 +88,10 @@ with st.expander("Stored runs"):
         runs = None
         st.warning(f"The run store cannot be read: {exc}")
     if runs:
-        st.dataframe(pd.DataFrame([{"hidden layers": " × ".join(map(str, r["config"]["hidden"])),
+        charts.table(st, pd.DataFrame([{"hidden layers": " × ".join(map(str, r["config"]["hidden"])),
                                     "epochs": r["config"]["epochs"], "optimizer": r["config"]["optimizer"],
                                     "random seed": r["config"]["seed"], "test accuracy": r["test_acc"]}
-                                   for r in runs]), hide_index=True, key="train_runs")
+                                   for r in runs]), "train_runs")
     elif runs is not None:
         st.write("No network is stored yet.")
 

@@ -10,7 +10,7 @@ from advx import experiments as E
 from advx import vocabulary as V
 from advx.text import subspace as words
 from advx.text import glossary as G
-from ui import cache, jobs, links, resources, road, story
+from ui import cache, charts, jobs, links, resources, road, story
 from ui import maps as mapview
 from ui import neuron_widgets as nw
 from ui.page_downloads import offer
@@ -72,7 +72,7 @@ if spectra is not None:
                "subspace against energy outside it. Above the dotted line, more of the neuron lives outside the data "
                "than inside. The table pools every neuron of a layer.")
     layers = pd.DataFrame(S.layer_summary(sub, k, spectra))
-    st.dataframe(layers, hide_index=True, key="why_layers", column_config={
+    charts.table(st, layers, "why_layers", {
         c: st.column_config.NumberColumn(format="percent" if "inside" in c else "%.2f") for c in layers if c != "layer"})
     focus = st.selectbox("Split one neuron", codes, key="why_focus", format_func=lambda c: neurons.neuron_label(
         *neurons.parse_neuron(c, widths)))
@@ -93,8 +93,7 @@ if studies is not None:
     st.caption("Share of each matrix's energy inside the top-k subspace, for every k. A change ΔW1 that follows the "
                "images' curve was made of images; one that lags behind it reached directions the images barely "
                "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
-    st.dataframe(pd.DataFrame(words.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})),
-                 hide_index=True, key="why_optimizers")
+    charts.table(st, pd.DataFrame(words.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})), "why_optimizers")
     column_jobs |= {kind: road.ask(E.counterfactual_column.spec(runs[kind], mnist, 0))
                     for kind in ("noise", "decay")}
 
@@ -109,8 +108,8 @@ if columns is not None:
     with story.numbers_box():
         # In percent with one decimal (the attack shares have ±2.4 points of sampling error); column_config formats
         # in the browser, at no cost to the rerun (a pandas Styler costs about 30 ms).
-        st.dataframe(table * 100, key="why_counterfactual",
-                     column_config={c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns})
+        charts.table(st, table * 100, "why_counterfactual",
+                     {c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns}, hide_index=False)
 elif runs is None:
     st.caption("The chart compares the trained network with the comparison runs: it follows once they are trained.")
 if studies is not None:

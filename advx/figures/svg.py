@@ -32,12 +32,13 @@ from urllib.parse import quote, unquote
 import numpy as np
 
 from advx.figures import maps as M
+from advx.figures.base import TITLE_SIZE
 
 V = 1000.0  # the plot area's SVG coordinates run over [0, V] on both axes
 FONT = 12  # tick labels, legend
 SMALL = 11  # the smallest text drawn (heatmap cells, notes)
 TITLE_FONT = 15  # the figure's title
-PANEL_FONT = 13  # a subplot's title
+PANEL_FONT = TITLE_SIZE  # a subplot's title, as on the Plotly figures
 HOVER_POINTS = 60  # the most points of a line without markers that carry a tooltip
 PNG_CELLS = 600  # a heatmap with more cells is drawn as a picture
 MIN_PLOT_PX = 150  # the least height of a plot area
@@ -594,7 +595,7 @@ def _thinned(points: list, step: float = 1.0) -> list:
     return kept + [points[-1]]
 
 
-def _pct(v: float) -> str:
+def _css_percent(v: float) -> str:
     """A coordinate of the plot's SVG space as a percentage of the plot's box."""
     return f"{100 * v / V:.2f}%"
 
@@ -605,13 +606,13 @@ def _title_attr(tip: str) -> str:
 
 def _box(x: float, y: float, width: float, height: float, fill: str, tip: str) -> str:
     """A bar or a heatmap cell (in the plot's SVG coordinates) as an HTML box that carries its tooltip."""
-    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_pct(x)};top:{_pct(y)};width:{_pct(width)};"
-            f"height:{_pct(height)};background:{fill}'></div>")
+    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_css_percent(x)};top:{_css_percent(y)};width:{_css_percent(width)};"
+            f"height:{_css_percent(height)};background:{fill}'></div>")
 
 
 def _dot(point: tuple[float, float], size: float, fill: str, tip: str) -> str:
     """A marker (or an invisible target along a line) centred on ``point``, ``size`` pixels across."""
-    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_pct(point[0])};top:{_pct(point[1])};"
+    return (f"<div{_title_attr(tip)} style='position:absolute;left:{_css_percent(point[0])};top:{_css_percent(point[1])};"
             f"width:{size:g}px;height:{size:g}px;margin:{-size / 2:g}px 0 0 {-size / 2:g}px;border-radius:50%;"
             f"background:{fill}'></div>")
 
@@ -785,8 +786,8 @@ def _heatmap(panel: Panel, trace: dict, layout: dict, hits: list, texts: list, b
         tip = f"{name + ': ' if name else ''}{format_value(float(finite.min())) if finite.size else ''} to " \
               f"{format_value(float(finite.max())) if finite.size else ''}"
         hits.append(f"<img{_title_attr(tip)} alt='' src='data:image/png;base64,{data}' style='position:absolute;"
-                    f"left:{_pct(left * V)};top:{_pct((1 - bottom) * V)};width:{_pct((right - left) * V)};"
-                    f"height:{_pct((bottom - top) * V)};image-rendering:pixelated'>")
+                    f"left:{_css_percent(left * V)};top:{_css_percent((1 - bottom) * V)};width:{_css_percent((right - left) * V)};"
+                    f"height:{_css_percent((bottom - top) * V)};image-rendering:pixelated'>")
         return
     dx = [abs(b - a) for a, b in zip(fx, fx[1:])] or [1.0]
     dy = [abs(b - a) for a, b in zip(fy, fy[1:])] or [1.0]
