@@ -34,9 +34,7 @@ def hover_toggle(key: str, container=None) -> bool:
     """The page's "Interactive charts" toggle (widget ``key``); whether the figures are drawn as Plotly charts."""
     if key not in st.session_state:
         st.session_state[key] = interactive()
-    on = bool((container or st).toggle(LABEL, key=key, help=HELP, on_change=_keep, args=(key,)))
-    st.session_state[KEPT] = on
-    return on
+    return bool((container or st).toggle(LABEL, key=key, help=HELP, on_change=_keep, args=(key,)))
 
 
 def show(container, fig: go.Figure, key: str, hover: bool | None = None, config: dict | None = None) -> None:

@@ -130,7 +130,7 @@ def mosaic(maps: np.ndarray, titles: Sequence[str], *, signed: bool = True, ncol
     return go.Figure({"data": [trace], "layout": layout}, _validate=False)
 
 
-def _array(value) -> np.ndarray:
+def as_array(value) -> np.ndarray:
     """A heatmap's ``z`` as an array, from a figure or from its JSON (a plain list or plotly's base64 typed array)."""
     if isinstance(value, dict) and "bdata" in value:
         array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
@@ -145,14 +145,14 @@ def tiles(fig) -> list[tuple[str, np.ndarray]]:
     spec (a dict)."""
     spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
     trace = spec["data"][0]
-    z = _array(trace["z"])
+    z = as_array(trace["z"])
     return [(name, z[top:top + SIDE, left:left + SIDE]) for name, top, left in trace["meta"]["tiles"]]
 
 
 def canvas(fig) -> np.ndarray:
     """The whole canvas of a mosaic (NaN in the gaps), from a ``go.Figure`` or its JSON spec."""
     spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
-    return _array(spec["data"][0]["z"])
+    return as_array(spec["data"][0]["z"])
 
 
 def colours(values: np.ndarray, colorscale: Sequence, cmin: float, cmax: float) -> np.ndarray:
@@ -184,8 +184,16 @@ def _number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def _gradient(colorscale: Sequence) -> str:
-    return ", ".join(f"{col} {100 * float(f):.1f}%" for f, col in colorscale)
+def colour_bar(colorscale: Sequence, low: str, high: str, title: str = "", *, kind: str | None = None,
+               font: int = 12, pad: str = "0") -> str:
+    """A horizontal colour bar as HTML: the scale's gradient between its two end values, then its title.
+    ``kind`` marks it for the layout check (``data-kind``); ``pad`` is its CSS padding."""
+    gradient = ", ".join(f"{col} {100 * float(f):.1f}%" for f, col in colorscale)
+    marked = f" data-kind='{kind}'" if kind else ""
+    return (f"<div{marked} style='display:flex;align-items:center;gap:6px;font-size:{font}px;margin-top:6px;"
+            f"padding:{pad}'><span>{_html.escape(low)}</span><div style='flex:1;max-width:240px;height:10px;"
+            f"border:1px solid #ddd;background:linear-gradient(to right, {gradient})'></div>"
+            f"<span>{_html.escape(high)}</span><span style='opacity:0.75'>{_html.escape(title)}</span></div>")
 
 
 def _plain(text) -> str:
@@ -197,7 +205,7 @@ def _panel(spec: dict) -> dict:
     """What a picture draws of a plain heatmap figure (one image, such as ``advx.figures.attacks.image_panel``):
     one tile under the figure's title, its colours, and its rectangles (the shapes the figure outlines)."""
     trace, layout = spec["data"][0], spec["layout"]
-    z = _array(trace["z"])
+    z = as_array(trace["z"])
     if trace.get("coloraxis"):
         axis = dict(layout["coloraxis"])
     else:
@@ -256,11 +264,8 @@ def picture(fig) -> str:
             f"width:100%;height:auto;image-rendering:pixelated;border:1px solid #ddd'>{marks}</div></figure>")
     heading = (f"<div style='font-size:14px;font-weight:600;margin-bottom:6px;overflow-wrap:anywhere'>"
                f"{_html.escape(drawn['heading'])}</div>") if drawn["heading"] else ""
-    bar = "" if axis.get("showscale") is False else (
-        f"<div style='display:flex;align-items:center;gap:6px;font-size:12px;margin-top:6px'>"
-        f"<span>{_number(cmin)}</span><div style='flex:1;max-width:240px;height:10px;border:1px solid #ddd;"
-        f"background:linear-gradient(to right, {_gradient(scale)})'></div><span>{_number(cmax)}</span>"
-        f"<span style='opacity:0.75'>{_html.escape(str(drawn['colorbar_title'] or ''))}</span></div>")
+    bar = "" if axis.get("showscale") is False else colour_bar(scale, _number(cmin), _number(cmax),
+                                                               str(drawn["colorbar_title"] or ""))
     ncols = drawn["ncols"]
     width = round(ncols * drawn["tile_px"] + (ncols - 1) * 8)
     return (f"<div class='advx-maps' style='max-width:{width}px'>{heading}"
