@@ -39,8 +39,16 @@ def _button(label: str, build: Callable[[], bytes | str], filename: str, key: st
 
 
 def figure_download(fig, filename: str, key: str, label: Optional[str] = None) -> None:
-    """A button that downloads ``fig`` as a standalone, interactive HTML page named ``filename``."""
-    _button(label or "Download the figure (HTML)", lambda: export.figure_html(fig), filename, key,
+    """A button that downloads ``fig`` as a standalone, interactive HTML page named ``filename``. ``fig`` may be a
+    function that returns the figure when the button is clicked (``None``: the page does not show it now)."""
+    def build() -> str:
+        shown = fig() if callable(fig) else fig
+        if shown is None:
+            return ("<!DOCTYPE html><html><body><p>This figure is not on the page right now: its result was still "
+                    "being computed. Download it again once the page shows it.</p></body></html>")
+        return export.figure_html(shown)
+
+    _button(label or "Download the figure (HTML)", build, filename, key,
             "An interactive copy of this figure that opens in any browser, offline.")
 
 

@@ -102,53 +102,75 @@ if transfer is not None:
             f"- {s}" for s in words.transfer_sentences(P.select_transfer(transfer, idx))))
 
 st.header("4 · Agreement: the same output neuron in different networks")
-c1, c2 = st.columns(2)
-links.seed("net_split", links.url_choice("split", "energy", P.SPLITS))
-split = c1.radio("Split pixel space at", P.SPLITS, key="net_split", format_func=P.SPLIT_LABELS.get)
-links.seed("net_neuron", links.url_int("neuron", 0, 0, 9))
-neuron = c2.slider("Output neuron (0 is the overlay's target)", 0, 9, key="net_neuron")
-agreement = result(split)
-if agreement is not None:
-    arrays |= {f"agreement_{name}": getattr(agreement, name) for name in P.AGREEMENT_PARTS}
-    figures["agreement"] = F.agreement_heatmaps(
-        P.agreement_stack(P.select_agreement(agreement, shown), neuron), list(P.AGREEMENT_PARTS.values()), labels,
-        title=f"Output {neuron}'s effective weights: correlation")
-    maps.chart(st, figures["agreement"], "net_agreement")
-    st.caption(f"Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron, "
-               f"split at k = {agreement.k}. Two independent random draws correlate about 0; the same map, 1.")
-    charts.table(st, pd.DataFrame(P.agreement_table(agreement, configs, neuron)), "net_relations",
-                 {**{c: NumberColumn(format="%.2f") for c in ("inside", "outside", "whole")},
-                                "inside_all": NumberColumn("inside, every neuron", format="%.2f"),
-                                "outside_all": NumberColumn("outside, every neuron", format="%.2f")})
-    charts.table(st, pd.DataFrame(P.init_rows(agreement, configs, neuron)), "net_init",
-                 {**PERCENT, **{c: NumberColumn(format="%.2f") for c in (
-                     "alike its initialisation, inside", "alike its initialisation, outside")}})
-    st.caption(f"Each network against itself: the share of output neuron {neuron}'s energy outside, and how alike each "
-               "part of its trained map is to the same part at initialisation (the cosine; 1 would be untouched).")
-    story.numbers(words.agreement_words(agreement, configs, neuron))
+
+
+@st.fragment
+def agreement_section() -> None:
+    """Section 4: its split and its neuron rerun it alone; it updates the page's downloads in place."""
+    figures.pop("agreement", None)
+    for part in P.AGREEMENT_PARTS:
+        arrays.pop(f"agreement_{part}", None)
+    c1, c2 = st.columns(2)
+    links.seed("net_split", links.url_choice("split", "energy", P.SPLITS))
+    split = c1.radio("Split pixel space at", P.SPLITS, key="net_split", format_func=P.SPLIT_LABELS.get)
+    links.seed("net_neuron", links.url_int("neuron", 0, 0, 9))
+    neuron = c2.slider("Output neuron (0 is the overlay's target)", 0, 9, key="net_neuron")
+    agreement = result(split)
+    if agreement is not None:
+        arrays.update({f"agreement_{name}": getattr(agreement, name) for name in P.AGREEMENT_PARTS})
+        figures["agreement"] = F.agreement_heatmaps(
+            P.agreement_stack(P.select_agreement(agreement, shown), neuron), list(P.AGREEMENT_PARTS.values()), labels,
+            title=f"Output {neuron}'s effective weights: correlation")
+        maps.chart(st, figures["agreement"], "net_agreement")
+        st.caption(f"Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron, "
+                   f"split at k = {agreement.k}. Two independent random draws correlate about 0; the same map, 1.")
+        charts.table(st, pd.DataFrame(P.agreement_table(agreement, configs, neuron)), "net_relations",
+                     {**{c: NumberColumn(format="%.2f") for c in ("inside", "outside", "whole")},
+                                    "inside_all": NumberColumn("inside, every neuron", format="%.2f"),
+                                    "outside_all": NumberColumn("outside, every neuron", format="%.2f")})
+        charts.table(st, pd.DataFrame(P.init_rows(agreement, configs, neuron)), "net_init",
+                     {**PERCENT, **{c: NumberColumn(format="%.2f") for c in (
+                         "alike its initialisation, inside", "alike its initialisation, outside")}})
+        st.caption(f"Each network against itself: the share of output neuron {neuron}'s energy outside, and how alike each "
+                   "part of its trained map is to the same part at initialisation (the cosine; 1 would be untouched).")
+        story.numbers(words.agreement_words(agreement, configs, neuron))
+    links.sync(split=split, neuron=neuron)
+
+
+agreement_section()
 
 st.header("5 · The initialisation scale")
-c1, c2 = st.columns(2)
-links.seed("net_when", links.url_choice("when", "matched", ("matched", "final")))
-when = c1.radio("Compare the networks", ("matched", "final"), key="net_when", horizontal=True,
-                format_func={"matched": "at matched accuracy", "final": "after the last epoch"}.get)
-sizes = [f"{e:g}" for e in P.SCALE_EPS]
-links.seed("net_scale_eps", links.url_choice("scale_eps", sizes[-1], sizes))
-scale_eps = c2.radio("L2 size of the attacks", sizes, key="net_scale_eps", horizontal=True)
-rows = result("scale")
-if rows is not None:
-    curves = P.scale_curves(rows, when)
-    figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), V.OPTIMIZER_LABELS,
-                                      title=f"Against the initialisation scale (attacks of L2 size {scale_eps})")
-    maps.chart(st, figures["scale"], "net_scale")
-    charts.table(st, pd.DataFrame(P.scale_table(curves, sizes.index(scale_eps))), "net_scale_rows",
-                 {"init scale": NumberColumn(format="×%g"), **PERCENT,
-                                "gradient outside": NumberColumn(format="%.2f"),
-                                "weights outside": NumberColumn(format="%.1f")})
-    story.numbers(words.scale_sentences(curves))
-    st.caption("Melamed, Yehudai and Vardi (NeurIPS 2023) prove that a smaller initialisation makes a two-layer ReLU "
-               "network on data in a linear subspace more robust off it. The attack here is a targeted L2 PGD kept in "
-               "the complement of the data subspace, without the pixel box, as in the theory.")
+
+
+@st.fragment
+def scale_section() -> None:
+    """Section 5: when the networks are compared and the attacks' size rerun it alone."""
+    figures.pop("scale", None)
+    c1, c2 = st.columns(2)
+    links.seed("net_when", links.url_choice("when", "matched", ("matched", "final")))
+    when = c1.radio("Compare the networks", ("matched", "final"), key="net_when", horizontal=True,
+                    format_func={"matched": "at matched accuracy", "final": "after the last epoch"}.get)
+    sizes = [f"{e:g}" for e in P.SCALE_EPS]
+    links.seed("net_scale_eps", links.url_choice("scale_eps", sizes[-1], sizes))
+    scale_eps = c2.radio("L2 size of the attacks", sizes, key="net_scale_eps", horizontal=True)
+    rows = result("scale")
+    if rows is not None:
+        curves = P.scale_curves(rows, when)
+        figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), V.OPTIMIZER_LABELS,
+                                          title=f"Against the initialisation scale (attacks of L2 size {scale_eps})")
+        maps.chart(st, figures["scale"], "net_scale")
+        charts.table(st, pd.DataFrame(P.scale_table(curves, sizes.index(scale_eps))), "net_scale_rows",
+                     {"init scale": NumberColumn(format="×%g"), **PERCENT,
+                                    "gradient outside": NumberColumn(format="%.2f"),
+                                    "weights outside": NumberColumn(format="%.1f")})
+        story.numbers(words.scale_sentences(curves))
+        st.caption("Melamed, Yehudai and Vardi (NeurIPS 2023) prove that a smaller initialisation makes a two-layer ReLU "
+                   "network on data in a linear subspace more robust off it. The attack here is a targeted L2 PGD kept in "
+                   "the complement of the data subspace, without the pixel box, as in the theory.")
+    links.sync(when=when, scale_eps=scale_eps)
+
+
+scale_section()
 
 st.header("6 · Beside the published work")
 energy, blank, matched = (road.ready(measures[n]) if n in measures else None for n in ("energy", "blank", "scale"))
@@ -170,5 +192,4 @@ with verdicts:
 with notes:
     links.show_notes()
 offer("networks", figures, arrays)
-links.sync(norm=norm, attack=attack, measure=measure, optimizers=optimizers, split=split, neuron=neuron, when=when,
-           scale_eps=scale_eps)
+links.sync(norm=norm, attack=attack, measure=measure, optimizers=optimizers)

@@ -84,52 +84,70 @@ st.caption("Solid: accuracy on the 10,000 clean test images after each epoch. Do
            "line is its robust accuracy while training (at the ramped ε).")
 
 st.header("3 · Effective weights, epoch by epoch")
-longest = max(standard.n_epochs, chosen.config.epochs)
-links.seed("ss_epoch", links.url_int("epoch", longest, 0, longest))
-epoch = st.slider("Training epoch (0 = random initialisation)", 0, longest, key="ss_epoch")
 hover = mapview.hover_toggle("ss_hover")
-at = {name: min(epoch, r.n_epochs) for name, r in runs.items()}
 figures, arrays = {"training_curves": curves_fig}, {}
-for (name, r), column in zip(runs.items(), st.columns(2)):
-    maps = loaders.effective_maps(r, at[name])["output"]
-    mapview.show(column, fig := F.class_grid(maps["effective"], f"{name}, epoch {at[name]}",
-                                             maps["effective_high_frequency"]), f"ss_weights_{name}", hover)
-    figures[f"effective_weights_{name}"], arrays[f"effective_weights_{name}"] = fig, maps["effective"]
-st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the post's picture of what makes the "
-           f"network answer c. HF: the share of the map's energy at high spatial frequency (pixel noise "
-           f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f}, a test digit about 0.11). A run shorter than the slider shows "
-           "its last epoch. " + words.scales_note({name: arrays[f"effective_weights_{name}"] for name in runs}))
 
-st.header("4 · Dataset averages")
-results = road.show_all(epoch_jobs)
-if results is not None:
-    for (name, ready), column in zip(results.items(), st.columns(2)):
-        maps = ready.maps(at[name])["output"]
-        mapview.show(column, F.class_grid(maps["average"], f"{name}, epoch {at[name]}", signed=False),
-                     f"ss_averages_{name}", hover)
-    st.caption("Each output neuron's dataset average: the training images averaged with the neuron's softmax "
-               "probability as weight, what the neuron responds to in the data.")
 
-st.header("5 · Local Jacobians and input gradients at one image")
-links.seed("ss_image", links.url_int("image", 0, 0, len(mnist.test_labels) - 1))
-index = int(st.number_input("Test image #", 0, len(mnist.test_labels) - 1, key="ss_image", step=1))
-label, pixels = int(mnist.test_labels[index]), loaders.pixels()[1][index]
-found = {name: cache.robust_image_maps(r.run_id, at[name], index, label, r.params_at(at[name]), pixels)
-         for name, r in runs.items()}
-left, right = st.columns([1, 3])
-mapview.show(left, image_figure(pixels, f"test image #{index} (a {label})"), "ss_image_figure", hover)
-left.markdown("\n\n".join(f"{name}, epoch {at[name]}: reads **{m.probabilities.argmax()}** "
-                          f"({m.probabilities.max():.1%})" for name, m in found.items()))
-mapview.show(right, fig := F.image_maps({n: (m.maps, m.high_frequency) for n, m in found.items()}, label),
-             "ss_image_maps", hover)
-figures["image_maps"] = fig
-arrays |= {f"image_maps_{name}": m.maps for name, m in found.items()}
-st.caption(f"For class {label}: the effective weights (the same for every image), the local Jacobian (the gradient "
-           f"of logit {label} at this image, with the ReLUs this image switches on) and the input gradient (minus the "
-           "gradient of the loss: the direction that makes the image more a "
-           f"{label}). Each map is scaled to its own largest value.")
+@st.fragment
+def epoch_sections(figures: dict, arrays: dict) -> None:
+    """Sections 3 to 6, which follow the epoch slider and the test image: they rerun alone when either moves, and
+    update the page's downloads in place."""
+    longest = max(standard.n_epochs, chosen.config.epochs)
+    links.seed("ss_epoch", links.url_int("epoch", longest, 0, longest))
+    epoch = st.slider("Training epoch (0 = random initialisation)", 0, longest, key="ss_epoch")
+    at = {name: min(epoch, r.n_epochs) for name, r in runs.items()}
+    for (name, r), column in zip(runs.items(), st.columns(2)):
+        maps = loaders.effective_maps(r, at[name])["output"]
+        mapview.show(column, fig := F.class_grid(maps["effective"], f"{name}, epoch {at[name]}",
+                                                 maps["effective_high_frequency"]), f"ss_weights_{name}", hover)
+        figures[f"effective_weights_{name}"], arrays[f"effective_weights_{name}"] = fig, maps["effective"]
+    st.caption("Output neuron c's effective weights W1·W2·W3 (no ReLUs, no biases): the post's picture of what makes the "
+               f"network answer c. HF: the share of the map's energy at high spatial frequency (pixel noise "
+               f"{neurons.NOISE_HIGH_FREQUENCY_SHARE:.2f}, a test digit about 0.11). A run shorter than the slider shows "
+               "its last epoch. " + words.scales_note({name: arrays[f"effective_weights_{name}"] for name in runs}))
 
-st.header("6 · Accuracy under attack, against ε")
+    st.header("4 · Dataset averages")
+    results = road.show_all(epoch_jobs)
+    if results is not None:
+        for (name, ready), column in zip(results.items(), st.columns(2)):
+            maps = ready.maps(at[name])["output"]
+            mapview.show(column, F.class_grid(maps["average"], f"{name}, epoch {at[name]}", signed=False),
+                         f"ss_averages_{name}", hover)
+        st.caption("Each output neuron's dataset average: the training images averaged with the neuron's softmax "
+                   "probability as weight, what the neuron responds to in the data.")
+
+    st.header("5 · Local Jacobians and input gradients at one image")
+    links.seed("ss_image", links.url_int("image", 0, 0, len(mnist.test_labels) - 1))
+    index = int(st.number_input("Test image #", 0, len(mnist.test_labels) - 1, key="ss_image", step=1))
+    label, pixels = int(mnist.test_labels[index]), loaders.pixels()[1][index]
+    found = {name: cache.robust_image_maps(r.run_id, at[name], index, label, r.params_at(at[name]), pixels)
+             for name, r in runs.items()}
+    left, right = st.columns([1, 3])
+    mapview.show(left, image_figure(pixels, f"test image #{index} (a {label})"), "ss_image_figure", hover)
+    left.markdown("\n\n".join(f"{name}, epoch {at[name]}: reads **{m.probabilities.argmax()}** "
+                              f"({m.probabilities.max():.1%})" for name, m in found.items()))
+    mapview.show(right, fig := F.image_maps({n: (m.maps, m.high_frequency) for n, m in found.items()}, label),
+                 "ss_image_maps", hover)
+    figures["image_maps"] = fig
+    arrays |= {f"image_maps_{name}": m.maps for name, m in found.items()}
+    st.caption(f"For class {label}: the effective weights (the same for every image), the local Jacobian (the gradient "
+               f"of logit {label} at this image, with the ReLUs this image switches on) and the input gradient (minus the "
+               "gradient of the loss: the direction that makes the image more a "
+               f"{label}). Each map is scaled to its own largest value.")
+
+    st.header("6 · Noise or digit: what the numbers say")
+    if comparison is not None:
+        mapview.chart(st, fig := F.map_character(comparison.map_high_frequency, comparison.epochs, epoch,
+                                               noise=neurons.NOISE_HIGH_FREQUENCY_SHARE, digit=words.DIGIT_LIKE_HF),
+                      "ss_character")
+        figures["map_character"] = fig
+        st.markdown("\n".join(f"- {s}" for s in [*words.maps_finding(comparison), words.epochs_sentence(comparison)]))
+    links.sync(epoch=epoch, image=index)
+
+
+epoch_sections(figures, arrays)
+
+st.header("7 · Accuracy under attack, against ε")
 if comparison is not None:
     for norm, column in zip(V.NORMS, st.columns(2)):
         mapview.chart(column, fig := F.accuracy_curves(getattr(comparison, f"{norm}_eps"),
@@ -140,14 +158,6 @@ if comparison is not None:
                    words.masking_sentence(comparison, "l2")])
     if note := R.foolbox_note(comparison):
         st.caption(note)
-
-st.header("7 · Noise or digit: what the numbers say")
-if comparison is not None:
-    mapview.chart(st, fig := F.map_character(comparison.map_high_frequency, comparison.epochs, epoch,
-                                           noise=neurons.NOISE_HIGH_FREQUENCY_SHARE, digit=words.DIGIT_LIKE_HF),
-                  "ss_character")
-    figures["map_character"] = fig
-    st.markdown("\n".join(f"- {s}" for s in [*words.maps_finding(comparison), words.epochs_sentence(comparison)]))
 
 st.header("8 · The post's overlay")
 if comparison is not None:
@@ -181,5 +191,7 @@ else:
 
 with notes:
     links.show_notes()
-offer("street_smart", figures, arrays | ({} if comparison is None else comparison._asdict()))
-links.sync(robust=code, epoch=epoch, image=index)
+if comparison is not None:
+    arrays.update(comparison._asdict())
+offer("street_smart", figures, arrays)
+links.sync(robust=code)
