@@ -133,3 +133,29 @@ def test_a_template_fills_in_named_and_indexed_values_and_drops_its_extra_part()
     text = svg.fill_template("%{fullData.name}<br>k = %{x}: %{customdata[1]:.2f}<extra>hidden</extra>",
                              {"fullData.name": "PGD", "x": 103, "customdata": [0.5, 0.125]})
     assert text == "PGD\nk = 103: 0.12"
+
+
+def test_a_figure_is_drawn_the_same_from_its_own_dictionaries_as_from_its_json():
+    """``chart`` reads a figure's dictionaries in place (``advx.figures.base.spec_of``): the drawing is the one its
+    JSON (plotly's deep copy, arrays as base64) gives, for validated traces, a plain spec and subplots alike, and
+    the figure is left as it was."""
+    from plotly.subplots import make_subplots
+
+    from advx.figures import maps as M
+    from advx.figures.base import figure
+    from advx.figures.robust import class_grid
+
+    rng = np.random.default_rng(0)
+    grid = make_subplots(rows=1, cols=2, subplot_titles=("bars", "cells"))
+    grid.add_trace(go.Bar(x=np.arange(4), y=rng.random(4), hovertemplate="%{x}: %{y:.2f}<extra></extra>"), 1, 1)
+    grid.add_trace(go.Heatmap(z=rng.random((3, 4)), texttemplate="%{z:.1f}", colorscale=SHARE_SCALE), 1, 2)
+    plain = figure([dict(type="scatter", x=np.linspace(0, 1, 50), y=rng.random(50), mode="lines+markers",
+                         hovertemplate="%{x:.2f}, %{y:.3f}<extra></extra>")],
+                   dict(xaxis=dict(type="log", title=dict(text="ε")), shapes=[dict(type="line", x0=0.2, x1=0.2,
+                                                                                    y0=0, y1=1)]))
+    for fig in (grid, plain):
+        before = fig.to_plotly_json()
+        assert svg.chart(fig) == svg.chart(before)
+        assert fig.to_plotly_json() == before
+    maps = class_grid(rng.standard_normal((784, 10)), "maps", rng.random(10))
+    assert M.picture(maps) == M.picture(maps.to_plotly_json())

@@ -54,6 +54,18 @@ def figure(data: list, layout: dict) -> go.Figure:
     return go.Figure({"data": data, "layout": layout}, _validate=False)
 
 
+def spec_of(fig) -> dict:
+    """A figure's ``{"data": [...], "layout": {...}}`` to read (never to change): the figure's own dictionaries, its
+    arrays as they were given, without the deep copy and base64 encoding of ``fig.to_plotly_json()``. A spec that is
+    already a dictionary is returned as it is."""
+    if isinstance(fig, dict):
+        return fig
+    data, layout = getattr(fig, "_data", None), getattr(fig, "_layout", None)
+    if isinstance(data, (list, tuple)) and isinstance(layout, dict):
+        return {"data": list(data), "layout": layout}
+    return fig.to_plotly_json()
+
+
 def facet_title(text: str, x: float, y: float = 1.0) -> dict:
     """An annotation that titles a facet centred at paper coordinate ``x``, just above ``y``."""
     return dict(text=text, x=x, y=y, xref="paper", yref="paper", xanchor="center", yanchor="bottom",

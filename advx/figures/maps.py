@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from advx.figures.base import SIDE, fit, map_colours, margin
+from advx.figures.base import SIDE, fit, map_colours, margin, spec_of
 
 TITLE_FONT = 12  # a tile's title
 NOTE_FONT = 11  # the measures under it
@@ -143,7 +143,7 @@ def as_array(value) -> np.ndarray:
 def tiles(fig) -> list[tuple[str, np.ndarray]]:
     """``[(map name, (28, 28) values as drawn)]`` of a mosaic in the maps' order, from a ``go.Figure`` or its JSON
     spec (a dict)."""
-    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    spec = spec_of(fig)
     trace = spec["data"][0]
     z = as_array(trace["z"])
     return [(name, z[top:top + SIDE, left:left + SIDE]) for name, top, left in trace["meta"]["tiles"]]
@@ -151,7 +151,7 @@ def tiles(fig) -> list[tuple[str, np.ndarray]]:
 
 def canvas(fig) -> np.ndarray:
     """The whole canvas of a mosaic (NaN in the gaps), from a ``go.Figure`` or its JSON spec."""
-    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    spec = spec_of(fig)
     return as_array(spec["data"][0]["z"])
 
 
@@ -237,7 +237,7 @@ def picture(fig) -> str:
     ``fig``: a mosaic (``mosaic``) or a figure of one image (a single heatmap, such as
     ``advx.figures.attacks.image_panel``), as a ``go.Figure`` or its JSON spec.
     """
-    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    spec = spec_of(fig)
     drawn = _grid(spec) if "tiles" in (spec["data"][0].get("meta") or {}) else _panel(spec)
     axis = drawn["axis"]
     scale, cmin, cmax = axis["colorscale"], float(axis["cmin"]), float(axis["cmax"])

@@ -8,6 +8,7 @@ import re
 from urllib.parse import quote, unquote
 
 from advx.figures import maps as M
+from advx.figures.base import spec_of
 from advx.figures.svg.axes import Axis
 from advx.figures.svg.panels import figure_panels, Panel, ref_frac
 from advx.figures.svg.style import (AXIS, FONT, GRID, LABEL_PX, MIN_PLOT_PX, PANEL_FONT, PANEL_MIN_PX, SMALL, TEXT,
@@ -246,7 +247,7 @@ def _heights(panels: list[Panel], layout: dict) -> dict[int, float]:
 def chart(fig) -> str:
     """A figure (a ``go.Figure`` or its JSON spec) as one block of HTML and SVG that a browser shows without
     plotly.js; ``Unsupported`` if it holds what this engine does not draw."""
-    spec = fig if isinstance(fig, dict) else fig.to_plotly_json()
+    spec = spec_of(fig)
     layout = spec.get("layout") or {}
     panels = figure_panels(spec)
     heights = _heights(panels, layout)
