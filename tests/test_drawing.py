@@ -254,3 +254,19 @@ def test_figures_are_valid_plotly():
                 F.against_test(np.random.default_rng(0).random(100), np.nan, title="t", x_title="x")):
         go.Figure(fig.to_dict())  # validates every property
     assert len(F.raw_panel(raw, None, "r").data[0].z) == F.RAW_DISPLAY
+
+
+def test_the_kept_pgd_eps_of_a_drawing_is_the_search_s_own_and_read_back(trained_run):
+    """``advx.experiments.drawing_pgd_eps`` keeps the smallest PGD ε of a shipped drawing on disk (what a restarted
+    server reads for a first visit): the number is the search's own, read back from its file, and another drawing
+    or target is another result."""
+    from advx import experiments as E
+
+    x = D.as_input(np.array(D.load_examples()["7"].image)).image
+    spec = E.drawing_pgd_eps.spec(trained_run, x, 0, "linf")
+    value = spec.get()
+    assert value == D.smallest_pgd_eps(trained_run.final_params, x, 0, "linf")
+    assert 0 < value < A.EPS_GRID["linf"][-1] and spec.path().exists() and spec.read() == value
+    others = {E.drawing_pgd_eps.spec(trained_run, x, 3, "linf").digest,
+              E.drawing_pgd_eps.spec(trained_run, np.clip(x + 0.01, 0, 1), 0, "linf").digest}
+    assert spec.digest not in others and len(others) == 2

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from apptest_support import answer_with, open_page
+from apptest_support import answer_with, open_page, tables
 
 from advx import explanations as X
 from advx.text import explanations as W
@@ -46,7 +46,9 @@ def test_default_view_shows_every_explanation_with_its_verdicts(explanation_resu
     assert set(CHARTS) <= set(_charts(at)), sorted(_charts(at))
     energy = _charts(at)["bf_split_energy"]
     assert [t["name"] for t in energy["data"]][:4] == [W.ATTACK_LABELS[a] for a in X.ATTACKS]
-    predictions, verdicts = at.table[0].value, at.table[1].value
+    drawn = tables(at)  # the tables of sentences are HTML whatever the choice of charts
+    predictions = next(t for t in drawn if "claim" in t.columns)
+    verdicts = next(t for t in drawn if "verdict" in t.columns).set_index("explanation")
     assert len(predictions) == len(W.EXPLANATIONS)
     assert set(verdicts["verdict"]) <= set(X.VERDICT_LABELS.values()) and len(verdicts) == 9
     assert set(verdicts.index) == {e["name"] for e in W.EXPLANATIONS.values()}
@@ -98,7 +100,8 @@ def test_the_first_section_is_drawn_while_the_measures_wait(monkeypatch, pending
                               "initial eps", "boundary"), pending_job)
     at = open_page(PAGE, TIMEOUT, hover=True)
     _ok(at)
-    assert not at.dataframe and len(at.table) == 1 and len(at.table[0].value) == len(W.EXPLANATIONS)
+    drawn = tables(at)
+    assert not at.dataframe and len(drawn) == 1 and len(drawn[0]) == len(W.EXPLANATIONS)
     assert not at.get("plotly_chart")
     bars = [p.proto.text for p in at.get("progress")]
     assert len(bars) == 6 and all("attacked 20,000 images" in t for t in bars), bars

@@ -58,7 +58,7 @@ def _counterfactual(at: AppTest):
     """The counterfactual table (data frames carry no key in AppTest: find it by its projected column)."""
     tables = [d.value for d in at.dataframe if any(str(c).startswith("Projected") for c in d.value.columns)]
     assert len(tables) == 1
-    return tables[0]
+    return tables[0].set_index("measure")
 
 
 def test_default_view(short_runs, levels):

@@ -678,3 +678,20 @@ def test_stored_counterfactual_columns_survive_a_restart_and_damage_is_recompute
     assert len(calls) == 4
     assert not list(path.parent.glob("*.tmp"))
 
+
+
+def test_the_kept_energy_shares_of_the_test_digits_match_a_plain_sum(mnist):
+    """``advx.experiments.digit_energy_shares`` (the digits "Draw a digit" sets a drawing against) against a loop
+    over the coordinates written out in float64, for a few test digits."""
+    from advx import experiments as E
+    from advx.model import to_pixels
+
+    sub = E.data_subspace(mnist)
+    k = sub.k_for(0.95)
+    shares = E.digit_energy_shares(mnist, k)
+    assert shares.shape == (len(mnist.test_labels),) and np.all((shares > 0) & (shares <= 1))
+    basis = np.asarray(sub.basis, np.float64)
+    for i in (0, 1, 4321, 9999):
+        x = np.asarray(to_pixels(mnist.test_images[i]), np.float64).reshape(-1)
+        inside = sum(float(basis[:, j] @ x) ** 2 for j in range(k))
+        assert abs(shares[i] - inside / float(x @ x)) < 1e-4, i

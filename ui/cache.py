@@ -120,18 +120,16 @@ def stored_runs() -> list[dict]:
     return store.list_runs()
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def test_energy_shares(data_sha: str, k: int, _sub, _test) -> np.ndarray:
-    """``(10000,)``: the share of each test image's energy inside the top-``k`` data subspace."""
-    return _read_only(S.energy_fraction(_sub, np.asarray(_test).T, k))
-
-
 @st.cache_data(show_spinner=False, max_entries=256)
-def drawing_pgd_eps(run_id: str, drawing: str, target: int, norm: str, _params, _image) -> float:
-    """The smallest targeted-PGD ε for the drawing whose link text is ``drawing`` (``advx.drawing.fool``)."""
-    from advx import drawing as D
+def drawing_pgd_eps(run_id: str, drawing: str, target: int, norm: str, kept: bool, _run, _image) -> float:
+    """The smallest targeted-PGD ε for the drawing whose link text is ``drawing``
+    (``advx.experiments.drawing_pgd_eps``). ``kept``: read from and kept on disk (the shipped examples, which a
+    first visit shows, so that a restarted server reads them); a drawing of one's own is kept in memory only."""
+    from advx import experiments as E
+    from advx.experiments.spec import silent
 
-    return D.smallest_pgd_eps(_params, _image, target, norm)
+    spec = E.drawing_pgd_eps.spec(_run, _image, target, norm)
+    return spec.get() if kept else spec.compute(silent)
 
 
 # ---- The street-smart page (views/street_smart.py)

@@ -154,9 +154,9 @@ def threshold_picker(key: str) -> tuple[str, float, float]:
     return definition, float(high), float(mild)
 
 
-def measures_table(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int):
-    """One row per neuron: the noise-versus-digit measures now and at initialisation (a DataFrame of
-    ``advx.neurons.measures_rows``)."""
-    import pandas as pd
+def measures_table(codes: list[str], widths: dict[str, int], now: dict, init: dict, epoch: int) -> list[dict]:
+    """One row per neuron: the noise-versus-digit measures now and at initialisation (``advx.neurons.measures_rows``,
+    to three decimals)."""
+    from ui import charts
 
-    return pd.DataFrame(words.measures_rows(codes, widths, now, init, epoch)).round(3)
+    return charts.rows_of(words.measures_rows(codes, widths, now, init, epoch), digits=3)

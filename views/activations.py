@@ -1,6 +1,5 @@
 """Activations: each test image lights up only a few hidden neurons."""
 
-import pandas as pd
 import streamlit as st
 
 from advx import neurons
@@ -52,10 +51,10 @@ st.markdown(f"Compared with the post: {words.post_verdict(sparse)}")
 
 other = [d for d in neurons.DEFINITIONS if d != definition][0]
 both = {definition: sparse, other: loaders.sparsity(run, epoch, other, high, mild)}
-charts.table(st, pd.DataFrame([
+charts.table(st, [
     {"“high” relative to": neurons.DEFINITION_TITLES[d], "layer": layer, "mean high": s.mean(neurons.HIGH),
      "mean mild": s.mean(neurons.MILD), "median high": s.median(neurons.HIGH), "median mild": s.median(neurons.MILD)}
-    for d, layers in both.items() for layer, s in layers.items()]).round(2), "act_both")
+    for d, layers in both.items() for layer, s in layers.items()], "act_both", digits=2)
 st.caption(f"Both definitions at the same thresholds (mild from {mild:.0%}, high from {high:.0%}); an activation of "
            "exactly 0 is always inactive.")
 

@@ -1,6 +1,5 @@
 """Bugs or features? The post's explanation of adversarial examples beside its rivals, tested on one network."""
 
-import pandas as pd
 import streamlit as st
 
 from advx import explanations as X
@@ -21,7 +20,7 @@ st.markdown(W.INTRO)
 mnist, run = resources.data(), resources.current_run()
 
 st.header("1 · The explanations and what each predicts")
-st.table(pd.DataFrame(W.prediction_rows()).set_index("explanation"))
+charts.text_table(st, W.prediction_rows(), "explanation")
 c1, c2 = st.columns(2)
 links.seed("bf_norm", links.url_choice("norm", "linf", V.NORMS))
 norm = c1.radio("Norm of the attacks", V.NORMS, key="bf_norm", horizontal=True,
@@ -49,7 +48,7 @@ if (splits := road.show(jobs["splits"])) is not None:
         figures[f"split_{name}"] = F.split_curves(splits.ks, getattr(splits, field), splits.random_outside, labels,
                                                   splits.k_level, title=f"{y_title.capitalize()}", y_title=y_title)
         maps.chart(column, figures[f"split_{name}"], f"bf_split_{name}")
-    charts.table(st, pd.DataFrame(W.split_rows(splits, k)), "bf_split_rows",
+    charts.table(st, W.split_rows(splits, k), "bf_split_rows",
                  {c: PERCENT for c in ("reaches the target", "energy outside",
                                                      "logit change from outside", "random direction outside")})
     st.caption(W.NOTES["splits"])
@@ -122,8 +121,7 @@ with summary:
     if len(findings) < len(jobs):
         st.caption("The verdicts read every measure below; they follow once all are done.")
     else:
-        st.table(pd.DataFrame(W.verdict_rows([f for group in findings.values() for f in group])).set_index(
-            "explanation"))
+        charts.text_table(st, W.verdict_rows([f for group in findings.values() for f in group]), "explanation")
 
 with notes:
     links.show_notes()

@@ -28,7 +28,6 @@ st.markdown("Draw a digit and follow it through the network: MNIST's own preproc
             "pattern that turns it into another digit. Everything updates when you lift the pen.")
 
 mnist, run = resources.data(), resources.current_run()
-train, x_test = loaders.pixels()
 try:
     examples = cache.drawing_examples()
 except D.DrawingError as exc:
@@ -147,9 +146,10 @@ for (net, r), column in zip(networks, st.columns(len(networks))):
 # ---- 4 · Data subspace
 st.header("4 · How much of it lies in the digits' subspace")
 sub = road.get(E.data_subspace.spec(mnist))
-if sub is not None:
-    k = sub.k_for(SUBSPACE_LEVEL)
-    share, test_shares = S.energy_fraction(sub, x.reshape(-1), k), cache.test_energy_shares(mnist.sha, k, sub, x_test)
+k = None if sub is None else sub.k_for(SUBSPACE_LEVEL)
+test_shares = None if sub is None else road.get(E.digit_energy_shares.spec(mnist, k))
+if test_shares is not None:
+    share = S.energy_fraction(sub, x.reshape(-1), k)
     left, right = st.columns([3, 2])
     maps.chart(left, F.against_test(test_shares, share, title=f"Energy inside the top-{k} data subspace",
                                      x_title="share of the image's energy"), "dr_subspace", config=PANEL)
@@ -170,7 +170,7 @@ def fool_view():
     for (net, r), column in zip(networks, st.columns(len(networks))):
         fooling = D.fool(r.final_params, x, target, eps, norm, with_pgd=False)
         fooling = fooling._replace(pgd_eps=cache.drawing_pgd_eps(r.run_id, drawing_text, target, norm,
-                                                                  r.final_params, x))
+                                                                  example is not None, r, x))
         column.metric(f"{net.title} with the overlay", str(fooling.prediction),
                       f"{fooling.probabilities[target]:.1%} for {target}", delta_color="off")
         pattern, adversarial = column.columns(2)

@@ -1,6 +1,5 @@
 """Many networks: does an attack carry over to other networks, and is what lies off the data the initialisation's?"""
 
-import pandas as pd
 import streamlit as st
 
 from advx import attacks as A
@@ -38,7 +37,7 @@ if resources.current_config() != TrainConfig():  # also checks a ``run=`` in the
             "another configuration would take minutes to train.", icon=":material/info:")
 networks = road.get(E.populations.spec(mnist), lane="later")
 if networks is not None:
-    charts.table(st, pd.DataFrame(P.member_rows(networks)), "net_members",
+    charts.table(st, P.member_rows(networks), "net_members",
                  charts.pinned("network", {"init scale": NumberColumn(format="×%g"), **PERCENT}))
     st.caption("Each is the post's 784-64-64-10 network trained on MNIST for 15 epochs, whichever run the Train page "
                "shows (Adam, seed 0 is the default run). They are trained together, one compiled program per "
@@ -94,9 +93,9 @@ if transfer is not None:
     figures["split"] = F.split_bars(table, PARTS, V.OPTIMIZER_LABELS,
                                     title="Own-network result kept on the others")
     maps.chart(st, figures["split"], "net_split_bars")
-    charts.table(st, pd.DataFrame(table).drop(columns=["optimizer_name", "part_name"]), "net_transfer_rows",
-                 {**PERCENT, "ratio": NumberColumn("others / own", format="%.2f"),
-                                "mean L2 size": NumberColumn(format="%.2f")})
+    charts.table(st, table, "net_transfer_rows", {**PERCENT, "ratio": NumberColumn("others / own", format="%.2f"),
+                                                  "mean L2 size": NumberColumn(format="%.2f")},
+                 drop=("optimizer_name", "part_name"))
     for column, (optimizer, idx) in zip(st.columns(2), P.by_optimizer(configs).items()):
         column.markdown(f"**{V.OPTIMIZER_LABELS[optimizer]}**\n\n" + "\n".join(
             f"- {s}" for s in words.transfer_sentences(P.select_transfer(transfer, idx))))
@@ -124,11 +123,11 @@ def agreement_section() -> None:
         maps.chart(st, figures["agreement"], "net_agreement")
         st.caption(f"Uncentred correlation (the cosine) of two networks' effective weights of the same output neuron, "
                    f"split at k = {agreement.k}. Two independent random draws correlate about 0; the same map, 1.")
-        charts.table(st, pd.DataFrame(P.agreement_table(agreement, configs, neuron)), "net_relations",
+        charts.table(st, P.agreement_table(agreement, configs, neuron), "net_relations",
                      {**{c: NumberColumn(format="%.2f") for c in ("inside", "outside", "whole")},
                                     "inside_all": NumberColumn("inside, every neuron", format="%.2f"),
                                     "outside_all": NumberColumn("outside, every neuron", format="%.2f")})
-        charts.table(st, pd.DataFrame(P.init_rows(agreement, configs, neuron)), "net_init",
+        charts.table(st, P.init_rows(agreement, configs, neuron), "net_init",
                      {**PERCENT, **{c: NumberColumn(format="%.2f") for c in (
                          "alike its initialisation, inside", "alike its initialisation, outside")}})
         st.caption(f"Each network against itself: the share of output neuron {neuron}'s energy outside, and how alike each "
@@ -159,7 +158,7 @@ def scale_section() -> None:
         figures["scale"] = F.scale_figure(curves, sizes.index(scale_eps), V.OPTIMIZER_LABELS,
                                           title=f"Against the initialisation scale (attacks of L2 size {scale_eps})")
         maps.chart(st, figures["scale"], "net_scale")
-        charts.table(st, pd.DataFrame(P.scale_table(curves, sizes.index(scale_eps))), "net_scale_rows",
+        charts.table(st, P.scale_table(curves, sizes.index(scale_eps)), "net_scale_rows",
                      {"init scale": NumberColumn(format="×%g"), **PERCENT,
                                     "gradient outside": NumberColumn(format="%.2f"),
                                     "weights outside": NumberColumn(format="%.1f")})

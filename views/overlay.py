@@ -2,7 +2,6 @@
 
 import jax
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from advx import attacks as A
@@ -143,8 +142,7 @@ st.caption(f"Targeted at {target}, over the correctly classified images among th
 st.header("5 · Beside the papers")
 paper_rows = road.get(E.paper_table.spec(run, mnist))
 if paper_rows is not None:
-    charts.table(st, pd.DataFrame(paper_rows).astype({c: float for c in ("error_rate", "accuracy",
-                 "mean_confidence")}), "ov_paper", {
+    charts.table(st, paper_rows, "ov_paper", {
                      "network": "network", "attack": "attack", "eps": st.column_config.NumberColumn("ε", format="%g"),
                      **{c: st.column_config.NumberColumn(c.replace("_", " "), format="percent")
                         for c in ("error_rate", "accuracy", "mean_confidence")}})

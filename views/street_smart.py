@@ -1,6 +1,5 @@
 """Street-smart: a network trained on adversarial examples beside the book-smart one, measured the post's way."""
 
-import pandas as pd
 import streamlit as st
 
 from advx import neurons
@@ -168,7 +167,7 @@ if comparison is not None:
 
 st.header("9 · The data subspace")
 if comparison is not None:
-    charts.table(st, pd.DataFrame(R.subspace_rows(comparison, tuple(param_layer_names(standard.final_params)))), "ss_subspace",
+    charts.table(st, R.subspace_rows(comparison, tuple(param_layer_names(standard.final_params))), "ss_subspace",
                  {BOOK: st.column_config.NumberColumn(
                      BOOK, format="percent"), STREET: st.column_config.NumberColumn(STREET, format="percent")})
     st.markdown(f"{words.subspace_sentence(comparison)} {words.sparsity_sentence(comparison)}")
@@ -176,7 +175,7 @@ if comparison is not None:
 st.header("10 · Beside the published numbers")
 published = words.published_rows() + ([] if comparison is None else R.our_published_rows(comparison, standard.config,
                                                                                      robust.config))
-charts.table(st, pd.DataFrame(published), "ss_published",
+charts.table(st, published, "ss_published",
              charts.pinned("model", {"accuracy": st.column_config.NumberColumn(format="percent")}), column_order=("model", "attack", "ε (L∞)", "accuracy", "note", "training", "source"))
 st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convolution and max-pooling layers and one "
            f"dense layer, trained at L∞ ε = 0.3 with PGD-40. Ours are {'-'.join(map(str, (784, *hidden, 10)))} MLPs "
@@ -185,7 +184,7 @@ st.caption(f"Theirs is a CNN: MadryLab's MNIST challenge model has two convoluti
            "secondary source and could not be checked against the paper here.")
 if comparison is not None:
     with st.expander("Every number of the comparison"):
-        charts.table(st, pd.DataFrame(words.comparison_rows(comparison)), "ss_every_number")
+        charts.table(st, words.comparison_rows(comparison), "ss_every_number")
 else:
     st.caption("Sections 6 to 9 and our rows of this table follow once the comparison is done.")
 

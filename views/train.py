@@ -1,7 +1,6 @@
 """Train: choose a configuration, train it (or load it from the run store), see curves and the summary."""
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from advx import store
@@ -61,7 +60,7 @@ st.subheader("Result")
 m1, m2, m3 = st.columns(3)
 m1.metric("Test accuracy", f"{run.test_accuracy:.2%}")
 m2.metric("Epochs", run.n_epochs)
-m3.metric("Median epoch time", f"{pd.Series(run.history['epoch_seconds']).median():.2f} s")
+m3.metric("Median epoch time", f"{np.median(run.history['epoch_seconds']):.2f} s")
 curves = learning_curves(run.history)
 maps.hover_toggle("train_hover")
 maps.chart(st, curves, "train_curves")
@@ -75,8 +74,8 @@ with d3:
                               key="train_history_download", label="Download the history (CSV)")
 
 st.subheader("Model summary")
-charts.table(st, pd.DataFrame(summary(run.final_params)).drop(columns="output_shape").rename(columns={
-    "layer": "Layer", "type": "Type", "outputs": "Outputs", "params": "Param #"}), "train_summary")
+charts.table(st, summary(run.final_params), "train_summary", drop=("output_shape",), rename={
+    "layer": "Layer", "type": "Type", "outputs": "Outputs", "params": "Param #"})
 st.caption(f"{config.optimizer}, learning rate {config.learning_rate:g} ({config.schedule}), batch "
            f"{config.batch_size}, random seed {config.seed}. A trained network is kept: the next visit, yours or "
            "anyone's, reads it instead of training again.")
@@ -88,10 +87,10 @@ with st.expander("Stored runs"):
         runs = None
         st.warning(f"The run store cannot be read: {exc}")
     if runs:
-        charts.table(st, pd.DataFrame([{"hidden layers": " × ".join(map(str, r["config"]["hidden"])),
+        charts.table(st, [{"hidden layers": " × ".join(map(str, r["config"]["hidden"])),
                                     "epochs": r["config"]["epochs"], "optimizer": r["config"]["optimizer"],
                                     "random seed": r["config"]["seed"], "test accuracy": r["test_acc"]}
-                                   for r in runs]), "train_runs")
+                                   for r in runs], "train_runs")
     elif runs is not None:
         st.write("No network is stored yet.")
 

@@ -1,6 +1,5 @@
 """Why it happens: the data subspace, what training changes in it, and a counterfactual."""
 
-import pandas as pd
 import streamlit as st
 
 from advx import neurons
@@ -71,9 +70,9 @@ if spectra is not None:
     st.caption("Each neuron's effective weights at initialisation (open) and trained (filled): energy inside the data "
                "subspace against energy outside it. Above the dotted line, more of the neuron lives outside the data "
                "than inside. The table pools every neuron of a layer.")
-    layers = pd.DataFrame(S.layer_summary(sub, k, spectra))
-    charts.table(st, layers, "why_layers", {
-        c: st.column_config.NumberColumn(format="percent" if "inside" in c else "%.2f") for c in layers if c != "layer"})
+    layers = S.layer_summary(sub, k, spectra)
+    charts.table(st, layers, "why_layers", charts.pinned("layer", {
+        c: st.column_config.NumberColumn(format="percent" if "inside" in c else "%.2f") for c in layers[0] if c != "layer"}))
     focus = st.selectbox("Split one neuron", codes, key="why_focus", format_func=lambda c: neurons.neuron_label(
         *neurons.parse_neuron(c, widths)))
     mapview.show(st, F.signed_parts(S.neuron_parts(sub, k, maps, *neurons.parse_neuron(focus, widths))),
@@ -93,7 +92,7 @@ if studies is not None:
     st.caption("Share of each matrix's energy inside the top-k subspace, for every k. A change ΔW1 that follows the "
                "images' curve was made of images; one that lags behind it reached directions the images barely "
                "occupy. W1 at initialisation is a random matrix: its share grows about as k / 784.")
-    charts.table(st, pd.DataFrame(words.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()})), "why_optimizers")
+    charts.table(st, words.first_layer_rows(studies, {n: r.test_accuracy for n, r in runs.items()}), "why_optimizers")
     column_jobs |= {kind: road.ask(E.counterfactual_column.spec(runs[kind], mnist, 0))
                     for kind in ("noise", "decay")}
 
@@ -104,12 +103,11 @@ if columns is not None:
     mapview.chart(st, F.counterfactual_bars({titles[kind]: rates for kind, rates in columns.items()}, V.ATTACK_TITLES,
                                           target=S.COUNTERFACTUAL_TARGET), "why_counterfactual_bars")
     st.caption(words.counterfactual_caption(columns["trained"], len(mnist.test_labels)))
-    table = pd.DataFrame(words.counterfactual_rows(columns, titles)).set_index("measure")
+    table = words.counterfactual_rows(columns, titles, in_percent=True)
     with story.numbers_box():
-        # In percent with one decimal (the attack shares have ±2.4 points of sampling error); column_config formats
-        # in the browser, at no cost to the rerun (a pandas Styler costs about 30 ms).
-        charts.table(st, table * 100, "why_counterfactual",
-                     {c: st.column_config.NumberColumn(format="%.1f%%") for c in table.columns}, hide_index=False)
+        # In percent with one decimal: the attack shares have ±2.4 points of sampling error.
+        charts.table(st, table, "why_counterfactual", charts.pinned(
+            "measure", {titles[kind]: st.column_config.NumberColumn(format="%.1f%%") for kind in columns}))
 elif runs is None:
     st.caption("The chart compares the trained network with the comparison runs: it follows once they are trained.")
 if studies is not None:

@@ -11,9 +11,11 @@ the app's job key and the kept file's identity. ``spec.get(report)`` loads or co
 Modules: ``spec`` (the spec, the one fingerprint of a parameter tree, codecs), ``runs`` (a trained run, the
 populations), ``neurons`` (every epoch's neuron results, the maps "Why it happens" splits), ``subspace`` (the
 PCA, the counterfactual columns), ``overlay`` (the sweep, the attack comparison, the paper table), ``robust``
-(book-smart against street-smart), ``population`` (transfer, agreement, the scale test).
+(book-smart against street-smart), ``population`` (transfer, agreement, the scale test), ``drawing`` (PGD's smallest ε
+for a drawing). ``subspace`` also keeps the test digits' energy shares inside the data subspace.
 """
 
+from advx.experiments.drawing import drawing_pgd_eps as drawing_pgd_eps
 from advx.experiments.neurons import epoch_results as epoch_results
 from advx.experiments.neurons import neuron_maps as neuron_maps
 from advx.experiments.neurons import train_pixels as train_pixels
@@ -40,3 +42,4 @@ from advx.experiments.spec import experiment as experiment
 from advx.experiments.spec import fingerprint as fingerprint
 from advx.experiments.subspace import counterfactual_column as counterfactual_column
 from advx.experiments.subspace import data_subspace as data_subspace
+from advx.experiments.subspace import digit_energy_shares as digit_energy_shares

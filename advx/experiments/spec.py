@@ -139,6 +139,9 @@ def _plain_value(value):
     return value.item() if isinstance(value, np.generic) else value
 
 
+ARRAY = Codec(lambda value: ({"array": np.asarray(value)}, {}), lambda arrays, extra: arrays["array"])
+"""One array."""
+
 ROWS = Codec(lambda rows: ({}, {"rows": [{k: _plain_value(v) for k, v in row.items()} for row in rows]}),
              lambda arrays, extra: extra["rows"])
 """A table: a list of dicts of JSON values."""

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import jax
+import numpy as np
 
 from advx import subspace as S
 from advx.experiments.neurons import train_pixels
-from advx.experiments.spec import Codec, Experiment, experiment, fingerprint
+from advx.experiments.overlay import test_set
+from advx.experiments.spec import ARRAY, Codec, Experiment, experiment, fingerprint
 
 COUNTERFACTUAL_KEY = 0  # PGD's random start in every counterfactual column
 
@@ -17,6 +19,20 @@ def data_subspace(mnist, centred: bool = False) -> Experiment:
     return Experiment("subspace", "the data subspace (PCA of the training images)", {"data": mnist.sha},
                       {"centred": bool(centred)}, lambda report: S.fit_subspace(train_pixels(mnist), centred),
                       Codec(S.encode_subspace, S.subspace_decoder(centred)))
+
+
+@experiment
+def digit_energy_shares(mnist, k: int) -> Experiment:
+    """``(10000,)`` float32: the share of each test image's energy inside the top-``k`` data subspace (the digits
+    "Draw a digit" sets a drawing against)."""
+    k = int(k)
+
+    def compute(report):
+        sub = data_subspace(mnist)
+        return np.asarray(S.energy_fraction(sub, test_set(mnist)[0].T, sub.check_k(k)), np.float32)
+
+    return Experiment("digit energy shares", f"the test digits' energy inside the top-{k} data subspace",
+                      {"data": mnist.sha}, {"k": k}, compute, ARRAY)
 
 
 @experiment

@@ -63,19 +63,20 @@ def column_labels(k: int, configs: dict) -> dict[str, str]:
 
 
 def counterfactual_rows(columns: dict[str, AttackRates], labels: Optional[dict[str, str]] = None,
-                        target: int = COUNTERFACTUAL_TARGET) -> list[dict]:
-    """The counterfactual table as rows ``{"measure": str, <column title>: float}``, ready for a data frame.
+                        target: int = COUNTERFACTUAL_TARGET, *, in_percent: bool = False) -> list[dict]:
+    """The counterfactual table as rows ``{"measure": str, <column title>: float}``, ready for a table.
 
     ``columns``: ``{kind: AttackRates}``, all with the same attacks and eps; ``labels`` titles the
-    columns (default: the kinds themselves).
+    columns (default: the kinds themselves). The shares are fractions, or percentages with ``in_percent``.
     """
     labels = labels or {}
     title = {kind: labels.get(kind, kind) for kind in columns}
+    scale = 100.0 if in_percent else 1.0
     first = next(iter(columns.values()))
-    rows = [{"measure": "Clean test accuracy", **{title[c]: r.clean_accuracy for c, r in columns.items()}}]
+    rows = [{"measure": "Clean test accuracy", **{title[c]: scale * r.clean_accuracy for c, r in columns.items()}}]
     for attack, eps in first.success:
         rows.append({"measure": f"{ATTACK_TITLES[attack]} → {target} success, {_LINF} {eps:g}",
-                     **{title[c]: r.success[(attack, eps)] for c, r in columns.items()}})
+                     **{title[c]: scale * r.success[(attack, eps)] for c, r in columns.items()}})
     return rows
 
 
