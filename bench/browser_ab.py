@@ -8,6 +8,12 @@ and page the servers take turns: 2 visits from a link and ``--changes`` widget c
 
 Each checkout needs its own ``.venv`` (a link to the same one will do). One line per page, round and checkout; the
 figures land in ``bench/results/browser_ab.json``.
+
+``--restart`` times first visits after a restart instead, as ``bench/first_visit.py`` does: for every round, page and
+checkout in turn, a new server on ``$ADVX_CACHE_DIR`` (which should hold every page's results) and a link straight
+to the page, until the page is complete:
+
+    .venv/bin/python bench/browser_ab.py --roots /tmp/old,/tmp/new --pages why,draw --rounds 3 --restart
 """
 
 from __future__ import annotations
@@ -57,8 +63,11 @@ def main() -> None:
     parser.add_argument("--pages", required=True, help="URL paths, comma-separated ('home' for the main page)")
     parser.add_argument("--changes", type=int, default=6)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--restart", action="store_true", help="first visits after a restart, a new server each")
     args = parser.parse_args()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if args.restart:
+        return restarts(args.roots.split(","), args.pages.split(","), args.rounds)
     servers = [(root, *_start(root, ARTIFACTS)) for root in args.roots.split(",")]
     pages, results = args.pages.split(","), {}
     try:
@@ -83,6 +92,36 @@ def main() -> None:
         for _, _, process in servers:
             os.killpg(process.pid, 15)
     (ROOT / "bench" / "results" / "browser_ab.json").write_text(json.dumps(results, indent=2, default=str))
+
+
+def restarts(roots: list[str], pages: list[str], rounds: int) -> None:
+    """First visits after a restart, each checkout in turn: ``{page: {root: [seconds until complete]}}``."""
+    from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+    from playwright.sync_api import sync_playwright
+
+    from bench.first_visit import watch
+
+    results: dict = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
+        for round_ in range(rounds):
+            for page in pages:
+                for root in roots:
+                    url, process = _start(root, ARTIFACTS)
+                    tab = browser.new_page(viewport={"width": 1400, "height": 1000})
+                    try:
+                        start = time.perf_counter()
+                        tab.goto(f"{url}/{'' if page == 'home' else page}", wait_until="commit")
+                        seconds = round(watch(tab)["complete"] - start, 3)
+                    finally:
+                        tab.close()
+                        os.killpg(process.pid, 15)
+                        process.wait(30)
+                    results.setdefault(page, {}).setdefault(root, []).append(seconds)
+                    print(f"round {round_ + 1} {page:18s} {root:24s} after a restart: complete in {seconds:5.2f} s  "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+        browser.close()
+    (ROOT / "bench" / "results" / "browser_ab.json").write_text(json.dumps({"restart": results}, indent=2))
 
 
 if __name__ == "__main__":
