@@ -1,14 +1,15 @@
 """What the server prepares as it starts, before a visitor arrives (``st.App``'s lifespan, see ``streamlit_app.py``).
 
 A restarted server's first visit used to wait about a second for its imports: JAX and Flax, then the library. The
-server now imports them as a background job (``ui.jobs``, in the ``later`` lane) as soon as it starts, while the
-visitor's browser is still loading Streamlit's front end; a page that runs before they are done waits only for what
-is left (Python's import lock). Nothing is computed here: every result is still the page's or its jobs' own.
+server now imports them in a background thread as soon as it starts, while the visitor's browser is still loading
+Streamlit's front end; a page that runs before they are done waits only for what is left (Python's import lock).
+Nothing is computed here: every result is still the page's or its jobs' own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 
 
 def imports() -> None:
@@ -24,7 +25,5 @@ def imports() -> None:
 @contextlib.asynccontextmanager
 async def lifespan(app):
     """Start ``imports`` in the background; the server serves at once."""
-    from ui import jobs
-
-    jobs.submit(("start-up imports",), imports, label="the library's imports", lane="later")
+    threading.Thread(target=imports, name="advx-imports", daemon=True).start()
     yield
